@@ -62,7 +62,12 @@ fn linear_classifier_stays_above_20_percent_error() {
         for &i in &order {
             ds.batch(SplitKind::Train, &[i], None, &mut rng, &mut x, &mut y);
             for c in 0..k {
-                logits[c] = b[c] + w[c * d..(c + 1) * d].iter().zip(&x).map(|(a, b)| a * b).sum::<f32>();
+                logits[c] = b[c]
+                    + w[c * d..(c + 1) * d]
+                        .iter()
+                        .zip(&x)
+                        .map(|(a, b)| a * b)
+                        .sum::<f32>();
             }
             let m = logits.iter().cloned().fold(f32::MIN, f32::max);
             let z: f32 = logits.iter().map(|l| (l - m).exp()).sum();
@@ -83,7 +88,13 @@ fn linear_classifier_stays_above_20_percent_error() {
             .filter(|&i| {
                 let xi = &x[i * d..(i + 1) * d];
                 let pred = (0..k)
-                    .map(|c| b[c] + w[c * d..(c + 1) * d].iter().zip(xi).map(|(a, b)| a * b).sum::<f32>())
+                    .map(|c| {
+                        b[c] + w[c * d..(c + 1) * d]
+                            .iter()
+                            .zip(xi)
+                            .map(|(a, b)| a * b)
+                            .sum::<f32>()
+                    })
                     .enumerate()
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                     .map(|(c, _)| c)
@@ -95,15 +106,27 @@ fn linear_classifier_stays_above_20_percent_error() {
     };
     let (train_err, test_err) = (err(SplitKind::Train), err(SplitKind::Test));
     eprintln!("softmax regression: train error {train_err:.3}, test error {test_err:.3}");
-    assert!(test_err > 0.20, "a linear model reached {test_err} test error");
+    assert!(
+        test_err > 0.20,
+        "a linear model reached {test_err} test error"
+    );
     // ...but it is learning something, so the classes are not noise.
-    assert!(test_err < 0.85, "a linear model learned nothing: {test_err}");
+    assert!(
+        test_err < 0.85,
+        "a linear model learned nothing: {test_err}"
+    );
 }
 
 #[test]
 fn load_builtin_honours_size_colour_and_cap() {
     let p = Progress::default();
-    let opts = LoadOptions { size: Some((32, 32)), color: ColorMode::Rgb, max_per_class: Some(20), seed: 5, ..Default::default() };
+    let opts = LoadOptions {
+        size: Some((32, 32)),
+        color: ColorMode::Rgb,
+        max_per_class: Some(20),
+        seed: 5,
+        ..Default::default()
+    };
     let ds = load(&Source::Builtin, &opts, &p).unwrap();
     assert_eq!((ds.channels, ds.height, ds.width), (3, 32, 32));
     assert_eq!(ds.train.len(), 200);
@@ -114,7 +137,16 @@ fn load_builtin_honours_size_colour_and_cap() {
     // Grey replicated into RGB: the planes are equal.
     let img = &ds.train.images[..3 * 1024];
     assert_eq!(img[..1024], img[1024..2048]);
-    let plain = load(&Source::Builtin, &LoadOptions { max_per_class: Some(20), seed: 5, ..Default::default() }, &p).unwrap();
+    let plain = load(
+        &Source::Builtin,
+        &LoadOptions {
+            max_per_class: Some(20),
+            seed: 5,
+            ..Default::default()
+        },
+        &p,
+    )
+    .unwrap();
     assert_eq!((plain.channels, plain.height, plain.width), (1, 28, 28));
     assert_eq!(plain.train.images, builtin_sized(5, 200, 200).train.images);
 }
@@ -137,7 +169,14 @@ fn batch_normalises_and_augments_deterministically() {
     let idx: Vec<usize> = (0..100).collect();
     ds.batch(SplitKind::Train, &idx, None, &mut rng, &mut x, &mut y);
     assert_eq!(x.len(), 100 * 784);
-    assert_eq!(y, ds.train.labels.iter().map(|&l| l as usize).collect::<Vec<_>>());
+    assert_eq!(
+        y,
+        ds.train
+            .labels
+            .iter()
+            .map(|&l| l as usize)
+            .collect::<Vec<_>>()
+    );
     let mean = x.iter().sum::<f32>() / x.len() as f32;
     let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / x.len() as f32;
     assert!(mean.abs() < 1e-3, "mean {mean}");
@@ -146,15 +185,42 @@ fn batch_normalises_and_augments_deterministically() {
     let v = ds.train.images[5] as f32;
     assert!((x[5] - (v / 255.0 - ds.mean[0]) / ds.std[0]).abs() < 1e-5);
 
-    let aug = Augment { pad_crop: 4, hflip: true };
+    let aug = Augment {
+        pad_crop: 4,
+        hflip: true,
+    };
     let (mut a1, mut a2, mut l) = (vec![], vec![], vec![]);
-    ds.batch(SplitKind::Train, &idx, Some(&aug), &mut Rng64::new(3), &mut a1, &mut l);
-    ds.batch(SplitKind::Train, &idx, Some(&aug), &mut Rng64::new(3), &mut a2, &mut l);
+    ds.batch(
+        SplitKind::Train,
+        &idx,
+        Some(&aug),
+        &mut Rng64::new(3),
+        &mut a1,
+        &mut l,
+    );
+    ds.batch(
+        SplitKind::Train,
+        &idx,
+        Some(&aug),
+        &mut Rng64::new(3),
+        &mut a2,
+        &mut l,
+    );
     assert_eq!(a1, a2);
     assert_ne!(a1, x);
     // Flip only, no crop: each image is either itself or its mirror.
-    let flip = Augment { pad_crop: 0, hflip: true };
-    ds.batch(SplitKind::Train, &idx, Some(&flip), &mut Rng64::new(4), &mut a1, &mut l);
+    let flip = Augment {
+        pad_crop: 0,
+        hflip: true,
+    };
+    ds.batch(
+        SplitKind::Train,
+        &idx,
+        Some(&flip),
+        &mut Rng64::new(4),
+        &mut a1,
+        &mut l,
+    );
     let mut flipped = 0;
     for i in 0..100 {
         let (o, f) = (&x[i * 784..(i + 1) * 784], &a1[i * 784..(i + 1) * 784]);
@@ -174,7 +240,10 @@ fn summary_and_thumbnails() {
     let s = ds.summary();
     assert_eq!(s.name, "built-in shapes");
     assert_eq!(s.classes.len(), 10);
-    assert_eq!((s.train_len, s.test_len, s.channels, s.height, s.width), (50, 10, 1, 28, 28));
+    assert_eq!(
+        (s.train_len, s.test_len, s.channels, s.height, s.width),
+        (50, 10, 1, 28, 28)
+    );
     let t = ds.thumbnail(SplitKind::Train, 3);
     assert_eq!((t.width, t.height, t.rgba.len()), (28, 28, 28 * 28 * 4));
     assert_eq!(t.label, ds.classes[3]);

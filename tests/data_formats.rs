@@ -19,14 +19,22 @@ fn samples(ds: &Dataset, s: SplitKind) -> Vec<(String, Vec<u8>)> {
     let sp = ds.split(s);
     let n = ds.image_len();
     let mut v: Vec<_> = (0..sp.len())
-        .map(|i| (ds.classes[sp.labels[i] as usize].clone(), sp.images[i * n..(i + 1) * n].to_vec()))
+        .map(|i| {
+            (
+                ds.classes[sp.labels[i] as usize].clone(),
+                sp.images[i * n..(i + 1) * n].to_vec(),
+            )
+        })
         .collect();
     v.sort();
     v
 }
 
 fn same_tensors(a: &Dataset, b: &Dataset) {
-    assert_eq!((a.channels, a.height, a.width), (b.channels, b.height, b.width));
+    assert_eq!(
+        (a.channels, a.height, a.width),
+        (b.channels, b.height, b.width)
+    );
     assert_eq!(samples(a, SplitKind::Train), samples(b, SplitKind::Train));
     assert_eq!(samples(a, SplitKind::Test), samples(b, SplitKind::Test));
     for c in 0..a.channels {
@@ -36,7 +44,10 @@ fn same_tensors(a: &Dataset, b: &Dataset) {
 
 fn exact(a: &Dataset, b: &Dataset) {
     assert_eq!(a.classes, b.classes);
-    assert_eq!((a.channels, a.height, a.width), (b.channels, b.height, b.width));
+    assert_eq!(
+        (a.channels, a.height, a.width),
+        (b.channels, b.height, b.width)
+    );
     assert_eq!(a.train.labels, b.train.labels);
     assert_eq!(a.test.labels, b.test.labels);
     assert!(a.train.images == b.train.images && a.test.images == b.test.images);
@@ -79,10 +90,20 @@ fn idx_round_trip_plain_and_gz() {
         let back = load_path(dir.path(), &opts());
         exact(&ds, &back);
         assert!(back.warnings.is_empty(), "{:?}", back.warnings);
-        let explicit = load_path(dir.path(), &LoadOptions { format: Some(Format::Idx), ..opts() });
+        let explicit = load_path(
+            dir.path(),
+            &LoadOptions {
+                format: Some(Format::Idx),
+                ..opts()
+            },
+        );
         exact(&ds, &explicit);
         // Pointing at one of the files finds its siblings.
-        let name = if gz { "train-images-idx3-ubyte.gz" } else { "train-images-idx3-ubyte" };
+        let name = if gz {
+            "train-images-idx3-ubyte.gz"
+        } else {
+            "train-images-idx3-ubyte"
+        };
         exact(&ds, &load_path(&dir.path().join(name), &opts()));
     }
 }
@@ -95,13 +116,37 @@ fn idx_without_test_files_gets_a_seeded_stratified_split() {
     std::fs::remove_file(dir.path().join("t10k-images-idx3-ubyte")).unwrap();
     std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte")).unwrap();
     std::fs::remove_file(dir.path().join("classes.txt")).unwrap();
-    let a = load_path(dir.path(), &LoadOptions { test_fraction: 0.2, seed: 1, ..opts() });
-    assert_eq!(a.classes, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+    let a = load_path(
+        dir.path(),
+        &LoadOptions {
+            test_fraction: 0.2,
+            seed: 1,
+            ..opts()
+        },
+    );
+    assert_eq!(
+        a.classes,
+        (0..10).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
     assert_eq!((a.train.len(), a.test.len()), (400, 100));
     assert_eq!(a.summary().test_counts, vec![10; 10]);
-    let b = load_path(dir.path(), &LoadOptions { test_fraction: 0.2, seed: 1, ..opts() });
+    let b = load_path(
+        dir.path(),
+        &LoadOptions {
+            test_fraction: 0.2,
+            seed: 1,
+            ..opts()
+        },
+    );
     exact(&a, &b);
-    let c = load_path(dir.path(), &LoadOptions { test_fraction: 0.2, seed: 2, ..opts() });
+    let c = load_path(
+        dir.path(),
+        &LoadOptions {
+            test_fraction: 0.2,
+            seed: 2,
+            ..opts()
+        },
+    );
     assert_ne!(a.test.images, c.test.images);
     // Together the two splits are exactly the original training set.
     let all: Vec<_> = {
@@ -139,9 +184,17 @@ fn idx_in_a_sub_folder_and_emnist_style_names() {
             }
         }
     }
-    let err = load(&Source::Path(em.path().into()), &opts(), &Progress::default()).unwrap_err();
+    let err = load(
+        &Source::Path(em.path().into()),
+        &opts(),
+        &Progress::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("several IDX data sets"), "{err}");
-    let one = load_path(&em.path().join("emnist-letters-train-images-idx3-ubyte.gz"), &opts());
+    let one = load_path(
+        &em.path().join("emnist-letters-train-images-idx3-ubyte.gz"),
+        &opts(),
+    );
     assert_eq!(one.train.images, ds.train.images);
     assert_eq!(one.test.images, ds.test.images);
 }
@@ -157,7 +210,10 @@ fn cifar10_round_trip() {
     // A single file is a whole data set, split by seed.
     let one = load_path(&dir.path().join("data_batch_1.bin"), &opts());
     assert_eq!(one.train.len() + one.test.len(), 200);
-    assert_eq!(one.classes, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        one.classes,
+        (0..10).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -182,8 +238,22 @@ fn cifar100_round_trip_uses_two_label_bytes() {
     let dir = tempfile::tempdir().unwrap();
     write_cifar(dir.path(), &ds).unwrap();
     assert!(dir.path().join("train.bin").is_file());
-    assert_eq!(std::fs::metadata(dir.path().join("train.bin")).unwrap().len(), 120 * 3074);
-    exact(&ds, &load_path(dir.path(), &LoadOptions { format: Some(Format::Cifar), ..opts() }));
+    assert_eq!(
+        std::fs::metadata(dir.path().join("train.bin"))
+            .unwrap()
+            .len(),
+        120 * 3074
+    );
+    exact(
+        &ds,
+        &load_path(
+            dir.path(),
+            &LoadOptions {
+                format: Some(Format::Cifar),
+                ..opts()
+            },
+        ),
+    );
     // Without the names file, the standard 100 numbered classes.
     std::fs::remove_file(dir.path().join("fine_label_names.txt")).unwrap();
     let numbered = load_path(dir.path(), &opts());
@@ -209,8 +279,15 @@ fn image_folder_round_trip_grey_and_colour() {
 #[test]
 fn the_same_data_set_in_every_format_loads_to_the_same_tensors() {
     let ds = builtin_sized(14, 120, 40).convert(32, 32, 1);
-    let grey = LoadOptions { color: ColorMode::Gray, ..opts() };
-    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let grey = LoadOptions {
+        color: ColorMode::Gray,
+        ..opts()
+    };
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
     write_idx(a.path(), &ds, true).unwrap();
     write_cifar(b.path(), &ds).unwrap();
     write_image_folder(c.path(), &ds).unwrap();
@@ -234,19 +311,35 @@ fn flat_image_folder_is_split_by_seed_and_capped() {
     write_image_folder(tmp.path(), &ds).unwrap();
     // Use only train/ as a flat folder: root/<class>/*.png.
     let root = tmp.path().join("train");
-    let o = LoadOptions { test_fraction: 0.25, seed: 9, ..opts() };
+    let o = LoadOptions {
+        test_fraction: 0.25,
+        seed: 9,
+        ..opts()
+    };
     let a = load_path(&root, &o);
     assert_eq!(a.summary().train_counts, vec![15; 5]);
     assert_eq!(a.summary().test_counts, vec![5; 5]);
     exact(&a, &load_path(&root, &o));
-    let b = load_path(&root, &LoadOptions { seed: 10, ..o.clone() });
+    let b = load_path(
+        &root,
+        &LoadOptions {
+            seed: 10,
+            ..o.clone()
+        },
+    );
     assert_ne!(samples(&a, SplitKind::Test), samples(&b, SplitKind::Test));
     let mut all = samples(&a, SplitKind::Train);
     all.extend(samples(&a, SplitKind::Test));
     all.sort();
     assert_eq!(all, samples(&ds, SplitKind::Train));
 
-    let capped = load_path(&root, &LoadOptions { max_per_class: Some(4), ..o.clone() });
+    let capped = load_path(
+        &root,
+        &LoadOptions {
+            max_per_class: Some(4),
+            ..o.clone()
+        },
+    );
     assert_eq!(capped.summary().train_counts, vec![4; 5]);
     assert_eq!(capped.summary().test_counts, vec![4; 5]);
     let p = Progress::default();
@@ -263,20 +356,53 @@ fn mixed_sizes_formats_and_colour_modes_are_converted() {
     for class in ["a", "b"] {
         let d = root.join(class);
         std::fs::create_dir_all(&d).unwrap();
-        image::GrayImage::from_raw(20, 20, px(400)).unwrap().save(d.join("grey.png")).unwrap();
-        image::RgbImage::from_raw(24, 18, px(24 * 18 * 3)).unwrap().save(d.join("colour.jpg")).unwrap();
-        image::RgbaImage::from_raw(9, 9, px(324)).unwrap().save(d.join("alpha.bmp")).unwrap();
-        image::RgbaImage::from_raw(16, 16, px(1024)).unwrap().save(d.join("anim.gif")).unwrap();
-        image::RgbImage::from_raw(12, 12, px(432)).unwrap().save(d.join("lossless.webp")).unwrap();
-        image::GrayImage::from_raw(30, 40, px(1200)).unwrap().save(d.join("scan.tiff")).unwrap();
-        image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(8, 8, vec![1000; 64]).map(image::DynamicImage::ImageLuma16).unwrap().save(d.join("deep.png")).unwrap();
+        image::GrayImage::from_raw(20, 20, px(400))
+            .unwrap()
+            .save(d.join("grey.png"))
+            .unwrap();
+        image::RgbImage::from_raw(24, 18, px(24 * 18 * 3))
+            .unwrap()
+            .save(d.join("colour.jpg"))
+            .unwrap();
+        image::RgbaImage::from_raw(9, 9, px(324))
+            .unwrap()
+            .save(d.join("alpha.bmp"))
+            .unwrap();
+        image::RgbaImage::from_raw(16, 16, px(1024))
+            .unwrap()
+            .save(d.join("anim.gif"))
+            .unwrap();
+        image::RgbImage::from_raw(12, 12, px(432))
+            .unwrap()
+            .save(d.join("lossless.webp"))
+            .unwrap();
+        image::GrayImage::from_raw(30, 40, px(1200))
+            .unwrap()
+            .save(d.join("scan.tiff"))
+            .unwrap();
+        image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(8, 8, vec![1000; 64])
+            .map(image::DynamicImage::ImageLuma16)
+            .unwrap()
+            .save(d.join("deep.png"))
+            .unwrap();
         std::fs::write(d.join("notes.txt"), "not an image, ignored").unwrap();
     }
     let auto = load_path(root, &opts());
     assert_eq!((auto.channels, auto.height, auto.width), (3, 32, 32));
     assert_eq!(auto.train.len() + auto.test.len(), 14);
-    assert!(auto.warnings.iter().any(|w| w.contains("different sizes")), "{:?}", auto.warnings);
-    let small = load_path(root, &LoadOptions { size: Some((16, 12)), color: ColorMode::Gray, ..opts() });
+    assert!(
+        auto.warnings.iter().any(|w| w.contains("different sizes")),
+        "{:?}",
+        auto.warnings
+    );
+    let small = load_path(
+        root,
+        &LoadOptions {
+            size: Some((16, 12)),
+            color: ColorMode::Gray,
+            ..opts()
+        },
+    );
     assert_eq!((small.channels, small.height, small.width), (1, 16, 12));
     assert_eq!(small.train.images.len(), small.train.len() * 16 * 12);
 }
@@ -292,17 +418,37 @@ fn uniform_folder_keeps_its_own_size_and_grey() {
 
 #[test]
 fn names_parse_and_print() {
-    for (s, f) in [("imagefolder", Format::ImageFolder), ("IDX", Format::Idx), ("Cifar", Format::Cifar)] {
+    for (s, f) in [
+        ("imagefolder", Format::ImageFolder),
+        ("IDX", Format::Idx),
+        ("Cifar", Format::Cifar),
+    ] {
         assert_eq!(s.parse::<Format>().unwrap(), f);
         assert_eq!(f.to_string().parse::<Format>().unwrap(), f);
     }
     let err = "png".parse::<Format>().unwrap_err();
     assert!(err.to_string().contains("imagefolder, idx or cifar"));
     assert_eq!("builtin".parse::<Source>().unwrap(), Source::Builtin);
-    assert_eq!("data/mnist".parse::<Source>().unwrap(), Source::Path("data/mnist".into()));
-    let o = LoadOptions { size: Some((28, 28)), format: Some(Format::Idx), ..opts() };
+    assert_eq!(
+        "data/mnist".parse::<Source>().unwrap(),
+        Source::Path("data/mnist".into())
+    );
+    let o = LoadOptions {
+        size: Some((28, 28)),
+        format: Some(Format::Idx),
+        ..opts()
+    };
     let json = serde_json::to_string(&o).unwrap();
     assert_eq!(serde_json::from_str::<LoadOptions>(&json).unwrap(), o);
-    assert_eq!(serde_json::from_str::<LoadOptions>("{}").unwrap(), LoadOptions::default());
-    assert_eq!(serde_json::from_str::<Augment>("{\"hflip\":true}").unwrap(), Augment { pad_crop: 0, hflip: true });
+    assert_eq!(
+        serde_json::from_str::<LoadOptions>("{}").unwrap(),
+        LoadOptions::default()
+    );
+    assert_eq!(
+        serde_json::from_str::<Augment>("{\"hflip\":true}").unwrap(),
+        Augment {
+            pad_crop: 0,
+            hflip: true
+        }
+    );
 }

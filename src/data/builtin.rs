@@ -99,9 +99,7 @@ fn draw_split(seed: u64, base: u64, n: usize, progress: &Progress) -> Result<Spl
             let mut rng = Rng64::derive(seed, base + i as u64);
             draw(i % CLASSES.len(), &mut rng, img);
         });
-        progress
-            .done
-            .fetch_add(chunk.len() / px, Ordering::Relaxed);
+        progress.done.fetch_add(chunk.len() / px, Ordering::Relaxed);
     }
     let labels = (0..n).map(|i| (i % CLASSES.len()) as u16).collect();
     Ok(Split { images, labels })

@@ -196,7 +196,7 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-    .unwrap_or_else(|| "CIFAR".into());
+        .unwrap_or_else(|| "CIFAR".into());
     Ok(Raw {
         name,
         classes,
@@ -239,12 +239,15 @@ pub fn write_cifar(dir: &Path, ds: &Dataset) -> std::io::Result<()> {
                 f.write_all(&[0])?;
             }
             f.write_all(&[l as u8])?;
-            let img = split.images.get(i * PIXELS..(i + 1) * PIXELS).ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "the data set has fewer images than labels",
-                )
-            })?;
+            let img = split
+                .images
+                .get(i * PIXELS..(i + 1) * PIXELS)
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "the data set has fewer images than labels",
+                    )
+                })?;
             f.write_all(img)?;
         }
         f.flush()?;

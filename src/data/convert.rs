@@ -14,7 +14,11 @@ pub fn convert_images(images: &[u8], from: Shape, to: Shape) -> Vec<u8> {
     let n_from = from.0 * from.1 * from.2;
     let n_to = to.0 * to.1 * to.2;
     if from == to || n_from == 0 {
-        return if from == to { images.to_vec() } else { Vec::new() };
+        return if from == to {
+            images.to_vec()
+        } else {
+            Vec::new()
+        };
     }
     let count = images.len() / n_from;
     let mut out = vec![0u8; count * n_to];

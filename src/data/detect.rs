@@ -98,5 +98,7 @@ fn idx_file(path: &Path) -> bool {
     let mut head = [0u8; 4];
     fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .is_ok_and(|_| head[0] == 0 && head[1] == 0 && head[2] == 0x08 && (1..=4).contains(&head[3]))
+        .is_ok_and(|_| {
+            head[0] == 0 && head[1] == 0 && head[2] == 0x08 && (1..=4).contains(&head[3])
+        })
 }

@@ -235,8 +235,9 @@ pub fn find(path: &Path) -> Result<IdxFiles, DataError> {
             None => {
                 return Err(DataError::UnknownFormat {
                     path: path.into(),
-                    reason: "its name does not look like an IDX file (e.g. train-images-idx3-ubyte)"
-                        .into(),
+                    reason:
+                        "its name does not look like an IDX file (e.g. train-images-idx3-ubyte)"
+                            .into(),
                 });
             }
         }

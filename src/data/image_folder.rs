@@ -35,35 +35,42 @@ struct Probe {
 }
 
 fn limits() -> Limits {
+    // Sides are checked by `check_size` for a message that names them; this bounds memory.
     let mut l = Limits::default();
-    l.max_image_width = Some(MAX_SIDE);
-    l.max_image_height = Some(MAX_SIDE);
     l.max_alloc = Some(MAX_ALLOC);
     l
 }
 
 fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<fs::File>>, String> {
-    let mut r = ImageReader::open(path)
-        .map_err(|e| format!("could not open: {e}"))?
+    let file = fs::File::open(path).map_err(|e| format!("could not open: {e}"))?;
+    // The content decides the format, not the name: a text file called x.png is "not an
+    // image", which says more than "invalid PNG signature".
+    let mut r = ImageReader::new(std::io::BufReader::new(file))
         .with_guessed_format()
         .map_err(|e| format!("could not read: {e}"))?;
     if r.format().is_none() {
-        return Err("not an image: its content is not a known image format".into());
+        let empty = fs::metadata(path).is_ok_and(|m| m.len() == 0);
+        return Err(if empty {
+            "not an image: the file is empty".into()
+        } else {
+            "not an image: its content is not a known image format".into()
+        });
     }
     r.limits(limits());
     Ok(r)
 }
 
 fn describe(e: image::ImageError) -> String {
-    match e {
+    let text = match e {
         image::ImageError::Limits(_) => {
-            format!("too large to decode (over {MAX_SIDE}x{MAX_SIDE} pixels or {} MiB)", MAX_ALLOC >> 20)
+            format!("too large to decode (over {} MiB)", MAX_ALLOC >> 20)
         }
         image::ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             "the file ends early (truncated)".into()
         }
         e => e.to_string(),
-    }
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn check_size(w: u32, h: u32) -> Result<(), String> {
@@ -103,6 +110,13 @@ fn decode(path: &Path, to: Shape) -> Result<Vec<u8>, String> {
         let d = reader(path)?.into_decoder().map_err(describe)?;
         let (w, h) = d.dimensions();
         check_size(w, h)?;
+        if d.total_bytes() > MAX_ALLOC {
+            return Err(format!(
+                "{w}x{h} pixels would need {} MiB to decode, over the {} MiB limit",
+                d.total_bytes() >> 20,
+                MAX_ALLOC >> 20
+            ));
+        }
         let img = DynamicImage::from_decoder(d).map_err(describe)?;
         let (chw, from) = dynamic_to_chw(&img);
         Ok(convert_one(&chw, from, to))
@@ -238,8 +252,11 @@ pub(crate) fn load(root: &Path, opts: &LoadOptions, progress: &Progress) -> Resu
             }
             (None, _) => {
                 if sizes.len() > 1 {
-                    let some: Vec<String> =
-                        sizes.iter().take(4).map(|(h, w)| format!("{w}x{h}")).collect();
+                    let some: Vec<String> = sizes
+                        .iter()
+                        .take(4)
+                        .map(|(h, w)| format!("{w}x{h}"))
+                        .collect();
                     warnings.push(format!(
                         "the images have {} different sizes ({}{}), so all were resized to 32x32",
                         sizes.len(),
@@ -317,7 +334,13 @@ fn skipped_warning(root: &Path, skipped: &[(PathBuf, String)]) -> String {
 fn folder_name(name: &str, k: usize) -> String {
     let s: String = name
         .chars()
-        .map(|c| if matches!(c, '/' | '\\' | '\0') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     if s.is_empty() || s.starts_with('.') {
         format!("class_{k}{s}")
@@ -352,7 +375,8 @@ pub fn write_image_folder(dir: &Path, ds: &Dataset) -> std::io::Result<()> {
             .par_iter()
             .enumerate()
             .try_for_each(|(i, &label)| -> std::io::Result<()> {
-                let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
+                let invalid =
+                    |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
                 let img = split
                     .images
                     .get(i * n..(i + 1) * n)

@@ -184,13 +184,20 @@ pub(crate) struct Raw {
 }
 
 /// Loads a data set, converted and split as `opts` asks.
-pub fn load(source: &Source, opts: &LoadOptions, progress: &Progress) -> Result<Dataset, DataError> {
+pub fn load(
+    source: &Source,
+    opts: &LoadOptions,
+    progress: &Progress,
+) -> Result<Dataset, DataError> {
     check_options(opts)?;
     let (raw, origin) = match source {
         Source::Builtin => {
             // Sample i has label i % 10, so the first 10k samples hold exactly k per class.
             let (train, test) = match opts.max_per_class {
-                Some(k) => (k.saturating_mul(10).min(10_000), k.saturating_mul(10).min(2_000)),
+                Some(k) => (
+                    k.saturating_mul(10).min(10_000),
+                    k.saturating_mul(10).min(2_000),
+                ),
                 None => (10_000, 2_000),
             };
             let ds = builtin::generate(opts.seed, train, test, progress)?;
@@ -244,7 +251,11 @@ fn check_options(opts: &LoadOptions) -> Result<(), DataError> {
 
 /// Holds out `fraction` of one class's items for testing (at least one when the class has two
 /// or more and the fraction is not 0); both parts keep their original order.
-pub(crate) fn stratified_split<T>(items: Vec<T>, fraction: f32, rng: &mut Rng64) -> (Vec<T>, Vec<T>) {
+pub(crate) fn stratified_split<T>(
+    items: Vec<T>,
+    fraction: f32,
+    rng: &mut Rng64,
+) -> (Vec<T>, Vec<T>) {
     let n = items.len();
     let mut n_test = (n as f64 * fraction as f64).round() as usize;
     if fraction > 0.0 && n >= 2 {
@@ -275,7 +286,8 @@ fn gather(s: &Split, idx: &[usize], len: usize) -> Split {
         labels: Vec::with_capacity(idx.len()),
     };
     for &i in idx {
-        out.images.extend_from_slice(&s.images[i * len..(i + 1) * len]);
+        out.images
+            .extend_from_slice(&s.images[i * len..(i + 1) * len]);
         out.labels.push(s.labels[i]);
     }
     out
@@ -381,8 +393,7 @@ fn finish(raw: Raw, opts: &LoadOptions, origin: &Path) -> Result<Dataset, DataEr
         ColorMode::Gray => 1,
         ColorMode::Rgb => 3,
     };
-    let bytes = ((train.len() + test.len()) as u64)
-        .saturating_mul((c * h * w) as u64);
+    let bytes = ((train.len() + test.len()) as u64).saturating_mul((c * h * w) as u64);
     if bytes > MAX_DATASET_BYTES {
         return Err(DataError::bad(
             origin,

@@ -84,7 +84,11 @@ impl Dataset {
             width: self.width,
             height: self.height,
             rgba,
-            label: self.classes.get(label as usize).cloned().unwrap_or_default(),
+            label: self
+                .classes
+                .get(label as usize)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 

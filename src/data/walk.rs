@@ -64,26 +64,42 @@ fn name_of(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Does this folder look like an image folder (class folders with images, or a train/test split)?
+/// Does this folder look like an image folder: an image file one level down (`root/cat/1.png`)
+/// or two (`root/train/cat/1.png`)? The scan is bounded so a huge tree answers quickly.
 pub fn looks_like(root: &Path) -> bool {
-    let Ok(dirs) = sub_dirs(root) else {
-        return false;
-    };
-    dirs.iter().any(|d| {
-        fs::read_dir(d).is_ok_and(|rd| {
-            rd.flatten().take(10_000).any(|e| {
-                let p = e.path();
-                is_image_path(&p) || fs::metadata(&p).is_ok_and(|m| m.is_dir())
-            })
-        })
-    })
+    fn images_within(dir: &Path, depth: usize) -> bool {
+        let Ok(rd) = fs::read_dir(dir) else {
+            return false;
+        };
+        let mut dirs = 0;
+        for e in rd.flatten().take(2_000) {
+            let p = e.path();
+            if is_hidden(&p) {
+                continue;
+            }
+            if depth > 0 && is_image_path(&p) {
+                return true;
+            }
+            if depth < 2 && dirs < 50 && fs::metadata(&p).is_ok_and(|m| m.is_dir()) {
+                dirs += 1;
+                if images_within(&p, depth + 1) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    images_within(root, 0)
 }
 
 /// Lists the classes and image files under `root`.
 pub fn walk(root: &Path) -> Result<Listing, DataError> {
     let meta = fs::metadata(root).map_err(|e| DataError::io(root, e))?;
     if !meta.is_dir() {
-        return Err(DataError::bad(root, "it is a file, not a folder of class folders"));
+        return Err(DataError::bad(
+            root,
+            "it is a file, not a folder of class folders",
+        ));
     }
     let dirs = sub_dirs(root)?;
     let find = |names: &[&str]| {
@@ -234,9 +250,9 @@ fn collect_entries(
                 }
             }
             Ok(m) if m.is_file() && is_image_path(&p) => files.push(p),
-            Ok(_) if is_image_path(&p) => listing
-                .skipped
-                .push((p, "not a regular file".to_string())),
+            Ok(_) if is_image_path(&p) => {
+                listing.skipped.push((p, "not a regular file".to_string()))
+            }
             Ok(_) => {}
             Err(e) if is_image_path(&p) => {
                 let why = if fs::symlink_metadata(&p).is_ok() {

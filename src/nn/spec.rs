@@ -285,10 +285,9 @@ impl Walker {
                     });
                     let body_out = self.walk(&b.body, &name, depth + 1, s)?;
                     check_shortcut(&name, b.shortcut, s, body_out)?;
-                    let mut sc_params = 0;
                     let mut sc_flops = body_out.len() as u64;
                     if b.shortcut == Shortcut::Projection {
-                        sc_params = s.c * body_out.c + 2 * body_out.c;
+                        let sc_params = s.c * body_out.c + 2 * body_out.c;
                         sc_flops += 2 * (body_out.len() * s.c) as u64 + 4 * body_out.len() as u64;
                         self.out.push(LayerInfo {
                             name: format!("{name}.proj"),

@@ -1,0 +1,279 @@
+//! The headless command line: the same experiments as the app, reproducible and scriptable.
+mod bench;
+mod progress;
+
+use crate::data::{self, Format, LoadOptions, Source};
+use crate::nn::presets::{self, ShortcutOption};
+use crate::nn::{ModelOptions, NetSpec};
+use crate::train::{Hyper, NetEntry, RunHistory, trainer};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(name = "resnet-lab", version, about = "Build residual networks, train them, and watch why skip connections work.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train one network and write its history as JSON.
+    Train(TrainArgs),
+    /// Train plain and residual nets at several depths; one JSON per run and a CSV summary.
+    Sweep(SweepArgs),
+    /// Measure training throughput (forward + backward + update) on random 1x28x28 data.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    Plain,
+    Resnet,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShortcutArg {
+    A,
+    B,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// `builtin` for the generated shapes data set, or a folder / file of images.
+    #[arg(long, default_value = "builtin")]
+    pub data: String,
+    /// Format of --data PATH (detected when omitted).
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    #[arg(long, value_enum, default_value = "a")]
+    pub shortcut: ShortcutArg,
+    /// Channels of the first stage (doubled in each later stage).
+    #[arg(long, default_value_t = 16)]
+    pub width: usize,
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    #[arg(long, default_value_t = 1e-4)]
+    pub wd: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Compute threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Stop after this many steps.
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Steps at a tenth of the learning rate first.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    /// Zero the last batch-norm gamma of every residual block.
+    #[arg(long)]
+    pub zero_init: bool,
+    /// Multiply every residual branch by this before the addition.
+    #[arg(long, default_value_t = 1.0)]
+    pub residual_scale: f32,
+    /// Random crop with 4 pixels of padding and horizontal flips.
+    #[arg(long)]
+    pub augment: bool,
+    /// Record probes every N steps (0 = off).
+    #[arg(long, default_value_t = 1)]
+    pub probe_every: usize,
+    /// Keep at most this many training images per class.
+    #[arg(long)]
+    pub max_per_class: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[arg(long, value_enum, default_value = "resnet")]
+    pub arch: Arch,
+    #[arg(long, default_value_t = 20)]
+    pub depth: usize,
+    /// Train this NetSpec JSON instead of a preset.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[arg(long, num_args = 1.., default_values_t = [20, 32, 44, 56])]
+    pub depths: Vec<usize>,
+    #[arg(long, value_enum, num_args = 1.., default_values_t = [Arch::Plain, Arch::Resnet])]
+    pub arch: Vec<Arch>,
+    #[arg(long, default_value = "sweep")]
+    pub out: PathBuf,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+/// Runs a subcommand; the error is a sentence for the terminal.
+pub fn run(cmd: Command) -> Result<(), String> {
+    match cmd {
+        Command::Train(a) => train(a),
+        Command::Sweep(a) => sweep(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}
+
+impl CommonArgs {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            momentum: self.momentum,
+            weight_decay: self.wd,
+            seed: self.seed,
+            threads: self.threads,
+            max_steps: self.max_steps,
+            warmup_steps: self.warmup,
+            probe_every: self.probe_every,
+            model: ModelOptions {
+                zero_init_residual: self.zero_init,
+            },
+            augment: data::Augment {
+                pad_crop: if self.augment { 4 } else { 0 },
+                hflip: self.augment,
+            },
+            ..Hyper::default()
+        }
+    }
+
+    fn load(&self) -> Result<data::Dataset, String> {
+        let source = if self.data == "builtin" {
+            Source::Builtin
+        } else {
+            Source::Path(PathBuf::from(&self.data))
+        };
+        let opts = LoadOptions {
+            format: self.format,
+            seed: self.seed,
+            max_per_class: self.max_per_class,
+            ..LoadOptions::default()
+        };
+        let ds = progress::load_with_progress(&source, &opts)?;
+        for w in &ds.warnings {
+            eprintln!("warning: {w}");
+        }
+        eprintln!(
+            "data: {} — {} classes, {}x{}x{}, {} train / {} test",
+            ds.name,
+            ds.classes.len(),
+            ds.channels,
+            ds.height,
+            ds.width,
+            ds.train.len(),
+            ds.test.len()
+        );
+        Ok(ds)
+    }
+
+    fn preset(&self, arch: Arch, depth: usize, classes: usize) -> Result<NetSpec, String> {
+        let option = match self.shortcut {
+            ShortcutArg::A => ShortcutOption::A,
+            ShortcutArg::B => ShortcutOption::B,
+        };
+        let spec = presets::cifar(depth, arch == Arch::Resnet, option, self.width, classes).ok_or_else(|| {
+            format!("depth {depth} is not in the paper's 6n+2 family (8, 14, 20, 26, 32, 44, 56, 110, ...)")
+        })?;
+        Ok(if self.residual_scale != 1.0 {
+            presets::with_residual_scale(&spec, self.residual_scale)
+        } else {
+            spec
+        })
+    }
+}
+
+/// Trains one net synchronously, drawing a progress bar on stderr.
+pub fn train_one(net: &NetEntry, hyper: &Hyper, ds: &data::Dataset) -> RunHistory {
+    let mut history = RunHistory::new(net, hyper);
+    let mut bar = progress::Bar::new(&net.label);
+    let mut emit = |e: trainer::Event| {
+        history.apply(&e);
+        bar.update(&history);
+    };
+    trainer::run(net, hyper, ds, &mut |_| trainer::Control::Continue, &mut emit);
+    bar.finish(&history);
+    history
+}
+
+fn write_json(path: &Path, history: &RunHistory) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(history).map_err(|e| e.to_string())?;
+    crate::util::write_atomic(path, json.as_bytes()).map_err(|e| format!("could not write {}: {e}", path.display()))
+}
+
+fn outcome(h: &RunHistory) -> Result<(), String> {
+    match &h.status {
+        crate::train::RunStatus::Finished => Ok(()),
+        other => Err(format!("{}: {}", h.label, other.describe())),
+    }
+}
+
+fn train(a: TrainArgs) -> Result<(), String> {
+    let hyper = a.common.hyper();
+    hyper.validate()?;
+    let ds = a.common.load()?;
+    let spec = match &a.spec {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("could not read {}: {e}", p.display()))?;
+            NetSpec::from_json(&text).map_err(|e| format!("{} is not a valid network spec: {e}", p.display()))?
+        }
+        None => a.common.preset(a.arch, a.depth, ds.classes.len())?,
+    };
+    let history = train_one(&NetEntry::new(spec), &hyper, &ds);
+    if let Some(out) = &a.out {
+        write_json(out, &history)?;
+        eprintln!("wrote {}", out.display());
+    }
+    outcome(&history)
+}
+
+fn sweep(a: SweepArgs) -> Result<(), String> {
+    let hyper = a.common.hyper();
+    hyper.validate()?;
+    let ds = a.common.load()?;
+    std::fs::create_dir_all(&a.out).map_err(|e| format!("could not create {}: {e}", a.out.display()))?;
+    let mut csv = String::from("depth,arch,final_train_err,final_test_err,status\n");
+    let mut failures = Vec::new();
+    for &depth in &a.depths {
+        for &arch in &a.arch {
+            let spec = a.common.preset(arch, depth, ds.classes.len())?;
+            let h = train_one(&NetEntry::new(spec), &hyper, &ds);
+            write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
+            let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();
+            let arch_name = if arch == Arch::Plain { "plain" } else { "resnet" };
+            csv += &format!(
+                "{depth},{arch_name},{},{},{}\n",
+                f(h.final_train_err()),
+                f(h.final_test_err()),
+                crate::util::csv_field(&h.status.describe())
+            );
+            if let Err(e) = outcome(&h) {
+                failures.push(e);
+            }
+        }
+    }
+    let path = a.out.join("summary.csv");
+    crate::util::write_atomic(&path, csv.as_bytes()).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    print!("{csv}");
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}

@@ -1,0 +1,195 @@
+//! Everything a plot, an export or a lesson check reads about one run.
+use super::experiment::{Hyper, NetEntry};
+use super::trainer::Event;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum RunStatus {
+    #[default]
+    Waiting,
+    Running,
+    Paused,
+    Finished,
+    Stopped,
+    Diverged {
+        step: usize,
+    },
+    Failed(String),
+}
+
+impl RunStatus {
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self,
+            RunStatus::Finished | RunStatus::Stopped | RunStatus::Diverged { .. } | RunStatus::Failed(_)
+        )
+    }
+
+    /// The status in words, with a hint where the learner can do something about it.
+    pub fn describe(&self) -> String {
+        match self {
+            RunStatus::Waiting => "waiting".into(),
+            RunStatus::Running => "training".into(),
+            RunStatus::Paused => "paused".into(),
+            RunStatus::Finished => "finished".into(),
+            RunStatus::Stopped => "stopped".into(),
+            RunStatus::Diverged { step } => format!(
+                "diverged at step {step}: the loss became infinite or NaN. Try a lower learning rate (e.g. a tenth of it) or a warm-up."
+            ),
+            RunStatus::Failed(reason) => format!("failed: {reason}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochPoint {
+    pub epoch: usize,
+    pub train_err: f32,
+    pub loss: f32,
+    pub test_err: f32,
+    pub test_loss: f32,
+}
+
+/// Gradient norms or activation statistics at one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerSample {
+    pub step: usize,
+    pub values: Vec<f32>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunHistory {
+    pub label: String,
+    pub net: Option<NetEntry>,
+    pub hyper: Hyper,
+    pub status: RunStatus,
+    pub params: usize,
+    pub flops_per_image: u64,
+    pub steps_per_epoch: usize,
+    pub total_steps: usize,
+    /// Per step (index = step - 1).
+    pub step_loss: Vec<f32>,
+    pub step_err: Vec<f32>,
+    pub step_lr: Vec<f32>,
+    pub epochs: Vec<EpochPoint>,
+    /// Weight tensors, input side first.
+    pub weight_names: Vec<String>,
+    /// Gradient norm of each weight tensor on the first batch, before any update.
+    pub grad_norms_init: Vec<f32>,
+    pub grad_flow: Vec<LayerSample>,
+    pub activation_names: Vec<String>,
+    pub activation_std: Vec<LayerSample>,
+    pub wall_secs: f64,
+    pub img_per_sec: f64,
+}
+
+impl RunHistory {
+    pub fn new(net: &NetEntry, hyper: &Hyper) -> Self {
+        Self {
+            label: net.label.clone(),
+            net: Some(net.clone()),
+            hyper: hyper.clone(),
+            ..Default::default()
+        }
+    }
+
+    pub fn apply(&mut self, ev: &Event) {
+        match ev {
+            Event::Started {
+                params,
+                flops_per_image,
+                steps_per_epoch,
+                total_steps,
+                weight_names,
+            } => {
+                self.status = RunStatus::Running;
+                self.params = *params;
+                self.flops_per_image = *flops_per_image;
+                self.steps_per_epoch = *steps_per_epoch;
+                self.total_steps = *total_steps;
+                self.weight_names = weight_names.clone();
+            }
+            Event::Step { loss, error, lr, .. } => {
+                self.step_loss.push(*loss);
+                self.step_err.push(*error);
+                self.step_lr.push(*lr);
+            }
+            Event::GradFlow { step, norms } => {
+                if *step == 0 {
+                    self.grad_norms_init = norms.clone();
+                }
+                self.grad_flow.push(LayerSample {
+                    step: *step,
+                    values: norms.clone(),
+                });
+            }
+            Event::Activations { step, names, stds, .. } => {
+                if self.activation_names.is_empty() {
+                    self.activation_names = names.clone();
+                }
+                self.activation_std.push(LayerSample {
+                    step: *step,
+                    values: stds.clone(),
+                });
+            }
+            Event::Epoch {
+                epoch,
+                train_err,
+                loss,
+                test_err,
+                test_loss,
+            } => self.epochs.push(EpochPoint {
+                epoch: *epoch,
+                train_err: *train_err,
+                loss: *loss,
+                test_err: *test_err,
+                test_loss: *test_loss,
+            }),
+            Event::Finished {
+                wall_secs,
+                img_per_sec,
+                stopped,
+                ..
+            } => {
+                self.wall_secs = *wall_secs;
+                self.img_per_sec = *img_per_sec;
+                self.status = if *stopped {
+                    RunStatus::Stopped
+                } else {
+                    RunStatus::Finished
+                };
+            }
+            Event::Diverged { step, .. } => self.status = RunStatus::Diverged { step: *step },
+            Event::Failed { reason } => self.status = RunStatus::Failed(reason.clone()),
+        }
+    }
+
+    pub fn steps_done(&self) -> usize {
+        self.step_loss.len()
+    }
+
+    /// Final training error: the last epoch's running error, or the last 20 steps' mean.
+    pub fn final_train_err(&self) -> Option<f32> {
+        if let Some(e) = self.epochs.last() {
+            return Some(e.train_err);
+        }
+        let tail = &self.step_err[self.step_err.len().saturating_sub(20)..];
+        (!tail.is_empty()).then(|| tail.iter().sum::<f32>() / tail.len() as f32)
+    }
+
+    pub fn final_test_err(&self) -> Option<f32> {
+        self.epochs.last().map(|e| e.test_err)
+    }
+
+    /// Ratio between the largest and smallest first-batch gradient norm across layers.
+    pub fn grad_spread(&self) -> Option<f32> {
+        let v: Vec<f32> = self.grad_norms_init.iter().copied().filter(|v| *v > 0.0).collect();
+        if v.len() < 2 {
+            return None;
+        }
+        let max = v.iter().copied().fold(f32::MIN, f32::max);
+        let min = v.iter().copied().fold(f32::MAX, f32::min);
+        Some(max / min)
+    }
+}

@@ -1,0 +1,13 @@
+//! Experiments: what to train, the training loop, the worker thread and the recorded history.
+//!
+//! Knows `nn` and `data`; knows nothing of egui. The CLI calls [`trainer::run`] directly; the app
+//! calls [`worker::spawn`], which runs the same function on its own thread.
+pub mod experiment;
+pub mod history;
+pub mod trainer;
+pub mod worker;
+
+pub use experiment::{DataConfig, Experiment, Hyper, NetEntry, OptimizerChoice};
+pub use history::{EpochPoint, RunHistory, RunStatus};
+pub use trainer::{Control, Event};
+pub use worker::{Command, RunHandle};
