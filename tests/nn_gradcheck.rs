@@ -113,12 +113,12 @@ fn batchnorm_gradients_match_finite_differences() {
         let fwd = |x: &[f32], g: &[f32], b: &[f32]| {
             let mut xx = x.to_vec();
             let mut y = vec![0.0; x.len()];
-            batchnorm::forward_train(n, c, hw, &mut xx, g, b, 1e-5, relu, &mut y);
+            batchnorm::forward_train(n, c, hw, &mut xx, g, b, 1e-5, relu, &mut y, false);
             dot(&y, &r)
         };
         let mut xh = x.clone();
         let mut y = vec![0.0; x.len()];
-        let st = batchnorm::forward_train(n, c, hw, &mut xh, &gamma, &beta, 1e-5, relu, &mut y);
+        let st = batchnorm::forward_train(n, c, hw, &mut xh, &gamma, &beta, 1e-5, relu, &mut y, true);
         let mut d = r.clone();
         let (mut dg, mut db) = (vec![0.0; c], vec![0.0; c]);
         batchnorm::backward(n, c, hw, &xh, &st.inv_std, &gamma, &beta, relu, &mut d, &mut dg, &mut db);

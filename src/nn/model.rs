@@ -162,6 +162,7 @@ impl BnNode {
             BN_EPS,
             self.relu,
             &mut y,
+            cx.taps.is_some(),
         );
         let m = (cx.n * self.hw) as f32;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };

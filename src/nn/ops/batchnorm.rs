@@ -6,6 +6,34 @@
 use super::chunk_len;
 use rayon::prelude::*;
 
+const LANES: usize = 16;
+
+/// Sums with independent lane accumulators over fixed-size chunks: a single running f32 sum is a
+/// serial dependency chain, and indexing through a closure kept the loops scalar and branchy
+/// (the ReLU mask is a coin flip per element). Fixed-size chunks vectorise into masked selects.
+#[inline(always)]
+fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f32, f32) {
+    let (mut s1, mut s2) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        let x: &[f32; LANES] = x.try_into().expect("exact chunk");
+        let y: &[f32; LANES] = y.try_into().expect("exact chunk");
+        for l in 0..LANES {
+            let (p, q) = f(x[l], y[l]);
+            s1[l] += p;
+            s2[l] += q;
+        }
+    }
+    let (mut t1, mut t2): (f32, f32) = (s1.iter().sum(), s2.iter().sum());
+    for (&x, &y) in ar.iter().zip(br) {
+        let (p, q) = f(x, y);
+        t1 += p;
+        t2 += q;
+    }
+    (t1, t2)
+}
+
 /// Per-channel statistics of one train-mode forward pass.
 #[derive(Clone, Debug, Default)]
 pub struct BnBatch {
@@ -54,7 +82,8 @@ fn per_channel_sums(
 
 #[allow(clippy::too_many_arguments)]
 /// Train mode: normalise with the batch's own statistics. `x` is replaced by `x_hat`, which the
-/// backward pass needs; `y` receives `gamma * x_hat + beta` (then ReLU when `relu`).
+/// backward pass needs; `y` receives `gamma * x_hat + beta` (then ReLU when `relu`). The output's
+/// mean and std are measured only when `moments` is set (the activation probe).
 pub fn forward_train(
     n: usize,
     c: usize,
@@ -65,24 +94,17 @@ pub fn forward_train(
     eps: f32,
     relu: bool,
     y: &mut [f32],
+    moments: bool,
 ) -> BnBatch {
     let m = (n * hw) as f64;
     let (sum, _) = per_channel_sums(n, c, hw, |_, _, o| {
-        (x[o..o + hw].iter().map(|&v| v as f64).sum(), 0.0)
+        let p = &x[o..o + hw];
+        (lane_sums(p, p, |v, _| (v, 0.0)).0 as f64, 0.0)
     });
     let mean: Vec<f32> = sum.iter().map(|s| (s / m) as f32).collect();
     let (sq, _) = per_channel_sums(n, c, hw, |_, ch, o| {
-        let mu = mean[ch];
-        (
-            x[o..o + hw]
-                .iter()
-                .map(|&v| {
-                    let d = v - mu;
-                    (d * d) as f64
-                })
-                .sum(),
-            0.0,
-        )
+        let (mu, p) = (mean[ch], &x[o..o + hw]);
+        (lane_sums(p, p, |v, _| ((v - mu) * (v - mu), 0.0)).0 as f64, 0.0)
     });
     let var: Vec<f32> = sq.iter().map(|s| (s / m) as f32).collect();
     let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
@@ -96,20 +118,17 @@ pub fn forward_train(
             for (j, (xs, ys)) in xc.chunks_mut(hw).zip(yc.chunks_mut(hw)).enumerate() {
                 let ch = j % c;
                 let (mu, is, g, b) = (mean[ch], inv_std[ch], gamma[ch], beta[ch]);
-                let (mut ls, mut ls2) = (0.0f32, 0.0f32);
                 for (xv, yv) in xs.iter_mut().zip(ys.iter_mut()) {
                     let h = (*xv - mu) * is;
                     *xv = h;
-                    let mut o = g * h + b;
-                    if relu && o < 0.0 {
-                        o = 0.0;
-                    }
-                    *yv = o;
-                    ls += o;
-                    ls2 += o * o;
+                    let o = g * h + b;
+                    *yv = if relu { o.max(0.0) } else { o };
                 }
-                s += ls as f64;
-                s2 += ls2 as f64;
+                if moments {
+                    let (a, b) = lane_sums(ys, ys, |v, _| (v, v * v));
+                    s += a as f64;
+                    s2 += b as f64;
+                }
             }
             (s, s2)
         })
@@ -183,16 +202,13 @@ pub fn backward(
     dgamma: &mut [f32],
     dbeta: &mut [f32],
 ) {
-    let live = |ch: usize, h: f32| !relu || gamma[ch] * h + beta[ch] > 0.0;
     let (sdy, sdyx) = per_channel_sums(n, c, hw, |_, ch, o| {
-        let (mut a, mut b) = (0.0f32, 0.0f32);
-        for (&d, &h) in dy[o..o + hw].iter().zip(&x_hat[o..o + hw]) {
-            if live(ch, h) {
-                a += d;
-                b += d * h;
-            }
-        }
-        (a as f64, b as f64)
+        let (g, b) = (gamma[ch], beta[ch]);
+        let (a, c) = lane_sums(&dy[o..o + hw], &x_hat[o..o + hw], |d, h| {
+            let v = if !relu || g * h + b > 0.0 { d } else { 0.0 };
+            (v, v * h)
+        });
+        (a as f64, c as f64)
     });
     let m = (n * hw) as f32;
     let k1: Vec<f32> = (0..c).map(|ch| gamma[ch] * inv_std[ch] / m).collect();
@@ -205,11 +221,12 @@ pub fn backward(
         .for_each(|(di, hi)| {
             for ch in 0..c {
                 let (k, a, b) = (k1[ch], mdy[ch], mdyx[ch]);
+                let (ga, be) = (gamma[ch], beta[ch]);
                 for (d, &h) in di[ch * hw..(ch + 1) * hw]
                     .iter_mut()
                     .zip(&hi[ch * hw..(ch + 1) * hw])
                 {
-                    let g = if live(ch, h) { *d } else { 0.0 };
+                    let g = if !relu || ga * h + be > 0.0 { *d } else { 0.0 };
                     *d = k * (m * g - a - h * b);
                 }
             }

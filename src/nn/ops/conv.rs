@@ -78,8 +78,11 @@ fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
                         continue;
                     }
                     if s == 1 {
+                        // An inline loop: rows are ~30 floats, too short for a memcpy call to pay.
                         let start = lo + kj - p;
-                        d[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                        for (dv, sv) in d[lo..hi].iter_mut().zip(&src[start..start + (hi - lo)]) {
+                            *dv = *sv;
+                        }
                     } else {
                         for (ow, v) in d[lo..hi].iter_mut().enumerate() {
                             *v = src[(ow + lo) * s + kj - p];
