@@ -11,7 +11,9 @@ fn main() {
             }
         }
         None => {
-            eprintln!("The ResNet Lab window is on its way; meanwhile try `resnet-lab train --help`.");
+            eprintln!(
+                "The ResNet Lab window is on its way; meanwhile try `resnet-lab train --help`."
+            );
         }
     }
 }
