@@ -440,10 +440,14 @@ impl Node {
 }
 
 fn moments(v: &[f32]) -> (f32, f32) {
+    // Lane sums per 4096-value piece keep this vectorised; f64 across pieces keeps it accurate.
+    let (mut s, mut s2) = (0.0f64, 0.0f64);
+    for piece in v.chunks(4096) {
+        let (a, b) = batchnorm::lane_sums(piece, piece, |x, _| (x, x * x));
+        s += a as f64;
+        s2 += b as f64;
+    }
     let n = v.len().max(1) as f64;
-    let (s, s2) = v.iter().fold((0.0f64, 0.0f64), |(a, b), &x| {
-        (a + x as f64, b + (x * x) as f64)
-    });
     let m = s / n;
     (m as f32, (s2 / n - m * m).max(0.0).sqrt() as f32)
 }

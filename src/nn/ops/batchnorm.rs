@@ -12,7 +12,7 @@ const LANES: usize = 16;
 /// serial dependency chain, and indexing through a closure kept the loops scalar and branchy
 /// (the ReLU mask is a coin flip per element). Fixed-size chunks vectorise into masked selects.
 #[inline(always)]
-fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f32, f32) {
+pub(crate) fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f32, f32) {
     let (mut s1, mut s2) = ([0.0f32; LANES], [0.0f32; LANES]);
     let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let (ar, br) = (ac.remainder(), bc.remainder());
