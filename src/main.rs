@@ -28,7 +28,9 @@ fn main() {
         None => {
             if let Err(e) = resnet_lab::ui::run_native(args.quit_after_secs) {
                 eprintln!("error: {e}");
-                eprintln!("The command line still works without a display: try `resnet-lab train --help`.");
+                eprintln!(
+                    "The command line still works without a display: try `resnet-lab train --help`."
+                );
                 std::process::exit(1);
             }
         }

@@ -34,12 +34,21 @@ fn try_lines_parse_into_actions() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(TryAction::parse("sweep 8 20 32").unwrap(), TryAction::Sweep(vec![8, 20, 32]));
+    assert_eq!(
+        TryAction::parse("sweep 8 20 32").unwrap(),
+        TryAction::Sweep(vec![8, 20, 32])
+    );
     assert!(TryAction::parse("train plain-9").is_err());
     assert!(TryAction::parse("train resnet-20+scale5").is_err());
     assert!(TryAction::parse("dance").is_err());
     assert!(lessons::parse("x.md", "no front matter").is_err());
-    assert!(lessons::parse("x.md", "---\nid: a\ntitle: b\ndiagram: nope\ntry: sweep 8\ncheck: none\n---\nbody").is_err());
+    assert!(
+        lessons::parse(
+            "x.md",
+            "---\nid: a\ntitle: b\ndiagram: nope\ntry: sweep 8\ncheck: none\n---\nbody"
+        )
+        .is_err()
+    );
 }
 
 fn finished(label: &str, err: f32) -> RunHistory {
@@ -63,10 +72,19 @@ fn checks_explain_in_a_sentence() {
     let runs = vec![finished("plain-8", 0.09), finished("plain-32", 0.23)];
     let o = check::evaluate(Check::Degradation, &runs, &[]).unwrap();
     assert!(o.passed, "{}", o.message);
-    assert!(o.message.contains("plain-32 ended with 23% training error, higher than plain-8's 9%"), "{}", o.message);
+    assert!(
+        o.message
+            .contains("plain-32 ended with 23% training error, higher than plain-8's 9%"),
+        "{}",
+        o.message
+    );
     let o = check::evaluate(Check::ResnetWins, &runs, &[]).unwrap();
     assert!(!o.passed && o.message.contains("missing"), "{}", o.message);
     let runs = vec![finished("plain-32", 0.3), finished("resnet-32", 0.1)];
-    assert!(check::evaluate(Check::ResnetWins, &runs, &[]).unwrap().passed);
+    assert!(
+        check::evaluate(Check::ResnetWins, &runs, &[])
+            .unwrap()
+            .passed
+    );
     assert!(check::evaluate(Check::None, &runs, &[]).is_none());
 }

@@ -14,8 +14,19 @@ fn dot(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Compares `analytic` with central differences of `f` around `x`, on up to `probes` entries.
-fn check(what: &str, x: &[f32], analytic: &[f32], eps: f32, probes: usize, mut f: impl FnMut(&[f32]) -> f64) {
-    assert_eq!(x.len(), analytic.len(), "{what}: gradient has the wrong length");
+fn check(
+    what: &str,
+    x: &[f32],
+    analytic: &[f32],
+    eps: f32,
+    probes: usize,
+    mut f: impl FnMut(&[f32]) -> f64,
+) {
+    assert_eq!(
+        x.len(),
+        analytic.len(),
+        "{what}: gradient has the wrong length"
+    );
     let step = (x.len() / probes).max(1);
     let mut xs = x.to_vec();
     let mut bad = Vec::new();
@@ -55,7 +66,15 @@ fn conv_gradients_match_finite_differences() {
         (2, 4, 4, 2, 3, 3, 2),
     ];
     for (gi, &(cin, h, w, cout, k, stride, pad)) in geoms.iter().enumerate() {
-        let g = conv::ConvGeom { cin, h, w, cout, k, stride, pad };
+        let g = conv::ConvGeom {
+            cin,
+            h,
+            w,
+            cout,
+            k,
+            stride,
+            pad,
+        };
         let n = 3;
         let x = randn(n * g.in_len(), 1 + gi as u64);
         let wt = randn(g.weight_len(), 100 + gi as u64);
@@ -68,14 +87,26 @@ fn conv_gradients_match_finite_differences() {
         let mut dx = vec![0.0; x.len()];
         let mut dw = vec![0.0; wt.len()];
         conv::backward(&g, n, &x, &wt, &r, Some(&mut dx), &mut dw);
-        check(&format!("conv {g:?} dx"), &x, &dx, 1e-2, 80, |x| fwd(x, &wt));
-        check(&format!("conv {g:?} dw"), &wt, &dw, 1e-2, 80, |w| fwd(&x, w));
+        check(&format!("conv {g:?} dx"), &x, &dx, 1e-2, 80, |x| {
+            fwd(x, &wt)
+        });
+        check(&format!("conv {g:?} dw"), &wt, &dw, 1e-2, 80, |w| {
+            fwd(&x, w)
+        });
     }
 }
 
 #[test]
 fn conv_forward_matches_a_direct_loop() {
-    let g = conv::ConvGeom { cin: 2, h: 5, w: 4, cout: 3, k: 3, stride: 2, pad: 1 };
+    let g = conv::ConvGeom {
+        cin: 2,
+        h: 5,
+        w: 4,
+        cout: 3,
+        k: 3,
+        stride: 2,
+        pad: 1,
+    };
     let x = randn(g.in_len(), 5);
     let w = randn(g.weight_len(), 6);
     let mut y = vec![0.0; g.out_len()];
@@ -90,7 +121,8 @@ fn conv_forward_matches_a_direct_loop() {
                             let ih = (oh * 2 + ki) as isize - 1;
                             let iw = (ow * 2 + kj) as isize - 1;
                             if ih >= 0 && iw >= 0 && ih < 5 && iw < 4 {
-                                s += x[(ci * 5 + ih as usize) * 4 + iw as usize] * w[((co * 2 + ci) * 3 + ki) * 3 + kj];
+                                s += x[(ci * 5 + ih as usize) * 4 + iw as usize]
+                                    * w[((co * 2 + ci) * 3 + ki) * 3 + kj];
                             }
                         }
                     }
@@ -118,13 +150,42 @@ fn batchnorm_gradients_match_finite_differences() {
         };
         let mut xh = x.clone();
         let mut y = vec![0.0; x.len()];
-        let st = batchnorm::forward_train(n, c, hw, &mut xh, &gamma, &beta, 1e-5, relu, &mut y, true);
+        let st =
+            batchnorm::forward_train(n, c, hw, &mut xh, &gamma, &beta, 1e-5, relu, &mut y, true);
         let mut d = r.clone();
         let (mut dg, mut db) = (vec![0.0; c], vec![0.0; c]);
-        batchnorm::backward(n, c, hw, &xh, &st.inv_std, &gamma, &beta, relu, &mut d, &mut dg, &mut db);
-        check(&format!("bn relu={relu} dx"), &x, &d, 1e-3, 60, |x| fwd(x, &gamma, &beta));
-        check(&format!("bn relu={relu} dgamma"), &gamma, &dg, 1e-3, 10, |g| fwd(&x, g, &beta));
-        check(&format!("bn relu={relu} dbeta"), &beta, &db, 1e-3, 10, |b| fwd(&x, &gamma, b));
+        batchnorm::backward(
+            n,
+            c,
+            hw,
+            &xh,
+            &st.inv_std,
+            &gamma,
+            &beta,
+            relu,
+            &mut d,
+            &mut dg,
+            &mut db,
+        );
+        check(&format!("bn relu={relu} dx"), &x, &d, 1e-3, 60, |x| {
+            fwd(x, &gamma, &beta)
+        });
+        check(
+            &format!("bn relu={relu} dgamma"),
+            &gamma,
+            &dg,
+            1e-3,
+            10,
+            |g| fwd(&x, g, &beta),
+        );
+        check(
+            &format!("bn relu={relu} dbeta"),
+            &beta,
+            &db,
+            1e-3,
+            10,
+            |b| fwd(&x, &gamma, b),
+        );
         // The probe's output statistics describe y.
         let m = y.iter().sum::<f32>() / y.len() as f32;
         assert!((st.out_mean - m).abs() < 1e-4);
@@ -135,13 +196,31 @@ fn batchnorm_gradients_match_finite_differences() {
 fn batchnorm_eval_uses_running_statistics() {
     let x = vec![1.0, 2.0, 3.0, 4.0];
     let mut y = vec![0.0; 4];
-    batchnorm::forward_eval(2, 1, 2, &x, &[2.0], &[1.0], &[2.0], &[4.0], 0.0, false, &mut y);
+    batchnorm::forward_eval(
+        2,
+        1,
+        2,
+        &x,
+        &[2.0],
+        &[1.0],
+        &[2.0],
+        &[4.0],
+        0.0,
+        false,
+        &mut y,
+    );
     assert_eq!(y, vec![0.0, 1.0, 2.0, 3.0]);
 }
 
 #[test]
 fn zero_pad_shortcut_gradients_and_values() {
-    let g = shortcut::PadGeom { cin: 2, h: 5, w: 4, cout: 3, stride: 2 };
+    let g = shortcut::PadGeom {
+        cin: 2,
+        h: 5,
+        w: 4,
+        cout: 3,
+        stride: 2,
+    };
     let n = 2;
     let ol = g.cout * g.ho() * g.wo();
     assert_eq!((g.ho(), g.wo()), (3, 2));
@@ -151,7 +230,10 @@ fn zero_pad_shortcut_gradients_and_values() {
     shortcut::forward(&g, n, &x, &mut y);
     assert_eq!(y[0], x[0]);
     assert_eq!(y[1], x[2]); // (oh 0, ow 1) reads column 2
-    assert!(y[2 * 6..3 * 6].iter().all(|&v| v == 0.0), "extra channel is zero");
+    assert!(
+        y[2 * 6..3 * 6].iter().all(|&v| v == 0.0),
+        "extra channel is zero"
+    );
     let mut dx = vec![0.0; x.len()];
     shortcut::backward_add(&g, n, &r, &mut dx);
     check("zero-pad dx", &x, &dx, 1e-2, 80, |x| {
@@ -221,26 +303,48 @@ fn pool_linear_relu_add_and_loss_gradients() {
     let labels = vec![0, 3, 4, 1];
     let (l, g, _) = loss::cross_entropy(n, k, &logits, &labels);
     assert!(l > 0.0);
-    check("cross-entropy", &logits, &g, 1e-2, 20, |z| loss::cross_entropy(n, k, z, &labels).0 as f64);
+    check("cross-entropy", &logits, &g, 1e-2, 20, |z| {
+        loss::cross_entropy(n, k, z, &labels).0 as f64
+    });
 }
 
 fn small_residual_net() -> NetSpec {
     let bn_body = |ch: usize, stride: usize| {
         vec![
-            LayerSpec::Conv { out: ch, k: 3, stride, pad: 1 },
+            LayerSpec::Conv {
+                out: ch,
+                k: 3,
+                stride,
+                pad: 1,
+            },
             LayerSpec::BatchNorm,
             LayerSpec::ReLU,
-            LayerSpec::Conv { out: ch, k: 3, stride: 1, pad: 1 },
+            LayerSpec::Conv {
+                out: ch,
+                k: 3,
+                stride: 1,
+                pad: 1,
+            },
             LayerSpec::BatchNorm,
         ]
     };
     let block = |ch, stride, shortcut, scale| {
-        LayerSpec::Block(BlockSpec { name: String::new(), body: bn_body(ch, stride), shortcut, residual_scale: scale })
+        LayerSpec::Block(BlockSpec {
+            name: String::new(),
+            body: bn_body(ch, stride),
+            shortcut,
+            residual_scale: scale,
+        })
     };
     NetSpec {
         name: "tiny".into(),
         layers: vec![
-            LayerSpec::Conv { out: 3, k: 3, stride: 1, pad: 1 },
+            LayerSpec::Conv {
+                out: 3,
+                k: 3,
+                stride: 1,
+                pad: 1,
+            },
             LayerSpec::BatchNorm,
             LayerSpec::ReLU,
             block(3, 1, Shortcut::Identity, 1.0),
@@ -270,7 +374,10 @@ fn whole_residual_net_gradients_match_finite_differences() {
     model.backward(dlogits);
     let mut params: Vec<(String, Vec<f32>, Vec<f32>)> = Vec::new();
     model.visit_params(&mut |p| params.push((p.name.clone(), p.value.clone(), p.grad.clone())));
-    assert!(params.iter().any(|p| p.0.contains("proj")), "projection weights are parameters");
+    assert!(
+        params.iter().any(|p| p.0.contains("proj")),
+        "projection weights are parameters"
+    );
     for (pi, (name, value, grad)) in params.iter().enumerate() {
         check(&format!("net param {name}"), value, grad, 3e-4, 12, |v| {
             let mut i = 0;
@@ -316,4 +423,3 @@ fn paper_preset_net_trains_loss_down_on_a_fixed_batch() {
     }
     assert!(last < first.unwrap() * 0.5, "loss {first:?} -> {last}");
 }
-

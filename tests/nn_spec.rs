@@ -1,11 +1,16 @@
 //! Shape inference, costs, presets and model construction against hand-computed values.
 use resnet_lab::nn::ops::loss;
 use resnet_lab::nn::presets::{self, ShortcutOption};
-use resnet_lab::nn::{BlockSpec, LayerSpec, Model, ModelOptions, NetSpec, Optimizer, Shape, Shortcut, SpecError};
+use resnet_lab::nn::{
+    BlockSpec, LayerSpec, Model, ModelOptions, NetSpec, Optimizer, Shape, Shortcut, SpecError,
+};
 use resnet_lab::rng::Rng64;
 
 fn find<'a>(info: &'a resnet_lab::nn::NetInfo, name: &str) -> &'a resnet_lab::nn::LayerInfo {
-    info.layers.iter().find(|l| l.name == name).unwrap_or_else(|| panic!("no layer {name}"))
+    info.layers
+        .iter()
+        .find(|l| l.name == name)
+        .unwrap_or_else(|| panic!("no layer {name}"))
 }
 
 #[test]
@@ -30,7 +35,10 @@ fn resnet20_shapes_on_28x28() {
     }
     assert_eq!(info.depth, 20);
     // stage2.block1.conv1: 32 filters of 16x3x3 over a 14x14 output = 2*32*14*14*144 FLOPs
-    assert_eq!(find(&info, "stage2.block1.conv1").flops, 2 * 32 * 14 * 14 * 144);
+    assert_eq!(
+        find(&info, "stage2.block1.conv1").flops,
+        2 * 32 * 14 * 14 * 144
+    );
     assert_eq!(find(&info, "stage2.block1.conv1").params, 32 * 16 * 9);
 }
 
@@ -39,9 +47,24 @@ fn odd_sizes_strides_and_padding() {
     let spec = NetSpec {
         name: "t".into(),
         layers: vec![
-            LayerSpec::Conv { out: 4, k: 3, stride: 2, pad: 0 },
-            LayerSpec::Conv { out: 2, k: 1, stride: 1, pad: 0 },
-            LayerSpec::Conv { out: 5, k: 2, stride: 1, pad: 1 },
+            LayerSpec::Conv {
+                out: 4,
+                k: 3,
+                stride: 2,
+                pad: 0,
+            },
+            LayerSpec::Conv {
+                out: 2,
+                k: 1,
+                stride: 1,
+                pad: 0,
+            },
+            LayerSpec::Conv {
+                out: 5,
+                k: 2,
+                stride: 1,
+                pad: 1,
+            },
             LayerSpec::GlobalAvgPool,
             LayerSpec::Linear { out: 3 },
         ],
@@ -50,7 +73,13 @@ fn odd_sizes_strides_and_padding() {
     let outs: Vec<Shape> = info.layers.iter().map(|l| l.output).collect();
     assert_eq!(
         outs,
-        vec![Shape::new(4, 2, 3), Shape::new(2, 2, 3), Shape::new(5, 3, 4), Shape::new(5, 1, 1), Shape::new(3, 1, 1)]
+        vec![
+            Shape::new(4, 2, 3),
+            Shape::new(2, 2, 3),
+            Shape::new(5, 3, 4),
+            Shape::new(5, 1, 1),
+            Shape::new(3, 1, 1)
+        ]
     );
     assert_eq!(info.params, 4 * 3 * 9 + 2 * 4 + 5 * 2 * 4 + 5 * 3 + 3);
 }
@@ -66,7 +95,12 @@ fn identity_shortcut_mismatch_names_block_shapes_and_fix() {
     }
     let err = spec.validate(Shape::new(1, 28, 28)).unwrap_err();
     match &err {
-        SpecError::ShortcutMismatch { block, input, output, .. } => {
+        SpecError::ShortcutMismatch {
+            block,
+            input,
+            output,
+            ..
+        } => {
             assert_eq!(block, "stage2.block1");
             assert_eq!(*input, Shape::new(16, 28, 28));
             assert_eq!(*output, Shape::new(32, 14, 14));
@@ -74,8 +108,14 @@ fn identity_shortcut_mismatch_names_block_shapes_and_fix() {
         other => panic!("wrong error {other:?}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("16x28x28") && msg.contains("32x14x14"), "{msg}");
-    assert!(msg.contains("1x1 projection shortcut (stride 2)") && msg.contains("zero-pad"), "{msg}");
+    assert!(
+        msg.contains("16x28x28") && msg.contains("32x14x14"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("1x1 projection shortcut (stride 2)") && msg.contains("zero-pad"),
+        "{msg}"
+    );
 
     // fewer channels: zero padding cannot help
     let shrink = NetSpec {
@@ -83,49 +123,103 @@ fn identity_shortcut_mismatch_names_block_shapes_and_fix() {
         layers: vec![
             LayerSpec::Block(BlockSpec {
                 name: "squeeze".into(),
-                body: vec![LayerSpec::Conv { out: 2, k: 1, stride: 1, pad: 0 }],
+                body: vec![LayerSpec::Conv {
+                    out: 2,
+                    k: 1,
+                    stride: 1,
+                    pad: 0,
+                }],
                 shortcut: Shortcut::ZeroPadA,
                 residual_scale: 1.0,
             }),
             LayerSpec::Linear { out: 2 },
         ],
     };
-    let msg = shrink.validate(Shape::new(4, 3, 3)).unwrap_err().to_string();
-    assert!(msg.contains("squeeze") && msg.contains("fewer channels"), "{msg}");
+    let msg = shrink
+        .validate(Shape::new(4, 3, 3))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("squeeze") && msg.contains("fewer channels"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn bad_layers_are_errors_not_panics() {
     let cases = [
-        LayerSpec::Conv { out: 0, k: 3, stride: 1, pad: 1 },
-        LayerSpec::Conv { out: 4, k: 9, stride: 1, pad: 0 },
-        LayerSpec::Conv { out: 4, k: 3, stride: 0, pad: 1 },
+        LayerSpec::Conv {
+            out: 0,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
+        LayerSpec::Conv {
+            out: 4,
+            k: 9,
+            stride: 1,
+            pad: 0,
+        },
+        LayerSpec::Conv {
+            out: 4,
+            k: 3,
+            stride: 0,
+            pad: 1,
+        },
         LayerSpec::Linear { out: 0 },
     ];
     for c in cases {
-        let spec = NetSpec { name: "bad".into(), layers: vec![c.clone(), LayerSpec::Linear { out: 2 }] };
+        let spec = NetSpec {
+            name: "bad".into(),
+            layers: vec![c.clone(), LayerSpec::Linear { out: 2 }],
+        };
         assert!(spec.validate(Shape::new(1, 4, 4)).is_err(), "{c:?}");
     }
-    let headless = NetSpec { name: "h".into(), layers: vec![LayerSpec::ReLU] };
-    assert_eq!(headless.validate(Shape::new(1, 4, 4)).unwrap_err(), SpecError::NoHead);
+    let headless = NetSpec {
+        name: "h".into(),
+        layers: vec![LayerSpec::ReLU],
+    };
+    assert_eq!(
+        headless.validate(Shape::new(1, 4, 4)).unwrap_err(),
+        SpecError::NoHead
+    );
     assert!(Model::new(&headless, Shape::new(1, 4, 4), 0, ModelOptions::default()).is_err());
 }
 
 #[test]
 fn paper_parameter_counts() {
     let input = Shape::new(3, 32, 32);
-    let p = |d, res, opt| presets::cifar(d, res, opt, 16, 10).unwrap().validate(input).unwrap().params;
+    let p = |d, res, opt| {
+        presets::cifar(d, res, opt, 16, 10)
+            .unwrap()
+            .validate(input)
+            .unwrap()
+            .params
+    };
     // Hand count for ResNet-20 (option A): convs 432 + 6*2304 + 4608 + 5*9216 + 18432 + 5*36864,
     // BN 2*(16 + 6*16 + 6*32 + 6*64), fc 64*10 + 10.
-    let hand = 432 + 6 * 2304 + 4608 + 5 * 9216 + 18432 + 5 * 36864 + 2 * (16 + 96 + 192 + 384) + 650;
+    let hand =
+        432 + 6 * 2304 + 4608 + 5 * 9216 + 18432 + 5 * 36864 + 2 * (16 + 96 + 192 + 384) + 650;
     assert_eq!(p(20, true, ShortcutOption::A), hand);
     assert_eq!((p(20, true, ShortcutOption::A) as f64 / 1e4).round(), 27.0); // 0.27M
     assert_eq!((p(56, true, ShortcutOption::A) as f64 / 1e4).round(), 85.0); // 0.85M
     assert_eq!((p(110, true, ShortcutOption::A) as f64 / 1e5).round(), 17.0); // 1.7M
     // Option A's twins have identical parameters; option B adds two projections.
-    assert_eq!(p(32, true, ShortcutOption::A), p(32, false, ShortcutOption::A));
-    assert_eq!(p(20, true, ShortcutOption::B), hand + (16 * 32 + 64) + (32 * 64 + 128));
-    let mut m = Model::new(&presets::cifar(20, true, ShortcutOption::A, 16, 10).unwrap(), input, 0, Default::default()).unwrap();
+    assert_eq!(
+        p(32, true, ShortcutOption::A),
+        p(32, false, ShortcutOption::A)
+    );
+    assert_eq!(
+        p(20, true, ShortcutOption::B),
+        hand + (16 * 32 + 64) + (32 * 64 + 128)
+    );
+    let mut m = Model::new(
+        &presets::cifar(20, true, ShortcutOption::A, 16, 10).unwrap(),
+        input,
+        0,
+        Default::default(),
+    )
+    .unwrap();
     assert_eq!(m.param_count(), hand);
 }
 
@@ -136,7 +230,12 @@ fn presets_twins_blocks_and_names() {
     let plain = presets::plain_twin(&res);
     assert_eq!(plain.name, "plain-32");
     assert_eq!(plain, presets::by_name("plain-32", 16, 10).unwrap());
-    assert!(presets::by_name("resnet-32b", 16, 10).unwrap().to_json().contains("Projection"));
+    assert!(
+        presets::by_name("resnet-32b", 16, 10)
+            .unwrap()
+            .to_json()
+            .contains("Projection")
+    );
     assert!(presets::by_name("dense-32", 16, 10).is_none());
 
     let s = Shape::new(256, 7, 7);
@@ -148,12 +247,30 @@ fn presets_twins_blocks_and_names() {
         .filter(|l| l.name.contains("block") && l.name.contains("conv"))
         .map(|l| l.output)
         .collect();
-    assert_eq!(mids, vec![Shape::new(64, 7, 7), Shape::new(64, 7, 7), Shape::new(256, 7, 7)]);
+    assert_eq!(
+        mids,
+        vec![
+            Shape::new(64, 7, 7),
+            Shape::new(64, 7, 7),
+            Shape::new(256, 7, 7)
+        ]
+    );
     let conv = presets::net_around_block(presets::conv_block(32, 2), 16, 10);
     let info = conv.validate(Shape::new(1, 28, 28)).unwrap();
-    let proj = info.layers.iter().find(|l| l.name.ends_with(".proj")).unwrap();
-    assert_eq!((proj.input, proj.output), (Shape::new(16, 28, 28), Shape::new(32, 14, 14)));
-    assert!(presets::net_around_block(presets::bottleneck_conv(64, 256, 2), 128, 10).validate(Shape::new(1, 8, 8)).is_ok());
+    let proj = info
+        .layers
+        .iter()
+        .find(|l| l.name.ends_with(".proj"))
+        .unwrap();
+    assert_eq!(
+        (proj.input, proj.output),
+        (Shape::new(16, 28, 28), Shape::new(32, 14, 14))
+    );
+    assert!(
+        presets::net_around_block(presets::bottleneck_conv(64, 256, 2), 128, 10)
+            .validate(Shape::new(1, 8, 8))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -169,7 +286,10 @@ fn json_round_trips() {
 }
 
 fn loss_curve(threads: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| {
         let spec = presets::by_name("resnet-8", 4, 3).unwrap();
         let input = Shape::new(1, 10, 10);
@@ -197,7 +317,10 @@ fn same_spec_and_seed_give_same_weights_and_curve() {
     let (w1, c1) = loss_curve(1, 9);
     let (w2, c2) = loss_curve(1, 9);
     assert_eq!(w1, w2);
-    assert_eq!(c1.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), c2.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        c1.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        c2.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     let (w3, _) = loss_curve(1, 10);
     assert_ne!(w1, w3);
     // Two threads split the batch differently but compute the same function.
@@ -211,7 +334,15 @@ fn same_spec_and_seed_give_same_weights_and_curve() {
 fn zero_init_residual_makes_each_block_start_as_identity() {
     let spec = presets::by_name("resnet-14", 4, 3).unwrap();
     let input = Shape::new(1, 8, 8);
-    let mut m = Model::new(&spec, input, 1, ModelOptions { zero_init_residual: true }).unwrap();
+    let mut m = Model::new(
+        &spec,
+        input,
+        1,
+        ModelOptions {
+            zero_init_residual: true,
+        },
+    )
+    .unwrap();
     let mut zeroed = 0;
     m.visit_params(&mut |p| {
         if p.name.contains("block") && p.name.ends_with("bn2.gamma") {
@@ -228,7 +359,10 @@ fn zero_init_residual_makes_each_block_start_as_identity() {
     m.backward(d);
     let norms = m.grad_norms();
     assert_eq!(norms.len(), 14);
-    assert!(norms[0].1 > 0.0, "stem conv gets gradient through the shortcuts");
+    assert!(
+        norms[0].1 > 0.0,
+        "stem conv gets gradient through the shortcuts"
+    );
     let taps = m.taps();
     assert!(taps.iter().any(|t| t.name == "stage1.block1.out"));
 }

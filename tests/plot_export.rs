@@ -53,7 +53,11 @@ fn csv_has_header_and_one_row_per_point() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "series,step,error %");
     assert_eq!(lines.len(), 101);
-    assert!(lines[51].starts_with("\"resnet, \"\"20\"\"\",0,70"), "{}", lines[51]);
+    assert!(
+        lines[51].starts_with("\"resnet, \"\"20\"\"\",0,70"),
+        "{}",
+        lines[51]
+    );
     assert_eq!(sample().slug(), "training-error-test");
 }
 
@@ -73,5 +77,10 @@ fn charts_from_histories() {
     let g = charts::grad_flow(&[h]);
     assert!(g.log10_y);
     let ys: Vec<f64> = g.series[0].points.iter().map(|p| p[1]).collect();
-    assert!(ys.iter().zip([-1.0, 0.0, 1.0]).all(|(a, b)| (a - b).abs() < 1e-4), "{ys:?}");
+    assert!(
+        ys.iter()
+            .zip([-1.0, 0.0, 1.0])
+            .all(|(a, b)| (a - b).abs() < 1e-4),
+        "{ys:?}"
+    );
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
     Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
+        .with_context_setup(resnet_lab::ui::app::setup_fonts)
         .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
 }
 
@@ -19,7 +20,12 @@ fn small_app() -> ResNetLabApp {
 }
 
 /// Steps the UI until `done` holds, failing after `secs`.
-fn step_until(h: &mut Harness<'_, ResNetLabApp>, secs: u64, what: &str, done: impl Fn(&ResNetLabApp) -> bool) {
+fn step_until(
+    h: &mut Harness<'_, ResNetLabApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&ResNetLabApp) -> bool,
+) {
     let end = Instant::now() + Duration::from_secs(secs);
     while !done(h.state()) {
         assert!(Instant::now() < end, "timed out waiting for {what}");
@@ -59,7 +65,14 @@ fn try_it_sets_up_the_train_view() {
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     h.run_steps(2);
-    let labels: Vec<String> = h.state().train.config.nets.iter().map(NetChoice::label).collect();
+    let labels: Vec<String> = h
+        .state()
+        .train
+        .config
+        .nets
+        .iter()
+        .map(NetChoice::label)
+        .collect();
     assert_eq!(labels, ["resnet-110", "resnet-110+scale0.2"]);
     assert_eq!(h.state().tab, Tab::Train);
     h.state_mut().lessons.progress.current = 6; // sweep 8 20 32 56
@@ -77,8 +90,14 @@ fn try_it_sets_up_the_train_view() {
 fn quick_config(app: &mut ResNetLabApp, max_steps: usize) {
     let c = &mut app.train.config;
     c.nets = vec![
-        NetChoice { width: 4, ..NetChoice::new(false, 8) },
-        NetChoice { width: 4, ..NetChoice::new(true, 8) },
+        NetChoice {
+            width: 4,
+            ..NetChoice::new(false, 8)
+        },
+        NetChoice {
+            width: 4,
+            ..NetChoice::new(true, 8)
+        },
     ];
     c.hyper.batch = 16;
     c.hyper.epochs = 1000;
@@ -96,7 +115,12 @@ fn a_short_run_fills_the_plots_and_exports() {
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
     step_until(&mut h, 120, "both runs to finish", |a| {
-        a.train.session.runs.len() == 2 && a.train.session.runs.iter().all(|r| r.history.status.is_done())
+        a.train.session.runs.len() == 2
+            && a.train
+                .session
+                .runs
+                .iter()
+                .all(|r| r.history.status.is_done())
     });
     for r in &h.state().train.session.runs {
         assert_eq!(r.history.status, RunStatus::Finished, "{}", r.history.label);
@@ -127,7 +151,9 @@ fn a_short_run_fills_the_plots_and_exports() {
     let mut h2 = harness(fresh);
     h2.run_steps(1);
     h2.get_by_label("Open experiment").click();
-    step_until(&mut h2, 30, "the experiment to open", |a| a.train.session.runs.len() == 2);
+    step_until(&mut h2, 30, "the experiment to open", |a| {
+        a.train.session.runs.len() == 2
+    });
     assert_eq!(h2.state().train.session.histories(), saved);
 }
 
@@ -138,23 +164,50 @@ fn stop_ends_a_long_run() {
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
-    step_until(&mut h, 60, "some steps", |a| a.train.session.runs.iter().all(|r| r.history.steps_done() > 0));
+    step_until(&mut h, 60, "some steps", |a| {
+        a.train
+            .session
+            .runs
+            .iter()
+            .all(|r| r.history.steps_done() > 0)
+    });
     h.get_by_label("⏹ Stop").click();
-    step_until(&mut h, 60, "the runs to stop", |a| a.train.session.runs.iter().all(|r| r.history.status.is_done()));
-    assert!(h.state().train.session.runs.iter().all(|r| r.history.status == RunStatus::Stopped));
+    step_until(&mut h, 60, "the runs to stop", |a| {
+        a.train
+            .session
+            .runs
+            .iter()
+            .all(|r| r.history.status.is_done())
+    });
+    assert!(
+        h.state()
+            .train
+            .session
+            .runs
+            .iter()
+            .all(|r| r.history.status == RunStatus::Stopped)
+    );
 }
 
 #[test]
 fn bad_hyper_parameters_are_refused_in_words() {
+    // The form's fields clamp what a learner can type, so go around them: a hand-edited
+    // saved experiment can still hold absurd values.
     let mut app = small_app();
     app.train.config.hyper.lr = -1.0;
+    app.train.config.hyper.batch = 0;
+    let data = app.dataset.clone().unwrap();
+    let wake: resnet_lab::train::worker::Wake = std::sync::Arc::new(|| {});
+    app.train.session.start(&app.train.config, &data, &wake);
+    let msg = app.train.session.message.clone().unwrap_or_default();
+    assert!(
+        msg.contains("learning rate") && msg.contains("batch size"),
+        "{msg}"
+    );
+    assert!(app.train.session.runs.is_empty());
     let mut h = harness(app);
     h.run_steps(2);
-    h.get_by_label("▶ Start").click();
-    h.run_steps(2);
-    let msg = h.state().train.session.message.clone().unwrap_or_default();
-    assert!(msg.contains("learning rate"), "{msg}");
-    assert!(h.state().train.session.runs.is_empty());
+    h.get_by_label_contains("Cannot start");
 }
 
 #[test]
@@ -165,11 +218,19 @@ fn load_a_data_set_by_typed_path_and_show_errors() {
     app.tab = Tab::Data;
     let mut h = harness(app);
     h.run_steps(2);
-    h.get_by_label("Path").type_text(&dir.path().display().to_string());
+    h.get_by_label("Path").focus();
     h.run_steps(2);
+    h.get_by_label("Path")
+        .type_text(&dir.path().display().to_string());
+    h.run_steps(2);
+    assert_eq!(h.state().data.form.path, dir.path().display().to_string());
     h.get_by_label("Load").click();
     step_until(&mut h, 60, "the IDX set to load", |a| {
-        a.data.loaded.as_ref().is_some_and(|l| matches!(l.source, data::Source::Path(_))) || a.data.message.is_some()
+        a.data
+            .loaded
+            .as_ref()
+            .is_some_and(|l| matches!(l.source, data::Source::Path(_)))
+            || a.data.message.is_some()
     });
     assert_eq!(h.state().data.message, None);
     let loaded = h.state().data.loaded.as_ref().unwrap();

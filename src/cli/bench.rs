@@ -31,7 +31,9 @@ pub struct BenchArgs {
 
 pub fn run(a: BenchArgs) -> Result<(), String> {
     if a.batch == 0 || a.batch > 4096 || a.size < 8 || a.size > 512 || a.steps == 0 {
-        return Err("bench needs 1 <= batch <= 4096, 8 <= size <= 512 and at least one step".into());
+        return Err(
+            "bench needs 1 <= batch <= 4096, 8 <= size <= 512 and at least one step".into(),
+        );
     }
     let spec = presets::cifar(a.depth, a.arch == Arch::Resnet, ShortcutOption::A, 16, 10)
         .ok_or_else(|| format!("depth {} is not 6n+2", a.depth))?;
@@ -42,7 +44,8 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let input = Shape::new(1, a.size, a.size);
     let flops_fwd = spec.infer(input).map_err(|e| e.to_string())?.flops as f64;
     let (elapsed, params) = pool.install(|| {
-        let mut model = Model::new(&spec, input, 0, ModelOptions::default()).expect("preset is valid");
+        let mut model =
+            Model::new(&spec, input, 0, ModelOptions::default()).expect("preset is valid");
         model.set_probe(a.probe);
         let mut opt = Optimizer::new(OptimizerKind::Sgd {
             momentum: 0.9,
@@ -71,7 +74,11 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let img_s = (a.steps * a.batch) as f64 / elapsed;
     // forward + backward is about three forward passes of arithmetic
     let gflops = img_s * 3.0 * flops_fwd / 1e9;
-    let kind = if a.arch == Arch::Resnet { "resnet" } else { "plain" };
+    let kind = if a.arch == Arch::Resnet {
+        "resnet"
+    } else {
+        "plain"
+    };
     println!(
         "resnet-lab {kind}-{} batch={} size={} threads={} img/s={img_s:.1} GFLOP/s={gflops:.1} step_ms={:.1} params={params} peak_rss_mb={}",
         a.depth,
@@ -79,7 +86,9 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         a.size,
         a.threads,
         elapsed / a.steps as f64 * 1e3,
-        peak_rss_mb().map(|m| format!("{m:.0}")).unwrap_or_else(|| "?".into())
+        peak_rss_mb()
+            .map(|m| format!("{m:.0}"))
+            .unwrap_or_else(|| "?".into())
     );
     Ok(())
 }

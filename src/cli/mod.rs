@@ -10,7 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
-#[command(name = "resnet-lab", version, about = "Build residual networks, train them, and watch why skip connections work.")]
+#[command(
+    name = "resnet-lab",
+    version,
+    about = "Build residual networks, train them, and watch why skip connections work."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -206,14 +210,21 @@ pub fn train_one(net: &NetEntry, hyper: &Hyper, ds: &data::Dataset) -> RunHistor
         history.apply(&e);
         bar.update(&history);
     };
-    trainer::run(net, hyper, ds, &mut |_| trainer::Control::Continue, &mut emit);
+    trainer::run(
+        net,
+        hyper,
+        ds,
+        &mut |_| trainer::Control::Continue,
+        &mut emit,
+    );
     bar.finish(&history);
     history
 }
 
 fn write_json(path: &Path, history: &RunHistory) -> Result<(), String> {
     let json = serde_json::to_string_pretty(history).map_err(|e| e.to_string())?;
-    crate::util::write_atomic(path, json.as_bytes()).map_err(|e| format!("could not write {}: {e}", path.display()))
+    crate::util::write_atomic(path, json.as_bytes())
+        .map_err(|e| format!("could not write {}: {e}", path.display()))
 }
 
 fn outcome(h: &RunHistory) -> Result<(), String> {
@@ -229,8 +240,10 @@ fn train(a: TrainArgs) -> Result<(), String> {
     let ds = a.common.load()?;
     let spec = match &a.spec {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("could not read {}: {e}", p.display()))?;
-            NetSpec::from_json(&text).map_err(|e| format!("{} is not a valid network spec: {e}", p.display()))?
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("could not read {}: {e}", p.display()))?;
+            NetSpec::from_json(&text)
+                .map_err(|e| format!("{} is not a valid network spec: {e}", p.display()))?
         }
         None => a.common.preset(a.arch, a.depth, ds.classes.len())?,
     };
@@ -246,7 +259,8 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
     let ds = a.common.load()?;
-    std::fs::create_dir_all(&a.out).map_err(|e| format!("could not create {}: {e}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| format!("could not create {}: {e}", a.out.display()))?;
     let mut csv = String::from("depth,arch,final_train_err,final_test_err,status\n");
     let mut failures = Vec::new();
     for &depth in &a.depths {
@@ -255,7 +269,11 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
             let h = train_one(&NetEntry::new(spec), &hyper, &ds);
             write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
             let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();
-            let arch_name = if arch == Arch::Plain { "plain" } else { "resnet" };
+            let arch_name = if arch == Arch::Plain {
+                "plain"
+            } else {
+                "resnet"
+            };
             csv += &format!(
                 "{depth},{arch_name},{},{},{}\n",
                 f(h.final_train_err()),
@@ -268,7 +286,8 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
         }
     }
     let path = a.out.join("summary.csv");
-    crate::util::write_atomic(&path, csv.as_bytes()).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    crate::util::write_atomic(&path, csv.as_bytes())
+        .map_err(|e| format!("could not write {}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());
     print!("{csv}");
     if failures.is_empty() {

@@ -23,7 +23,10 @@ impl Bar {
 
     pub fn update(&mut self, h: &RunHistory) {
         let now = Instant::now();
-        if self.last.is_some_and(|t| now - t < Duration::from_millis(200)) {
+        if self
+            .last
+            .is_some_and(|t| now - t < Duration::from_millis(200))
+        {
             return;
         }
         self.last = Some(now);
@@ -62,7 +65,13 @@ impl Bar {
                 e.loss
             );
         }
-        eprintln!("{:>12} {} in {:.1}s, {:.0} img/s", self.label, h.status.describe(), h.wall_secs, h.img_per_sec);
+        eprintln!(
+            "{:>12} {} in {:.1}s, {:.0} img/s",
+            self.label,
+            h.status.describe(),
+            h.wall_secs,
+            h.img_per_sec
+        );
     }
 }
 
@@ -79,7 +88,11 @@ pub fn load_with_progress(source: &Source, opts: &LoadOptions) -> Result<Dataset
                 let total = p.total.load(Ordering::Relaxed);
                 if total > 0 && !d.load(Ordering::Relaxed) {
                     shown = true;
-                    eprint!("\rloading {}/{} files", p.done.load(Ordering::Relaxed), total);
+                    eprint!(
+                        "\rloading {}/{} files",
+                        p.done.load(Ordering::Relaxed),
+                        total
+                    );
                 }
             }
             if shown {

@@ -11,7 +11,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn pass(message: String) -> Self {
-        Self { passed: true, message }
+        Self {
+            passed: true,
+            message,
+        }
     }
     fn missing(message: impl Into<String>) -> Self {
         Self {
@@ -40,7 +43,9 @@ pub fn evaluate(check: Check, runs: &[RunHistory], sweep: &[SweepPoint]) -> Opti
     let done = finished(runs);
     Some(match check {
         Check::None => return None,
-        Check::Exercise(_) => Outcome::missing("This check runs in the block builder, which is still to come."),
+        Check::Exercise(_) => {
+            Outcome::missing("This check runs in the block builder, which is still to come.")
+        }
         Check::Degradation => degradation(&done),
         Check::ResnetWins => resnet_wins(&done),
         Check::IdentityInit => identity_init(&done),
@@ -52,12 +57,15 @@ pub fn evaluate(check: Check, runs: &[RunHistory], sweep: &[SweepPoint]) -> Opti
 fn degradation(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
     let plain: Vec<_> = done.iter().filter(|(n, _, _)| !n.residual).collect();
     if plain.len() < 2 {
-        return Outcome::missing("Still missing: train two plain nets of different depths to the end (the Try it button sets them up).");
+        return Outcome::missing(
+            "Still missing: train two plain nets of different depths to the end (the Try it button sets them up).",
+        );
     }
     let mut best: Option<(&(TryNet, &RunHistory, f32), &(TryNet, &RunHistory, f32))> = None;
     for a in &plain {
         for b in &plain {
-            if b.0.depth > a.0.depth && b.2 > a.2 && best.is_none_or(|(x, y)| b.2 - a.2 > y.2 - x.2) {
+            if b.0.depth > a.0.depth && b.2 > a.2 && best.is_none_or(|(x, y)| b.2 - a.2 > y.2 - x.2)
+            {
                 best = Some((a, b));
             }
         }
@@ -76,10 +84,18 @@ fn degradation(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
     }
 }
 
-fn twins<'a>(done: &'a [(TryNet, &'a RunHistory, f32)]) -> Vec<(&'a (TryNet, &'a RunHistory, f32), &'a (TryNet, &'a RunHistory, f32))> {
+fn twins<'a>(
+    done: &'a [(TryNet, &'a RunHistory, f32)],
+) -> Vec<(
+    &'a (TryNet, &'a RunHistory, f32),
+    &'a (TryNet, &'a RunHistory, f32),
+)> {
     let mut out = Vec::new();
     for r in done.iter().filter(|(n, _, _)| n.residual) {
-        for p in done.iter().filter(|(n, _, _)| !n.residual && n.depth == r.0.depth) {
+        for p in done
+            .iter()
+            .filter(|(n, _, _)| !n.residual && n.depth == r.0.depth)
+        {
             out.push((p, r));
         }
     }
@@ -89,7 +105,9 @@ fn twins<'a>(done: &'a [(TryNet, &'a RunHistory, f32)]) -> Vec<(&'a (TryNet, &'a
 fn resnet_wins(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
     let pairs = twins(done);
     if pairs.is_empty() {
-        return Outcome::missing("Still missing: a finished plain net and a finished residual net of the same depth.");
+        return Outcome::missing(
+            "Still missing: a finished plain net and a finished residual net of the same depth.",
+        );
     }
     match pairs.iter().find(|(p, r)| r.2 < p.2) {
         Some((p, r)) => Outcome::pass(format!(
@@ -120,7 +138,9 @@ fn identity_init(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
         .filter(|(n, _, _)| !n.residual)
         .min_by_key(|(n, _, _)| n.depth);
     let (Some(z), Some(s)) = (zero, shallow) else {
-        return Outcome::missing("Still missing: a finished zero-initialised resnet and a finished shallow plain net.");
+        return Outcome::missing(
+            "Still missing: a finished zero-initialised resnet and a finished shallow plain net.",
+        );
     };
     let (Some(lz), Some(ls)) = (first(z.1), first(s.1)) else {
         return Outcome::missing("Still missing: the first-step losses of both runs.");
@@ -156,7 +176,9 @@ fn grad_spread(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
             };
         }
     }
-    Outcome::missing("Still missing: a finished plain net and its residual twin with gradient probes on.")
+    Outcome::missing(
+        "Still missing: a finished plain net and its residual twin with gradient probes on.",
+    )
 }
 
 fn sweep_trend(points: &[SweepPoint]) -> Outcome {

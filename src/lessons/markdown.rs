@@ -74,8 +74,14 @@ pub fn inline(s: &str) -> Vec<Span> {
 
 /// An underscore only toggles italics at a word edge, so snake_case names stay intact.
 fn word_edge(chars: &[char], i: usize) -> bool {
-    let before = i.checked_sub(1).map(|j| chars[j].is_alphanumeric()).unwrap_or(false);
-    let after = chars.get(i + 1).map(|c| c.is_alphanumeric()).unwrap_or(false);
+    let before = i
+        .checked_sub(1)
+        .map(|j| chars[j].is_alphanumeric())
+        .unwrap_or(false);
+    let after = chars
+        .get(i + 1)
+        .map(|c| c.is_alphanumeric())
+        .unwrap_or(false);
     !(before && after)
 }
 
@@ -84,7 +90,9 @@ fn numbered_item(line: &str) -> Option<&str> {
     if digits == 0 {
         return None;
     }
-    line[digits..].strip_prefix(". ").or_else(|| line[digits..].strip_prefix(") "))
+    line[digits..]
+        .strip_prefix(". ")
+        .or_else(|| line[digits..].strip_prefix(") "))
 }
 
 fn table_row(line: &str) -> Vec<Vec<Span>> {
@@ -154,10 +162,18 @@ pub fn parse(text: &str) -> Vec<Block> {
             blocks.push(Block::Table(rows));
             continue;
         }
-        let bullet = |l: &str| l.trim_start().strip_prefix("- ").or_else(|| l.trim_start().strip_prefix("* ")).map(str::to_string);
+        let bullet = |l: &str| {
+            l.trim_start()
+                .strip_prefix("- ")
+                .or_else(|| l.trim_start().strip_prefix("* "))
+                .map(str::to_string)
+        };
         let numbered = |l: &str| numbered_item(l.trim_start()).map(str::to_string);
         let mut consumed = false;
-        for (pick, is_bullet) in [(&bullet as &dyn Fn(&str) -> Option<String>, true), (&numbered, false)] {
+        for (pick, is_bullet) in [
+            (&bullet as &dyn Fn(&str) -> Option<String>, true),
+            (&numbered, false),
+        ] {
             if pick(line).is_some() {
                 flush_para(&mut para, &mut blocks);
                 let mut items: Vec<String> = Vec::new();
@@ -165,7 +181,10 @@ pub fn parse(text: &str) -> Vec<Block> {
                     let l = lines[i];
                     if let Some(item) = pick(l).filter(|_| !l.starts_with("  ")) {
                         items.push(item);
-                    } else if !l.trim().is_empty() && l.starts_with("  ") && !l.trim_start().starts_with("```") {
+                    } else if !l.trim().is_empty()
+                        && l.starts_with("  ")
+                        && !l.trim_start().starts_with("```")
+                    {
                         // An indented line continues the item above it.
                         if let Some(last) = items.last_mut() {
                             last.push(' ');
@@ -177,7 +196,11 @@ pub fn parse(text: &str) -> Vec<Block> {
                     i += 1;
                 }
                 let items = items.iter().map(|s| inline(s)).collect();
-                blocks.push(if is_bullet { Block::Bullets(items) } else { Block::Numbered(items) });
+                blocks.push(if is_bullet {
+                    Block::Bullets(items)
+                } else {
+                    Block::Numbered(items)
+                });
                 consumed = true;
                 break;
             }
@@ -206,7 +229,9 @@ mod tests {
 
     #[test]
     fn blocks() {
-        let b = parse("## H\n\npara\nmore\n\n- a\n- b\n  cont\n\n1. x\n2. y\n\n```formula\ny = x\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
+        let b = parse(
+            "## H\n\npara\nmore\n\n- a\n- b\n  cont\n\n1. x\n2. y\n\n```formula\ny = x\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        );
         assert!(matches!(&b[0], Block::Heading(2, _)));
         assert!(matches!(&b[1], Block::Paragraph(_)));
         assert!(matches!(&b[2], Block::Bullets(v) if v.len() == 2));

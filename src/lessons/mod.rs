@@ -10,15 +10,42 @@ use std::fmt;
 
 /// The lesson files, in the order the app shows them.
 const SOURCES: [(&str, &str); 9] = [
-    ("01-why-deeper.md", include_str!("../../lessons/01-why-deeper.md")),
-    ("02-degradation.md", include_str!("../../lessons/02-degradation.md")),
-    ("03-identity-argument.md", include_str!("../../lessons/03-identity-argument.md")),
-    ("04-residual-block.md", include_str!("../../lessons/04-residual-block.md")),
-    ("05-identity-vs-conv-block.md", include_str!("../../lessons/05-identity-vs-conv-block.md")),
-    ("06-plain-vs-residual.md", include_str!("../../lessons/06-plain-vs-residual.md")),
-    ("07-error-vs-depth.md", include_str!("../../lessons/07-error-vs-depth.md")),
-    ("08-gradient-flow.md", include_str!("../../lessons/08-gradient-flow.md")),
-    ("09-very-deep.md", include_str!("../../lessons/09-very-deep.md")),
+    (
+        "01-why-deeper.md",
+        include_str!("../../lessons/01-why-deeper.md"),
+    ),
+    (
+        "02-degradation.md",
+        include_str!("../../lessons/02-degradation.md"),
+    ),
+    (
+        "03-identity-argument.md",
+        include_str!("../../lessons/03-identity-argument.md"),
+    ),
+    (
+        "04-residual-block.md",
+        include_str!("../../lessons/04-residual-block.md"),
+    ),
+    (
+        "05-identity-vs-conv-block.md",
+        include_str!("../../lessons/05-identity-vs-conv-block.md"),
+    ),
+    (
+        "06-plain-vs-residual.md",
+        include_str!("../../lessons/06-plain-vs-residual.md"),
+    ),
+    (
+        "07-error-vs-depth.md",
+        include_str!("../../lessons/07-error-vs-depth.md"),
+    ),
+    (
+        "08-gradient-flow.md",
+        include_str!("../../lessons/08-gradient-flow.md"),
+    ),
+    (
+        "09-very-deep.md",
+        include_str!("../../lessons/09-very-deep.md"),
+    ),
 ];
 
 /// The figures the app draws itself.
@@ -73,7 +100,9 @@ impl TryNet {
         } else {
             return Err(format!("`{s}`: a net is plain-D or resnet-D"));
         };
-        let depth: usize = depth.parse().map_err(|_| format!("`{s}`: the depth is not a number"))?;
+        let depth: usize = depth
+            .parse()
+            .map_err(|_| format!("`{s}`: the depth is not a number"))?;
         if !valid_cifar_depth(depth) {
             return Err(format!("`{s}`: depth {depth} is not 6n+2"));
         }
@@ -101,7 +130,11 @@ impl TryNet {
 
     /// The label the net's curves carry, matching the `try:` line.
     pub fn label(&self) -> String {
-        let mut s = format!("{}-{}", if self.residual { "resnet" } else { "plain" }, self.depth);
+        let mut s = format!(
+            "{}-{}",
+            if self.residual { "resnet" } else { "plain" },
+            self.depth
+        );
         if self.zero_init {
             s.push_str("+zeroinit");
         }
@@ -134,7 +167,9 @@ impl TryAction {
         let rest: Vec<&str> = words.collect();
         match verb {
             "train" if !rest.is_empty() => Ok(TryAction::Train(
-                rest.iter().map(|w| TryNet::parse(w)).collect::<Result<_, _>>()?,
+                rest.iter()
+                    .map(|w| TryNet::parse(w))
+                    .collect::<Result<_, _>>()?,
             )),
             "sweep" if !rest.is_empty() => {
                 let depths = rest
@@ -239,9 +274,11 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
     let diagram_name = field("diagram")?;
     let try_line = field("try")?;
     let check_name = field("check")?;
-    let diagram = Diagram::parse(&diagram_name).ok_or_else(|| err(format!("unknown diagram `{diagram_name}`")))?;
+    let diagram = Diagram::parse(&diagram_name)
+        .ok_or_else(|| err(format!("unknown diagram `{diagram_name}`")))?;
     let try_action = TryAction::parse(&try_line).map_err(err)?;
-    let check = Check::parse(&check_name).ok_or_else(|| err(format!("unknown check `{check_name}`")))?;
+    let check =
+        Check::parse(&check_name).ok_or_else(|| err(format!("unknown check `{check_name}`")))?;
     Ok(Lesson {
         file: file.into(),
         id,

@@ -89,7 +89,11 @@ impl ConvNode {
 
     fn backward(&mut self, dy: Vec<f32>, n: usize, need_dx: bool) -> Vec<f32> {
         let x = self.input.take().expect("conv backward without forward");
-        let mut dx = if need_dx { vec![0.0; n * self.geom.in_len()] } else { Vec::new() };
+        let mut dx = if need_dx {
+            vec![0.0; n * self.geom.in_len()]
+        } else {
+            Vec::new()
+        };
         conv::backward(
             &self.geom,
             n,
@@ -167,8 +171,10 @@ impl BnNode {
         let m = (cx.n * self.hw) as f32;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
         for ch in 0..self.c {
-            self.running_mean[ch] = (1.0 - BN_MOMENTUM) * self.running_mean[ch] + BN_MOMENTUM * st.mean[ch];
-            self.running_var[ch] = (1.0 - BN_MOMENTUM) * self.running_var[ch] + BN_MOMENTUM * st.var[ch] * unbias;
+            self.running_mean[ch] =
+                (1.0 - BN_MOMENTUM) * self.running_mean[ch] + BN_MOMENTUM * st.mean[ch];
+            self.running_var[ch] =
+                (1.0 - BN_MOMENTUM) * self.running_var[ch] + BN_MOMENTUM * st.var[ch] * unbias;
         }
         if let Some(t) = cx.taps.as_deref_mut() {
             t.push(Tap {
@@ -231,7 +237,10 @@ enum Node {
     Bn(BnNode),
     Relu(Option<Act>),
     Block(BlockNode),
-    Pool { c: usize, hw: usize },
+    Pool {
+        c: usize,
+        hw: usize,
+    },
     Linear(LinearNode),
     /// A ReLU whose work was fused into the layer before it.
     Fused,
@@ -340,7 +349,11 @@ impl Node {
             }
             Node::Linear(l) => {
                 let x = l.input.take().expect("linear backward without forward");
-                let mut dx = if need_dx { vec![0.0; n * l.inp] } else { Vec::new() };
+                let mut dx = if need_dx {
+                    vec![0.0; n * l.inp]
+                } else {
+                    Vec::new()
+                };
                 linear::backward(
                     n,
                     l.inp,
@@ -428,9 +441,9 @@ impl Node {
 
 fn moments(v: &[f32]) -> (f32, f32) {
     let n = v.len().max(1) as f64;
-    let (s, s2) = v
-        .iter()
-        .fold((0.0f64, 0.0f64), |(a, b), &x| (a + x as f64, b + (x * x) as f64));
+    let (s, s2) = v.iter().fold((0.0f64, 0.0f64), |(a, b), &x| {
+        (a + x as f64, b + (x * x) as f64)
+    });
     let m = s / n;
     (m as f32, (s2 / n - m * m).max(0.0).sqrt() as f32)
 }
@@ -444,7 +457,9 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn next_info(&mut self) -> &LayerInfo {
-        self.infos.next().expect("inference and build walk the spec in the same order")
+        self.infos
+            .next()
+            .expect("inference and build walk the spec in the same order")
     }
 
     fn he(&mut self, len: usize, fan_in: usize) -> Vec<f32> {
@@ -460,7 +475,15 @@ impl Builder<'_> {
         (0..len).map(|_| r.range_f32(-bound, bound)).collect()
     }
 
-    fn conv(&mut self, name: String, input: Shape, out: usize, k: usize, stride: usize, pad: usize) -> ConvNode {
+    fn conv(
+        &mut self,
+        name: String,
+        input: Shape,
+        out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> ConvNode {
         let geom = conv::ConvGeom {
             cin: input.c,
             h: input.h,
@@ -483,10 +506,17 @@ impl Builder<'_> {
         for layer in layers {
             let info = self.next_info().clone();
             let node = match layer {
-                LayerSpec::Conv { out, k, stride, pad } => {
-                    Node::Conv(self.conv(info.name, info.input, *out, *k, *stride, *pad))
-                }
-                LayerSpec::BatchNorm => Node::Bn(BnNode::new(info.name, info.input.c, info.input.h * info.input.w)),
+                LayerSpec::Conv {
+                    out,
+                    k,
+                    stride,
+                    pad,
+                } => Node::Conv(self.conv(info.name, info.input, *out, *k, *stride, *pad)),
+                LayerSpec::BatchNorm => Node::Bn(BnNode::new(
+                    info.name,
+                    info.input.c,
+                    info.input.h * info.input.w,
+                )),
                 LayerSpec::ReLU => match nodes.last_mut() {
                     Some(Node::Bn(b)) if !b.relu => {
                         b.relu = true;
@@ -526,18 +556,26 @@ impl Builder<'_> {
                             h: input.h,
                             w: input.w,
                             cout: output.c,
-                            stride: super::spec::matching_stride(input, output).expect("checked by inference"),
+                            stride: super::spec::matching_stride(input, output)
+                                .expect("checked by inference"),
                         }),
                         Shortcut::Projection => {
                             let pinfo = self.next_info().clone();
-                            let stride = super::spec::matching_stride(input, output).expect("checked by inference");
+                            let stride = super::spec::matching_stride(input, output)
+                                .expect("checked by inference");
                             let c = self.conv(pinfo.name.clone(), input, output.c, 1, stride, 0);
-                            let bn = BnNode::new(format!("{}.bn", pinfo.name), output.c, output.h * output.w);
+                            let bn = BnNode::new(
+                                format!("{}.bn", pinfo.name),
+                                output.c,
+                                output.h * output.w,
+                            );
                             ShortcutNode::Projection(Box::new((c, bn)))
                         }
                     };
                     if self.opts.zero_init_residual && !matches!(shortcut, ShortcutNode::None) {
-                        if let Some(Node::Bn(bn)) = body.iter_mut().rev().find(|n| matches!(n, Node::Bn(_))) {
+                        if let Some(Node::Bn(bn)) =
+                            body.iter_mut().rev().find(|n| matches!(n, Node::Bn(_)))
+                        {
                             bn.gamma.value.fill(0.0);
                         }
                     }
@@ -570,7 +608,12 @@ pub struct Model {
 
 impl Model {
     /// Builds the net for inputs of shape `input` with He-initialised weights drawn from `seed`.
-    pub fn new(spec: &NetSpec, input: Shape, seed: u64, opts: ModelOptions) -> Result<Self, SpecError> {
+    pub fn new(
+        spec: &NetSpec,
+        input: Shape,
+        seed: u64,
+        opts: ModelOptions,
+    ) -> Result<Self, SpecError> {
         let info = spec.validate(input)?;
         let classes = info.output.len();
         let mut b = Builder {
@@ -609,7 +652,11 @@ impl Model {
     /// Logits `[n, classes]` for a batch `x` of `n` images (NCHW). In train mode batch norm uses
     /// the batch statistics and the caches for [`Model::backward`] are kept.
     pub fn forward(&mut self, x: Vec<f32>, n: usize, train: bool) -> Vec<f32> {
-        assert_eq!(x.len(), n * self.input.len(), "input batch has the wrong size");
+        assert_eq!(
+            x.len(),
+            n * self.input.len(),
+            "input batch has the wrong size"
+        );
         self.taps.clear();
         let probe = self.probe && train;
         let mut cx = Ctx {

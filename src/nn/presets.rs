@@ -37,7 +37,13 @@ pub fn valid_cifar_depth(depth: usize) -> bool {
 /// The CIFAR network of He et al. 2015 (section 4.2): 6n+2 weighted layers, three stages of
 /// widths `width`, 2x and 4x, global average pooling and a linear classifier.
 /// Returns `None` when `depth` is not 6n+2 with n >= 1.
-pub fn cifar(depth: usize, residual: bool, option: ShortcutOption, width: usize, classes: usize) -> Option<NetSpec> {
+pub fn cifar(
+    depth: usize,
+    residual: bool,
+    option: ShortcutOption,
+    width: usize,
+    classes: usize,
+) -> Option<NetSpec> {
     if !valid_cifar_depth(depth) || width == 0 || classes == 0 {
         return None;
     }
@@ -183,7 +189,10 @@ pub fn by_name(name: &str, width: usize, classes: usize) -> Option<NetSpec> {
     let (kind, rest) = name.trim().split_once('-')?;
     let (digits, option) = match rest.strip_suffix(['b', 'B']) {
         Some(d) => (d, ShortcutOption::B),
-        None => (rest.strip_suffix(['a', 'A']).unwrap_or(rest), ShortcutOption::A),
+        None => (
+            rest.strip_suffix(['a', 'A']).unwrap_or(rest),
+            ShortcutOption::A,
+        ),
     };
     let depth: usize = digits.parse().ok()?;
     let residual = match kind.to_ascii_lowercase().as_str() {

@@ -47,7 +47,9 @@ pub enum LayerSpec {
     Block(BlockSpec),
     GlobalAvgPool,
     /// Fully connected; flattens its input.
-    Linear { out: usize },
+    Linear {
+        out: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -139,7 +141,12 @@ pub struct LayerInfo {
 impl LayerSpec {
     pub fn label(&self) -> String {
         match self {
-            LayerSpec::Conv { out, k, stride, pad } => {
+            LayerSpec::Conv {
+                out,
+                k,
+                stride,
+                pad,
+            } => {
                 if *stride == 1 {
                     format!("Conv {k}x{k}, {out} (pad {pad})")
                 } else {
@@ -164,7 +171,12 @@ pub fn matching_stride(from: Shape, to: Shape) -> Option<usize> {
 }
 
 /// Whether a shortcut can join `input` to `output`, and if not, what would fix it.
-pub fn check_shortcut(block: &str, sc: Shortcut, input: Shape, output: Shape) -> Result<(), SpecError> {
+pub fn check_shortcut(
+    block: &str,
+    sc: Shortcut,
+    input: Shape,
+    output: Shape,
+) -> Result<(), SpecError> {
     let stride = matching_stride(input, output);
     let ok = match sc {
         Shortcut::None => true,
@@ -203,12 +215,23 @@ struct Walker {
 }
 
 impl Walker {
-    fn walk(&mut self, layers: &[LayerSpec], prefix: &str, depth: usize, mut s: Shape) -> Result<Shape, SpecError> {
+    fn walk(
+        &mut self,
+        layers: &[LayerSpec],
+        prefix: &str,
+        depth: usize,
+        mut s: Shape,
+    ) -> Result<Shape, SpecError> {
         let mut local_conv = 0;
         let mut local_bn = 0;
         for (i, layer) in layers.iter().enumerate() {
             let (name, out, params, flops) = match layer {
-                LayerSpec::Conv { out, k, stride, pad } => {
+                LayerSpec::Conv {
+                    out,
+                    k,
+                    stride,
+                    pad,
+                } => {
                     local_conv += 1;
                     self.convs += 1;
                     let name = if prefix.is_empty() {
@@ -221,7 +244,9 @@ impl Walker {
                         problem: p,
                     };
                     if *out == 0 || *k == 0 || *stride == 0 {
-                        return Err(bad("channels, kernel size and stride must be at least 1".into()));
+                        return Err(bad(
+                            "channels, kernel size and stride must be at least 1".into()
+                        ));
                     }
                     if *out > 4096 || *k > 15 || *stride > 8 || *pad > 8 {
                         return Err(bad(format!(
@@ -234,7 +259,11 @@ impl Walker {
                             s.h, s.w
                         )));
                     }
-                    let o = Shape::new(*out, (s.h + 2 * pad - k) / stride + 1, (s.w + 2 * pad - k) / stride + 1);
+                    let o = Shape::new(
+                        *out,
+                        (s.h + 2 * pad - k) / stride + 1,
+                        (s.w + 2 * pad - k) / stride + 1,
+                    );
                     let params = out * s.c * k * k;
                     (name, o, params, 2 * (o.len() * s.c * k * k) as u64)
                 }
@@ -243,16 +272,33 @@ impl Walker {
                     let name = join(prefix, &format!("bn{local_bn}"));
                     (name, s, 2 * s.c, 4 * s.len() as u64)
                 }
-                LayerSpec::ReLU => (join(prefix, &format!("relu{}", i + 1)), s, 0, s.len() as u64),
-                LayerSpec::GlobalAvgPool => (join(prefix, "pool"), Shape::new(s.c, 1, 1), 0, s.len() as u64),
+                LayerSpec::ReLU => (
+                    join(prefix, &format!("relu{}", i + 1)),
+                    s,
+                    0,
+                    s.len() as u64,
+                ),
+                LayerSpec::GlobalAvgPool => (
+                    join(prefix, "pool"),
+                    Shape::new(s.c, 1, 1),
+                    0,
+                    s.len() as u64,
+                ),
                 LayerSpec::Linear { out } => {
                     if *out == 0 || *out > 100_000 {
                         return Err(SpecError::BadLayer {
                             layer: join(prefix, "fc"),
-                            problem: format!("{out} outputs; a classifier needs between 1 and 100000"),
+                            problem: format!(
+                                "{out} outputs; a classifier needs between 1 and 100000"
+                            ),
                         });
                     }
-                    (join(prefix, "fc"), Shape::new(*out, 1, 1), s.len() * out + out, 2 * (s.len() * out) as u64)
+                    (
+                        join(prefix, "fc"),
+                        Shape::new(*out, 1, 1),
+                        s.len() * out + out,
+                        2 * (s.len() * out) as u64,
+                    )
                 }
                 LayerSpec::Block(b) => {
                     self.blocks += 1;
@@ -267,10 +313,16 @@ impl Walker {
                             problem: "a block needs at least one layer in its body".into(),
                         });
                     }
-                    if !b.residual_scale.is_finite() || b.residual_scale < 0.0 || b.residual_scale > 10.0 {
+                    if !b.residual_scale.is_finite()
+                        || b.residual_scale < 0.0
+                        || b.residual_scale > 10.0
+                    {
                         return Err(SpecError::BadLayer {
                             layer: name,
-                            problem: format!("residual scale {} must be between 0 and 10", b.residual_scale),
+                            problem: format!(
+                                "residual scale {} must be between 0 and 10",
+                                b.residual_scale
+                            ),
                         });
                     }
                     let at = self.out.len();
@@ -306,7 +358,12 @@ impl Walker {
                     let info = &mut self.out[at];
                     info.output = body_out;
                     info.params = inner.0;
-                    info.flops = inner.1 + if b.shortcut == Shortcut::None { 0 } else { body_out.len() as u64 };
+                    info.flops = inner.1
+                        + if b.shortcut == Shortcut::None {
+                            0
+                        } else {
+                            body_out.len() as u64
+                        };
                     s = body_out;
                     continue;
                 }

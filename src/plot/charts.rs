@@ -76,7 +76,11 @@ pub fn loss(runs: &[RunHistory]) -> Chart {
 
 /// Per-layer weight-gradient norm (log10), first batch dashed and latest probe solid.
 pub fn grad_flow(runs: &[RunHistory]) -> Chart {
-    let mut c = Chart::new("Gradient flow", "layer (input side first)", "gradient L2 norm");
+    let mut c = Chart::new(
+        "Gradient flow",
+        "layer (input side first)",
+        "gradient L2 norm",
+    );
     c.log10_y = true;
     for (i, h) in runs.iter().enumerate() {
         let to_pts = |v: &[f32]| -> Vec<[f64; 2]> {
@@ -103,7 +107,11 @@ pub fn grad_flow(runs: &[RunHistory]) -> Chart {
 
 /// Activation standard deviation per probed layer at the latest probe.
 pub fn activation_std(runs: &[RunHistory]) -> Chart {
-    let mut c = Chart::new("Activation std per layer", "layer (input side first)", "activation std");
+    let mut c = Chart::new(
+        "Activation std per layer",
+        "layer (input side first)",
+        "activation std",
+    );
     for (i, h) in runs.iter().enumerate() {
         let pts = h
             .activation_std
@@ -145,7 +153,11 @@ pub struct SweepPoint {
 
 /// Final training error against depth, one line per family.
 pub fn sweep(points: &[SweepPoint]) -> Chart {
-    let mut c = Chart::new("Final training error vs depth", "depth (layers)", "final training error %");
+    let mut c = Chart::new(
+        "Final training error vs depth",
+        "depth (layers)",
+        "final training error %",
+    );
     for (residual, name) in [(false, "plain"), (true, "resnet")] {
         let mut pts: Vec<[f64; 2]> = points
             .iter()

@@ -81,17 +81,37 @@ impl Chart {
         let s: String = self
             .title
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let parts: Vec<&str> = s.split('-').filter(|p| !p.is_empty()).collect();
-        if parts.is_empty() { "chart".into() } else { parts.join("-") }
+        if parts.is_empty() {
+            "chart".into()
+        } else {
+            parts.join("-")
+        }
     }
 }
 
 /// The colour of the `i`-th net: plain nets warm, residual nets cool, so pairs read at a glance.
 pub fn net_color(label: &str, i: usize) -> [u8; 3] {
-    const WARM: [[u8; 3]; 4] = [[214, 39, 40], [255, 127, 14], [140, 86, 75], [227, 119, 194]];
-    const COOL: [[u8; 3]; 4] = [[31, 119, 180], [44, 160, 44], [23, 190, 207], [148, 103, 189]];
+    const WARM: [[u8; 3]; 4] = [
+        [214, 39, 40],
+        [255, 127, 14],
+        [140, 86, 75],
+        [227, 119, 194],
+    ];
+    const COOL: [[u8; 3]; 4] = [
+        [31, 119, 180],
+        [44, 160, 44],
+        [23, 190, 207],
+        [148, 103, 189],
+    ];
     if label.starts_with("plain") {
         WARM[i % WARM.len()]
     } else {

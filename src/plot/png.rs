@@ -14,7 +14,11 @@ fn ensure_fonts() {
     FONTS.call_once(|| {
         for family in ["sans-serif", "serif", "monospace"] {
             // The bytes are a known-good TTF bundled with egui; a failure leaves text undrawn, not a crash.
-            let _ = register_font(family, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+            let _ = register_font(
+                family,
+                FontStyle::Normal,
+                epaint_default_fonts::UBUNTU_LIGHT,
+            );
         }
     });
 }
@@ -32,7 +36,11 @@ pub fn to_png(chart: &Chart, size: (u32, u32)) -> Result<Vec<u8>, String> {
     Ok(out.into_inner())
 }
 
-fn draw(chart: &Chart, buf: &mut [u8], (w, h): (u32, u32)) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(
+    chart: &Chart,
+    buf: &mut [u8],
+    (w, h): (u32, u32),
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
     root.fill(&WHITE)?;
     let scale = h as f64 / 1000.0;
@@ -69,7 +77,10 @@ fn draw(chart: &Chart, buf: &mut [u8], (w, h): (u32, u32)) -> Result<(), Box<dyn
         let anno = if s.dashed {
             ctx.draw_series(DashedLineSeries::new(pts, px(14.0), px(8.0), style))?
         } else if pts.len() == 1 {
-            ctx.draw_series(pts.iter().map(|p| Circle::new(*p, stroke * 2, color.filled())))?
+            ctx.draw_series(
+                pts.iter()
+                    .map(|p| Circle::new(*p, stroke * 2, color.filled())),
+            )?
         } else {
             ctx.draw_series(LineSeries::new(pts, style))?
         };

@@ -60,22 +60,40 @@ impl Hyper {
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Vec::new();
         if self.epochs == 0 || self.epochs > 1000 {
-            problems.push(format!("epochs must be between 1 and 1000 (got {})", self.epochs));
+            problems.push(format!(
+                "epochs must be between 1 and 1000 (got {})",
+                self.epochs
+            ));
         }
         if self.batch == 0 || self.batch > 4096 {
-            problems.push(format!("batch size must be between 1 and 4096 (got {})", self.batch));
+            problems.push(format!(
+                "batch size must be between 1 and 4096 (got {})",
+                self.batch
+            ));
         }
         if !self.lr.is_finite() || self.lr <= 0.0 || self.lr > 10.0 {
-            problems.push(format!("learning rate must be above 0 and at most 10 (got {})", self.lr));
+            problems.push(format!(
+                "learning rate must be above 0 and at most 10 (got {})",
+                self.lr
+            ));
         }
         if !self.momentum.is_finite() || !(0.0..1.0).contains(&self.momentum) {
-            problems.push(format!("momentum must be in [0, 1) (got {})", self.momentum));
+            problems.push(format!(
+                "momentum must be in [0, 1) (got {})",
+                self.momentum
+            ));
         }
         if !self.weight_decay.is_finite() || !(0.0..1.0).contains(&self.weight_decay) {
-            problems.push(format!("weight decay must be in [0, 1) (got {})", self.weight_decay));
+            problems.push(format!(
+                "weight decay must be in [0, 1) (got {})",
+                self.weight_decay
+            ));
         }
         if self.threads > 256 {
-            problems.push(format!("{} threads is more than this app will start", self.threads));
+            problems.push(format!(
+                "{} threads is more than this app will start",
+                self.threads
+            ));
         }
         if self.max_steps == Some(0) {
             problems.push("a step budget of 0 trains nothing".into());

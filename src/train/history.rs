@@ -21,7 +21,10 @@ impl RunStatus {
     pub fn is_done(&self) -> bool {
         matches!(
             self,
-            RunStatus::Finished | RunStatus::Stopped | RunStatus::Diverged { .. } | RunStatus::Failed(_)
+            RunStatus::Finished
+                | RunStatus::Stopped
+                | RunStatus::Diverged { .. }
+                | RunStatus::Failed(_)
         )
     }
 
@@ -110,7 +113,9 @@ impl RunHistory {
                 self.total_steps = *total_steps;
                 self.weight_names = weight_names.clone();
             }
-            Event::Step { loss, error, lr, .. } => {
+            Event::Step {
+                loss, error, lr, ..
+            } => {
                 self.step_loss.push(*loss);
                 self.step_err.push(*error);
                 self.step_lr.push(*lr);
@@ -124,7 +129,9 @@ impl RunHistory {
                     values: norms.clone(),
                 });
             }
-            Event::Activations { step, names, stds, .. } => {
+            Event::Activations {
+                step, names, stds, ..
+            } => {
                 if self.activation_names.is_empty() {
                     self.activation_names = names.clone();
                 }
@@ -184,7 +191,12 @@ impl RunHistory {
 
     /// Ratio between the largest and smallest first-batch gradient norm across layers.
     pub fn grad_spread(&self) -> Option<f32> {
-        let v: Vec<f32> = self.grad_norms_init.iter().copied().filter(|v| *v > 0.0).collect();
+        let v: Vec<f32> = self
+            .grad_norms_init
+            .iter()
+            .copied()
+            .filter(|v| *v > 0.0)
+            .collect();
         if v.len() < 2 {
             return None;
         }

@@ -29,7 +29,10 @@ pub enum Event {
         lr: f32,
     },
     /// Gradient L2 norm of each weight tensor at `step` (step 0 is the first batch, before any update).
-    GradFlow { step: usize, norms: Vec<f32> },
+    GradFlow {
+        step: usize,
+        norms: Vec<f32>,
+    },
     /// Output mean and standard deviation of each probed layer at `step`.
     Activations {
         step: usize,
@@ -51,8 +54,13 @@ pub enum Event {
         img_per_sec: f64,
         stopped: bool,
     },
-    Diverged { step: usize, loss: f32 },
-    Failed { reason: String },
+    Diverged {
+        step: usize,
+        loss: f32,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 /// What the loop asks its driver between steps.
@@ -80,7 +88,9 @@ pub fn run(
     let mut model = match Model::new(&net.spec, input, hyper.seed, hyper.model) {
         Ok(m) => m,
         Err(e) => {
-            emit(Event::Failed { reason: e.to_string() });
+            emit(Event::Failed {
+                reason: e.to_string(),
+            });
             return;
         }
     };
@@ -135,7 +145,14 @@ pub fn run(
             }
             let idx = &order[b * batch..(b + 1) * batch];
             let aug = (hyper.augment.pad_crop > 0 || hyper.augment.hflip).then_some(&hyper.augment);
-            data.batch(SplitKind::Train, idx, aug, &mut aug_rng, &mut x, &mut labels);
+            data.batch(
+                SplitKind::Train,
+                idx,
+                aug,
+                &mut aug_rng,
+                &mut x,
+                &mut labels,
+            );
             let probe = hyper.probe_every > 0 && step % hyper.probe_every == 0;
             model.set_probe(probe);
             let logits = model.forward(std::mem::take(&mut x), batch, true);

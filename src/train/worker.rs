@@ -67,7 +67,10 @@ pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> Run
                     wake();
                 }
             };
-            let pool = match rayon::ThreadPoolBuilder::new().num_threads(hyper.threads).build() {
+            let pool = match rayon::ThreadPoolBuilder::new()
+                .num_threads(hyper.threads)
+                .build()
+            {
                 Ok(p) => p,
                 Err(e) => {
                     report(Event::Failed {

@@ -51,6 +51,18 @@ impl Default for Persisted {
     }
 }
 
+/// Adds egui's bundled Hack face as a fallback for body text: lessons use arrows and maths
+/// symbols (→ ≤ ∂ Σ) that the default Ubuntu face lacks.
+pub fn setup_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(list) = fonts.families.get_mut(&egui::FontFamily::Proportional)
+        && !list.iter().any(|f| f == "Hack")
+    {
+        list.insert(1.min(list.len()), "Hack".to_owned());
+    }
+    ctx.set_fonts(fonts);
+}
+
 pub const SCALES: [f32; 5] = [0.8, 1.0, 1.25, 1.5, 2.0];
 
 pub struct ResNetLabApp {
@@ -81,7 +93,11 @@ impl ResNetLabApp {
             data: DataView::new(p.data_form),
             tab: p.tab,
             dark: p.dark,
-            scale: if SCALES.contains(&p.scale) { p.scale } else { 1.0 },
+            scale: if SCALES.contains(&p.scale) {
+                p.scale
+            } else {
+                1.0
+            },
             lesson_panel_open: p.lesson_panel_open,
             dataset: None,
             pending_builtin: false,
@@ -97,6 +113,7 @@ impl ResNetLabApp {
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
+        setup_fonts(&cc.egui_ctx);
         let mut app = Self::from_persisted(p);
         app.pending_builtin = true;
         app.quit_at = quit_after
@@ -135,7 +152,13 @@ impl ResNetLabApp {
     }
 
     fn apply_try(&mut self, action: TryAction) {
-        let width = self.train.config.nets.first().map(|n| n.width).unwrap_or(16);
+        let width = self
+            .train
+            .config
+            .nets
+            .first()
+            .map(|n| n.width)
+            .unwrap_or(16);
         match action {
             TryAction::Train(nets) => {
                 self.train.config.nets = nets
@@ -156,7 +179,8 @@ impl ResNetLabApp {
             TryAction::Sweep(depths) => {
                 self.train.config.sweep_depths = depths;
                 self.train.page = PlotPage::Sweep;
-                self.train.session.message = Some("Sweep set up by the lesson: press Run sweep.".into());
+                self.train.session.message =
+                    Some("Sweep set up by the lesson: press Run sweep.".into());
                 self.tab = Tab::Train;
             }
             TryAction::Build(ex) => {
@@ -168,7 +192,11 @@ impl ResNetLabApp {
 
     fn apply_style(&mut self, ctx: &egui::Context) {
         if self.applied_style != Some((self.dark, self.scale)) {
-            ctx.set_theme(if self.dark { egui::Theme::Dark } else { egui::Theme::Light });
+            ctx.set_theme(if self.dark {
+                egui::Theme::Dark
+            } else {
+                egui::Theme::Light
+            });
             ctx.set_zoom_factor(self.scale);
             self.applied_style = Some((self.dark, self.scale));
         }
@@ -258,7 +286,10 @@ impl ResNetLabApp {
             ui.add(
                 egui::ProgressBar::new(done as f32 / n as f32)
                     .desired_width(120.0)
-                    .text(format!("lesson {} of {n} · {done} done", self.lessons.progress.current + 1)),
+                    .text(format!(
+                        "lesson {} of {n} · {done} done",
+                        self.lessons.progress.current + 1
+                    )),
             );
             ui.separator();
             self.train.run_controls(ui, self.dataset.as_ref());
@@ -267,6 +298,7 @@ impl ResNetLabApp {
                 ui.weak("loading data");
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let l = ui.label("scale");
                 egui::ComboBox::from_id_salt("ui-scale")
                     .selected_text(format!("{:.0}%", self.scale * 100.0))
                     .width(70.0)
@@ -276,9 +308,14 @@ impl ResNetLabApp {
                         }
                     })
                     .response
+                    .labelled_by(l.id)
                     .on_hover_text("UI scale");
                 let theme = if self.dark { "☀ Light" } else { "🌙 Dark" };
-                if ui.button(theme).on_hover_text("Switch between light and dark theme").clicked() {
+                if ui
+                    .button(theme)
+                    .on_hover_text("Switch between light and dark theme")
+                    .clicked()
+                {
                     self.dark = !self.dark;
                 }
             });

@@ -1,5 +1,8 @@
 //! The Data view: choose a data set, load it on a worker, and see what it holds.
-use crate::data::{self, ColorMode, DataError, Dataset, Format, LoadOptions, Progress, Source, SplitKind, Summary, Thumbnail};
+use crate::data::{
+    self, ColorMode, DataError, Dataset, Format, LoadOptions, Progress, Source, SplitKind, Summary,
+    Thumbnail,
+};
 use egui::{RichText, TextureHandle, TextureOptions, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -99,7 +102,11 @@ impl DataView {
             c.request_repaint();
         });
         self.message = None;
-        self.loading = Some(Loading { source, progress, rx });
+        self.loading = Some(Loading {
+            source,
+            progress,
+            rx,
+        });
     }
 
     /// Uses a data set that is already in memory (tests, reopened experiments).
@@ -127,7 +134,11 @@ impl DataView {
         }
         let result = self.loading.as_ref().and_then(|l| l.rx.try_recv().ok());
         let result = result?;
-        let source = self.loading.take().map(|l| l.source).unwrap_or(Source::Builtin);
+        let source = self
+            .loading
+            .take()
+            .map(|l| l.source)
+            .unwrap_or(Source::Builtin);
         match result {
             Ok(ds) => {
                 let ds = Arc::new(ds);
@@ -152,7 +163,11 @@ impl DataView {
         // both "cancelled" and "no dialog available here".
         std::thread::spawn(move || {
             let picked = std::panic::catch_unwind(|| {
-                futures_lite_block_on(rfd::AsyncFileDialog::new().set_title("Choose a data set folder").pick_folder())
+                futures_lite_block_on(
+                    rfd::AsyncFileDialog::new()
+                        .set_title("Choose a data set folder")
+                        .pick_folder(),
+                )
             })
             .ok()
             .flatten()
@@ -179,7 +194,7 @@ impl DataView {
                 }
             });
             ui.end_row();
-            ui.label("Format");
+            let l = ui.label("Format");
             egui::ComboBox::from_id_salt("format")
                 .selected_text(self.form.format.map(|f| f.to_string()).unwrap_or_else(|| "auto".into()))
                 .show_ui(ui, |ui| {
@@ -187,13 +202,15 @@ impl DataView {
                     for f in [Format::ImageFolder, Format::Idx, Format::Cifar] {
                         ui.selectable_value(&mut self.form.format, Some(f), f.to_string());
                     }
-                });
+                })
+                .response
+                .labelled_by(l.id);
             ui.end_row();
-            ui.label("Size");
+            let l = ui.label("Size");
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.form.resize, "resize to").on_hover_text("Off: keep the data set's own size (32x32 if sizes differ)");
-                ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.width).range(4..=256).suffix(" w"));
-                ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.height).range(4..=256).suffix(" h"));
+                ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.width).range(4..=256).suffix(" w")).labelled_by(l.id);
+                ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.height).range(4..=256).suffix(" h")).labelled_by(l.id);
             });
             ui.end_row();
             ui.label("Colour");
@@ -203,14 +220,15 @@ impl DataView {
                 ui.selectable_value(&mut self.form.color, ColorMode::Rgb, "RGB");
             });
             ui.end_row();
-            ui.label("Test fraction");
+            let l = ui.label("Test fraction");
             ui.add(egui::Slider::new(&mut self.form.test_fraction, 0.0..=0.9))
+                .labelled_by(l.id)
                 .on_hover_text("Share of each class held out for testing when the data has no test split");
             ui.end_row();
-            ui.label("Max per class");
+            let l = ui.label("Max per class");
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.form.cap, "cap at");
-                ui.add_enabled(self.form.cap, egui::DragValue::new(&mut self.form.max_per_class).range(1..=100_000));
+                ui.add_enabled(self.form.cap, egui::DragValue::new(&mut self.form.max_per_class).range(1..=100_000)).labelled_by(l.id);
             });
             ui.end_row();
         });
@@ -224,7 +242,10 @@ impl DataView {
                     self.start_load(Source::Path(PathBuf::from(path)), self.form.options(), &ctx);
                 }
             }
-            if ui.add_enabled(!busy, egui::Button::new("Use built-in shapes")).clicked() {
+            if ui
+                .add_enabled(!busy, egui::Button::new("Use built-in shapes"))
+                .clicked()
+            {
                 let opts = LoadOptions {
                     max_per_class: self.form.options().max_per_class,
                     ..Default::default()
@@ -234,7 +255,11 @@ impl DataView {
         });
         if let Some(l) = &self.loading {
             ui.horizontal(|ui| {
-                ui.add(egui::ProgressBar::new(l.progress.fraction()).show_percentage().desired_width(300.0));
+                ui.add(
+                    egui::ProgressBar::new(l.progress.fraction())
+                        .show_percentage()
+                        .desired_width(300.0),
+                );
                 ui.label(format!("Loading {}", l.source));
                 if ui.button("Cancel").clicked() {
                     l.progress.cancel();
@@ -271,20 +296,25 @@ fn summary_ui(ui: &mut Ui, loaded: &mut Loaded) {
         ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {w}"));
     }
     ui.columns(2, |cols| {
-        egui::ScrollArea::vertical().id_salt("classes").max_height(260.0).show(&mut cols[0], |ui| {
-            egui::Grid::new("class-counts").striped(true).show(ui, |ui| {
-                ui.strong("class");
-                ui.strong("train");
-                ui.strong("test");
-                ui.end_row();
-                for (i, c) in s.classes.iter().enumerate() {
-                    ui.label(c);
-                    ui.label(s.train_counts.get(i).copied().unwrap_or(0).to_string());
-                    ui.label(s.test_counts.get(i).copied().unwrap_or(0).to_string());
-                    ui.end_row();
-                }
+        egui::ScrollArea::vertical()
+            .id_salt("classes")
+            .max_height(260.0)
+            .show(&mut cols[0], |ui| {
+                egui::Grid::new("class-counts")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        ui.strong("class");
+                        ui.strong("train");
+                        ui.strong("test");
+                        ui.end_row();
+                        for (i, c) in s.classes.iter().enumerate() {
+                            ui.label(c);
+                            ui.label(s.train_counts.get(i).copied().unwrap_or(0).to_string());
+                            ui.label(s.test_counts.get(i).copied().unwrap_or(0).to_string());
+                            ui.end_row();
+                        }
+                    });
             });
-        });
         let ui = &mut cols[1];
         if loaded.textures.is_empty() && !loaded.thumbs.is_empty() {
             loaded.textures = loaded
@@ -292,19 +322,25 @@ fn summary_ui(ui: &mut Ui, loaded: &mut Loaded) {
                 .iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let img = egui::ColorImage::from_rgba_unmultiplied([t.width, t.height], &t.rgba);
-                    ui.ctx().load_texture(format!("thumb-{i}"), img, TextureOptions::NEAREST)
+                    let img =
+                        egui::ColorImage::from_rgba_unmultiplied([t.width, t.height], &t.rgba);
+                    ui.ctx()
+                        .load_texture(format!("thumb-{i}"), img, TextureOptions::NEAREST)
                 })
                 .collect();
         }
         ui.label("Samples");
-        egui::ScrollArea::vertical().id_salt("thumbs").max_height(260.0).show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for (t, tex) in loaded.thumbs.iter().zip(&loaded.textures) {
-                    ui.add(egui::Image::new((tex.id(), egui::vec2(48.0, 48.0)))).on_hover_text(&t.label);
-                }
+        egui::ScrollArea::vertical()
+            .id_salt("thumbs")
+            .max_height(260.0)
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for (t, tex) in loaded.thumbs.iter().zip(&loaded.textures) {
+                        ui.add(egui::Image::new((tex.id(), egui::vec2(48.0, 48.0))))
+                            .on_hover_text(&t.label);
+                    }
+                });
             });
-        });
     });
 }
 

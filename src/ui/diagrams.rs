@@ -13,16 +13,33 @@ struct Pen<'a> {
 impl Pen<'_> {
     /// Maps unit coordinates (0..1, y down) into the diagram's rect.
     fn at(&self, x: f32, y: f32) -> Pos2 {
-        pos2(self.r.left() + x * self.r.width(), self.r.top() + y * self.r.height())
+        pos2(
+            self.r.left() + x * self.r.width(),
+            self.r.top() + y * self.r.height(),
+        )
     }
     fn text(&self, x: f32, y: f32, s: &str, size: f32, c: Color32) {
-        self.p.text(self.at(x, y), Align2::CENTER_CENTER, s, FontId::proportional(size), c);
+        self.p.text(
+            self.at(x, y),
+            Align2::CENTER_CENTER,
+            s,
+            FontId::proportional(size),
+            c,
+        );
     }
     fn boxed(&self, x: f32, y: f32, w: f32, h: f32, s: &str, c: Color32) {
-        let rect = Rect::from_center_size(self.at(x, y), vec2(w * self.r.width(), h * self.r.height()));
+        let rect =
+            Rect::from_center_size(self.at(x, y), vec2(w * self.r.width(), h * self.r.height()));
         self.p.rect_filled(rect, 4.0, c.gamma_multiply(0.25));
-        self.p.rect_stroke(rect, 4.0, Stroke::new(1.5, c), egui::StrokeKind::Inside);
-        self.p.text(rect.center(), Align2::CENTER_CENTER, s, FontId::proportional(12.0), self.fg);
+        self.p
+            .rect_stroke(rect, 4.0, Stroke::new(1.5, c), egui::StrokeKind::Inside);
+        self.p.text(
+            rect.center(),
+            Align2::CENTER_CENTER,
+            s,
+            FontId::proportional(12.0),
+            self.fg,
+        );
     }
     fn arrow(&self, a: Pos2, b: Pos2, c: Color32) {
         self.p.arrow(a, b - a, Stroke::new(1.5, c));
@@ -42,7 +59,13 @@ impl Pen<'_> {
     fn plus(&self, x: f32, y: f32) {
         let c = self.at(x, y);
         self.p.circle_stroke(c, 9.0, Stroke::new(1.5, self.fg));
-        self.p.text(c, Align2::CENTER_CENTER, "+", FontId::proportional(15.0), self.fg);
+        self.p.text(
+            c,
+            Align2::CENTER_CENTER,
+            "+",
+            FontId::proportional(15.0),
+            self.fg,
+        );
     }
     /// A skip arc from (x, y0) down to (x, y1), bulging right by `dx`.
     fn skip(&self, x: f32, y0: f32, y1: f32, dx: f32, c: Color32) {
@@ -58,25 +81,51 @@ impl Pen<'_> {
         self.arrow(pts[n - 2], pts[n - 1], c);
     }
     fn axes(&self, xl: &str, yl: &str) {
-        self.line(vec![self.at(0.1, 0.08), self.at(0.1, 0.85), self.at(0.95, 0.85)], self.fg, 1.2);
+        self.line(
+            vec![self.at(0.1, 0.08), self.at(0.1, 0.85), self.at(0.95, 0.85)],
+            self.fg,
+            1.2,
+        );
         self.text(0.52, 0.94, xl, 12.0, self.fg);
-        self.p.text(self.at(0.02, 0.45), Align2::LEFT_CENTER, yl, FontId::proportional(12.0), self.fg);
+        self.p.text(
+            self.at(0.02, 0.45),
+            Align2::LEFT_CENTER,
+            yl,
+            FontId::proportional(12.0),
+            self.fg,
+        );
     }
 }
 
 /// Draws `d` across the available width at `height` points tall.
 pub fn show(ui: &mut Ui, d: Diagram, height: f32) {
-    let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width().min(520.0), height), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(
+        vec2(ui.available_width().min(520.0), height),
+        Sense::hover(),
+    );
     let painter = ui.painter_at(rect);
     let dark = ui.visuals().dark_mode;
     let pen = Pen {
         p: &painter,
         r: rect.shrink(6.0),
         fg: ui.visuals().strong_text_color(),
-        plain: if dark { Color32::from_rgb(255, 120, 100) } else { Color32::from_rgb(214, 39, 40) },
-        res: if dark { Color32::from_rgb(100, 170, 255) } else { Color32::from_rgb(31, 119, 180) },
+        plain: if dark {
+            Color32::from_rgb(255, 120, 100)
+        } else {
+            Color32::from_rgb(214, 39, 40)
+        },
+        res: if dark {
+            Color32::from_rgb(100, 170, 255)
+        } else {
+            Color32::from_rgb(31, 119, 180)
+        },
     };
-    painter.rect_stroke(rect, 6.0, Stroke::new(1.0, ui.visuals().weak_text_color()), egui::StrokeKind::Inside);
+    painter.rect_stroke(
+        rect,
+        6.0,
+        Stroke::new(1.0, ui.visuals().weak_text_color()),
+        egui::StrokeKind::Inside,
+    );
     match d {
         Diagram::DepthVsAccuracy => depth_vs_accuracy(&pen),
         Diagram::TrainingCurves => training_curves(&pen),
@@ -93,7 +142,12 @@ pub fn show(ui: &mut Ui, d: Diagram, height: f32) {
 fn depth_vs_accuracy(p: &Pen) {
     p.axes("depth", "acc.");
     p.curve(|x| 0.75 - 0.55 * (x - 0.1) / 0.85, 0.12, 0.92, p.res);
-    p.curve(|x| 0.75 - 0.4 * (std::f32::consts::PI * (x - 0.1) / 0.85).sin(), 0.12, 0.92, p.plain);
+    p.curve(
+        |x| 0.75 - 0.4 * (std::f32::consts::PI * (x - 0.1) / 0.85).sin(),
+        0.12,
+        0.92,
+        p.plain,
+    );
     p.text(0.8, 0.18, "hoped for", 12.0, p.res);
     p.text(0.8, 0.55, "what happens", 12.0, p.plain);
 }
@@ -135,7 +189,10 @@ fn residual_block(p: &Pen) {
 }
 
 fn block_types(p: &Pen) {
-    for (x, title, sc, col) in [(0.25, "identity block", "identity", p.res), (0.72, "conv block", "1x1 conv (projection)", p.plain)] {
+    for (x, title, sc, col) in [
+        (0.25, "identity block", "identity", p.res),
+        (0.72, "conv block", "1x1 conv (projection)", p.plain),
+    ] {
         p.text(x, 0.06, title, 13.0, p.fg);
         p.boxed(x, 0.25, 0.3, 0.11, "conv 3x3", p.fg);
         p.boxed(x, 0.45, 0.3, 0.11, "conv 3x3", p.fg);
@@ -145,7 +202,17 @@ fn block_types(p: &Pen) {
         p.arrow(p.at(x, 0.51), p.at(x, 0.61), p.fg);
         p.skip(x + 0.16, 0.14, 0.65, 0.04, col);
         p.text(x, 0.85, sc, 12.0, col);
-        p.text(x, 0.93, if x < 0.5 { "same shape in and out" } else { "changes width / stride" }, 11.0, p.fg);
+        p.text(
+            x,
+            0.93,
+            if x < 0.5 {
+                "same shape in and out"
+            } else {
+                "changes width / stride"
+            },
+            11.0,
+            p.fg,
+        );
     }
 }
 
@@ -170,8 +237,14 @@ fn plain_vs_resnet(p: &Pen) {
 
 fn error_vs_depth(p: &Pen) {
     p.axes("depth: 8 20 32 56", "train err");
-    let plain: Vec<Pos2> = [(0.2, 0.7), (0.4, 0.6), (0.6, 0.45), (0.85, 0.2)].iter().map(|(x, y)| p.at(*x, *y)).collect();
-    let res: Vec<Pos2> = [(0.2, 0.68), (0.4, 0.72), (0.6, 0.75), (0.85, 0.77)].iter().map(|(x, y)| p.at(*x, *y)).collect();
+    let plain: Vec<Pos2> = [(0.2, 0.7), (0.4, 0.6), (0.6, 0.45), (0.85, 0.2)]
+        .iter()
+        .map(|(x, y)| p.at(*x, *y))
+        .collect();
+    let res: Vec<Pos2> = [(0.2, 0.68), (0.4, 0.72), (0.6, 0.75), (0.85, 0.77)]
+        .iter()
+        .map(|(x, y)| p.at(*x, *y))
+        .collect();
     for (pts, c) in [(plain, p.plain), (res, p.res)] {
         for q in &pts {
             p.p.circle_filled(*q, 4.0, c);
@@ -189,8 +262,22 @@ fn gradient_flow(p: &Pen) {
         let plain_h = 0.05 + 0.6 * (i as f32 / 9.0).powi(3);
         let res_h = 0.45 + 0.05 * (i as f32 * 1.3).sin();
         let base = p.at(x, 0.85);
-        p.p.rect_filled(Rect::from_min_max(pos2(base.x - 6.0, p.at(0.0, 0.85 - plain_h).y), pos2(base.x, base.y)), 0.0, p.plain);
-        p.p.rect_filled(Rect::from_min_max(pos2(base.x, p.at(0.0, 0.85 - res_h).y), pos2(base.x + 6.0, base.y)), 0.0, p.res);
+        p.p.rect_filled(
+            Rect::from_min_max(
+                pos2(base.x - 6.0, p.at(0.0, 0.85 - plain_h).y),
+                pos2(base.x, base.y),
+            ),
+            0.0,
+            p.plain,
+        );
+        p.p.rect_filled(
+            Rect::from_min_max(
+                pos2(base.x, p.at(0.0, 0.85 - res_h).y),
+                pos2(base.x + 6.0, base.y),
+            ),
+            0.0,
+            p.res,
+        );
     }
     p.text(0.35, 0.12, "residual: even", 12.0, p.res);
     p.text(0.35, 0.2, "plain: uneven", 12.0, p.plain);

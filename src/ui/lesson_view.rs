@@ -30,7 +30,10 @@ pub struct LessonView {
 impl LessonView {
     pub fn new(progress: LessonProgress) -> Self {
         let lessons = lessons::all();
-        let parsed = lessons.iter().map(|l| lessons::markdown::parse(&l.body)).collect();
+        let parsed = lessons
+            .iter()
+            .map(|l| lessons::markdown::parse(&l.body))
+            .collect();
         let mut progress = progress;
         progress.current = progress.current.min(lessons.len().saturating_sub(1));
         Self {
@@ -70,7 +73,12 @@ impl LessonView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, runs: &[RunHistory], sweep: &[SweepPoint]) -> Option<LessonAction> {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        runs: &[RunHistory],
+        sweep: &[SweepPoint],
+    ) -> Option<LessonAction> {
         let mut action = None;
         let n = self.lessons.len();
         if n == 0 {
@@ -78,20 +86,33 @@ impl LessonView {
             return None;
         }
         ui.horizontal(|ui| {
-            if ui.add_enabled(self.progress.current > 0, egui::Button::new("◀ Previous")).clicked() {
+            if ui
+                .add_enabled(self.progress.current > 0, egui::Button::new("◀ Previous"))
+                .clicked()
+            {
                 self.go(-1);
             }
             ui.label(format!("{} / {n}", self.progress.current + 1));
-            if ui.add_enabled(self.progress.current + 1 < n, egui::Button::new("Next ▶")).clicked() {
+            if ui
+                .add_enabled(self.progress.current + 1 < n, egui::Button::new("Next ▶"))
+                .clicked()
+            {
                 self.go(1);
             }
         });
         ui.collapsing("All lessons", |ui| {
             for i in 0..n {
                 let l = &self.lessons[i];
-                let mark = if self.progress.done.contains(&l.id) { "✔" } else { "  " };
+                let mark = if self.progress.done.contains(&l.id) {
+                    "✔"
+                } else {
+                    "  "
+                };
                 if ui
-                    .selectable_label(i == self.progress.current, format!("{mark} {}. {}", i + 1, l.title))
+                    .selectable_label(
+                        i == self.progress.current,
+                        format!("{mark} {}. {}", i + 1, l.title),
+                    )
                     .clicked()
                 {
                     self.progress.current = i;
@@ -102,35 +123,37 @@ impl LessonView {
         let idx = self.progress.current;
         let lesson = self.lessons[idx].clone();
         ui.heading(&lesson.title);
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            diagrams::show(ui, lesson.diagram, 190.0);
-            ui.add_space(6.0);
-            ui.group(|ui| {
-                ui.horizontal_wrapped(|ui| {
-                    if ui
-                        .button(RichText::new("▶ Try it").strong())
-                        .on_hover_text(format!("Sets up: {}", lesson.try_line))
-                        .clicked()
-                    {
-                        action = Some(LessonAction::Try(lesson.try_action.clone()));
-                    }
-                    ui.label(RichText::new(&lesson.try_line).monospace().weak());
-                });
-                match check::evaluate(lesson.check, runs, sweep) {
-                    Some(outcome) => {
-                        if outcome.passed && !self.progress.done.contains(&lesson.id) {
-                            self.progress.done.push(lesson.id.clone());
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                diagrams::show(ui, lesson.diagram, 190.0);
+                ui.add_space(6.0);
+                ui.group(|ui| {
+                    ui.horizontal_wrapped(|ui| {
+                        if ui
+                            .button(RichText::new("▶ Try it").strong())
+                            .on_hover_text(format!("Sets up: {}", lesson.try_line))
+                            .clicked()
+                        {
+                            action = Some(LessonAction::Try(lesson.try_action.clone()));
                         }
-                        let icon = if outcome.passed { "✔" } else { "…" };
-                        ui.label(format!("{icon} {}", outcome.message));
+                        ui.label(RichText::new(&lesson.try_line).monospace().weak());
+                    });
+                    match check::evaluate(lesson.check, runs, sweep) {
+                        Some(outcome) => {
+                            if outcome.passed && !self.progress.done.contains(&lesson.id) {
+                                self.progress.done.push(lesson.id.clone());
+                            }
+                            let icon = if outcome.passed { "✔" } else { "…" };
+                            ui.label(format!("{icon} {}", outcome.message));
+                        }
+                        None => {
+                            ui.weak("This lesson has nothing to check: read, try, and move on.");
+                        }
                     }
-                    None => {
-                        ui.weak("This lesson has nothing to check: read, try, and move on.");
-                    }
-                }
+                });
+                markdown::show(ui, &self.parsed[idx]);
             });
-            markdown::show(ui, &self.parsed[idx]);
-        });
         action
     }
 }

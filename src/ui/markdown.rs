@@ -66,14 +66,16 @@ pub fn show(ui: &mut Ui, blocks: &[Block]) {
                 ui.label(RichText::new(text).monospace());
             }
             Block::Table(rows) => {
-                egui::Grid::new(ui.next_auto_id()).striped(true).show(ui, |ui| {
-                    for (r, row) in rows.iter().enumerate() {
-                        for cell in row {
-                            ui.label(job(ui, cell, None, r == 0));
+                egui::Grid::new(ui.next_auto_id())
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (r, row) in rows.iter().enumerate() {
+                            for cell in row {
+                                ui.label(job(ui, cell, None, r == 0));
+                            }
+                            ui.end_row();
                         }
-                        ui.end_row();
-                    }
-                });
+                    });
             }
         }
         ui.add_space(4.0);

@@ -68,23 +68,55 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
 
 /// A layer x step heatmap of log10 gradient norms, painted cell by cell.
 pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) {
-    ui.label(RichText::new(format!("{}: gradient norm by layer (x) and step (y, down = later)", grid.name)).small());
+    ui.label(
+        RichText::new(format!(
+            "{}: gradient norm by layer (x) and step (y, down = later)",
+            grid.name
+        ))
+        .small(),
+    );
     let cols = grid.rows.iter().map(Vec::len).max().unwrap_or(0);
     let (rect, resp) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
     let painter = ui.painter_at(rect);
-    painter.rect_stroke(rect, 2.0, Stroke::new(1.0, ui.visuals().weak_text_color()), egui::StrokeKind::Inside);
+    painter.rect_stroke(
+        rect,
+        2.0,
+        Stroke::new(1.0, ui.visuals().weak_text_color()),
+        egui::StrokeKind::Inside,
+    );
     if grid.rows.is_empty() || cols == 0 {
-        painter.text(rect.center(), egui::Align2::CENTER_CENTER, "no gradient probes yet", egui::FontId::proportional(12.0), ui.visuals().weak_text_color());
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            "no gradient probes yet",
+            egui::FontId::proportional(12.0),
+            ui.visuals().weak_text_color(),
+        );
         return;
     }
-    let vals = grid.rows.iter().flatten().copied().filter(|v| v.is_finite());
+    let vals = grid
+        .rows
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite());
     let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
     let span = (hi - lo).max(1e-6);
-    let (cw, ch) = (rect.width() / cols as f32, rect.height() / grid.rows.len() as f32);
+    let (cw, ch) = (
+        rect.width() / cols as f32,
+        rect.height() / grid.rows.len() as f32,
+    );
     for (r, row) in grid.rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            let t = if v.is_finite() { ((v - lo) / span) as f32 } else { 0.0 };
-            let cell = egui::Rect::from_min_size(pos2(rect.left() + c as f32 * cw, rect.top() + r as f32 * ch), vec2(cw.ceil(), ch.ceil()));
+            let t = if v.is_finite() {
+                ((v - lo) / span) as f32
+            } else {
+                0.0
+            };
+            let cell = egui::Rect::from_min_size(
+                pos2(rect.left() + c as f32 * cw, rect.top() + r as f32 * ch),
+                vec2(cw.ceil(), ch.ceil()),
+            );
             painter.rect_filled(cell, 0.0, ramp(t));
         }
     }
@@ -93,7 +125,10 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) {
         let r = (((pos.y - rect.top()) / ch) as usize).min(grid.rows.len() - 1);
         if let Some(v) = grid.rows[r].get(c) {
             let step = grid.row_keys.get(r).copied().unwrap_or(0.0);
-            resp.on_hover_text(format!("layer {c}, step {step}: norm {:.3e}", 10f64.powf(*v)));
+            resp.on_hover_text(format!(
+                "layer {c}, step {step}: norm {:.3e}",
+                10f64.powf(*v)
+            ));
         }
     }
 }
@@ -101,7 +136,12 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) {
 /// Dark blue (small gradients) through green to yellow (large), readable in both themes.
 fn ramp(t: f32) -> Color32 {
     let t = t.clamp(0.0, 1.0);
-    let stops = [(0.0, [48, 18, 59]), (0.35, [40, 110, 190]), (0.65, [60, 190, 110]), (1.0, [250, 230, 50])];
+    let stops = [
+        (0.0, [48, 18, 59]),
+        (0.35, [40, 110, 190]),
+        (0.65, [60, 190, 110]),
+        (1.0, [250, 230, 50]),
+    ];
     for w in stops.windows(2) {
         let (a, ca) = w[0];
         let (b, cb) = w[1];

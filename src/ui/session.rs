@@ -51,7 +51,11 @@ impl NetChoice {
 
     /// The name its curves carry, in the lessons' `try:` notation.
     pub fn label(&self) -> String {
-        let mut s = format!("{}-{}", if self.residual { "resnet" } else { "plain" }, self.depth);
+        let mut s = format!(
+            "{}-{}",
+            if self.residual { "resnet" } else { "plain" },
+            self.depth
+        );
         if self.residual && self.zero_init {
             s.push_str("+zeroinit");
         }
@@ -65,8 +69,14 @@ impl NetChoice {
     }
 
     pub fn spec(&self, classes: usize) -> Result<NetSpec, String> {
-        let spec = presets::cifar(self.depth, self.residual, self.shortcut, self.width.max(1), classes.max(1))
-            .ok_or_else(|| format!("depth {} is not of the form 6n+2", self.depth))?;
+        let spec = presets::cifar(
+            self.depth,
+            self.residual,
+            self.shortcut,
+            self.width.max(1),
+            classes.max(1),
+        )
+        .ok_or_else(|| format!("depth {} is not of the form 6n+2", self.depth))?;
         Ok(if self.residual && self.scale != 1.0 {
             presets::with_residual_scale(&spec, self.scale)
         } else {
@@ -162,7 +172,10 @@ pub const PARALLEL: usize = 2;
 
 impl Session {
     pub fn is_running(&self) -> bool {
-        self.runs.iter().any(|r| r.handle.is_some() && !r.history.status.is_done()) || !self.sweep_queue.is_empty()
+        self.runs
+            .iter()
+            .any(|r| r.handle.is_some() && !r.history.status.is_done())
+            || !self.sweep_queue.is_empty()
     }
 
     pub fn histories(&self) -> Vec<RunHistory> {
@@ -210,7 +223,11 @@ impl Session {
             self.message = Some(format!("Cannot start: {e}."));
             return;
         }
-        self.runs = config.nets.iter().map(|c| Self::launch(c, &config.hyper, data, wake)).collect();
+        self.runs = config
+            .nets
+            .iter()
+            .map(|c| Self::launch(c, &config.hyper, data, wake))
+            .collect();
         self.sweeping = false;
         self.paused = false;
         self.message = None;
@@ -249,12 +266,20 @@ impl Session {
         self.paused = pause;
         for r in &self.runs {
             if let Some(h) = &r.handle {
-                h.send(if pause { Command::Pause } else { Command::Resume });
+                h.send(if pause {
+                    Command::Pause
+                } else {
+                    Command::Resume
+                });
             }
         }
         for r in &mut self.runs {
             if !r.history.status.is_done() && r.handle.is_some() {
-                r.history.status = if pause { RunStatus::Paused } else { RunStatus::Running };
+                r.history.status = if pause {
+                    RunStatus::Paused
+                } else {
+                    RunStatus::Running
+                };
             }
         }
     }
@@ -293,7 +318,8 @@ impl Session {
                 }
             } else if r.handle.is_some() && h.is_finished() && !r.history.status.is_done() {
                 // The worker ended without its last event (it should not): do not wait forever.
-                r.history.status = RunStatus::Failed("the worker stopped without saying why".into());
+                r.history.status =
+                    RunStatus::Failed("the worker stopped without saying why".into());
                 r.handle = None;
             }
         }
@@ -306,7 +332,9 @@ impl Session {
 
     fn pump(&mut self, base: &Hyper, data: &Arc<Dataset>, wake: &Wake) {
         while self.runs.iter().filter(|r| r.handle.is_some()).count() < PARALLEL {
-            let Some(next) = self.sweep_queue.pop_front() else { break };
+            let Some(next) = self.sweep_queue.pop_front() else {
+                break;
+            };
             self.runs.push(Self::launch(&next, base, data, wake));
         }
     }

@@ -58,7 +58,10 @@ impl TrainView {
         let wake = self.wake(ctx);
         match data {
             Some(d) => self.session.start(&self.config, d, &wake),
-            None => self.session.message = Some("The data set is still loading; start again in a moment.".into()),
+            None => {
+                self.session.message =
+                    Some("The data set is still loading; start again in a moment.".into())
+            }
         }
         self.page = PlotPage::Errors;
     }
@@ -67,7 +70,10 @@ impl TrainView {
         let wake = self.wake(ctx);
         match data {
             Some(d) => self.session.start_sweep(&self.config, d, &wake),
-            None => self.session.message = Some("The data set is still loading; start again in a moment.".into()),
+            None => {
+                self.session.message =
+                    Some("The data set is still loading; start again in a moment.".into())
+            }
         }
         self.page = PlotPage::Sweep;
     }
@@ -103,38 +109,58 @@ impl TrainView {
         {
             self.start(ui.ctx(), data);
         }
-        let pause_label = if self.session.paused { "⏵ Resume" } else { "⏸ Pause" };
-        if ui.add_enabled(running, egui::Button::new(pause_label)).clicked() {
+        let pause_label = if self.session.paused {
+            "⏵ Resume"
+        } else {
+            "⏸ Pause"
+        };
+        if ui
+            .add_enabled(running, egui::Button::new(pause_label))
+            .clicked()
+        {
             let p = !self.session.paused;
             self.session.pause(p);
         }
-        if ui.add_enabled(running, egui::Button::new("⏹ Stop")).clicked() {
+        if ui
+            .add_enabled(running, egui::Button::new("⏹ Stop"))
+            .clicked()
+        {
             self.session.stop();
         }
     }
 
     pub fn ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
         let ctx = ui.ctx().clone();
-        egui::Panel::left("train-setup").resizable(true).default_size(300.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                self.setup_ui(ui, data, source);
+        egui::Panel::left("train-setup")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.setup_ui(ui, data, source);
+                });
             });
-        });
         egui::CentralPanel::default().show(ui, |ui| {
             self.status_ui(ui);
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.page, PlotPage::Errors, "Errors & loss");
-                ui.selectable_value(&mut self.page, PlotPage::Gradients, "Gradients & activations");
+                ui.selectable_value(
+                    &mut self.page,
+                    PlotPage::Gradients,
+                    "Gradients & activations",
+                );
                 ui.selectable_value(&mut self.page, PlotPage::Sweep, "Depth sweep");
             });
             ui.separator();
-            egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-                let asked = self.plots_ui(ui);
-                if let Some((chart, kind)) = asked {
-                    let c = ctx.clone();
-                    self.exporter.export(chart, kind, move || c.request_repaint());
-                }
-            });
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    let asked = self.plots_ui(ui);
+                    if let Some((chart, kind)) = asked {
+                        let c = ctx.clone();
+                        self.exporter
+                            .export(chart, kind, move || c.request_repaint());
+                    }
+                });
         });
     }
 
@@ -146,15 +172,17 @@ impl TrainView {
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut net.residual, false, "plain");
                     ui.selectable_value(&mut net.residual, true, "resnet");
+                    let l = ui.label("depth");
                     egui::ComboBox::from_id_salt("depth")
-                        .selected_text(format!("depth {}", net.depth))
-                        .width(80.0)
+                        .selected_text(net.depth.to_string())
+                        .width(50.0)
                         .show_ui(ui, |ui| {
                             for d in DEPTHS {
                                 ui.selectable_value(&mut net.depth, d, d.to_string());
                             }
                         })
                         .response
+                        .labelled_by(l.id)
                         .on_hover_text("Weighted layers: 6n+2, as in the paper's CIFAR nets");
                     if ui.small_button("✖").on_hover_text("Remove this net").clicked() {
                         remove = Some(i);
@@ -171,14 +199,16 @@ impl TrainView {
                             .on_hover_text("Start each block's last batch-norm gamma at 0, so every block starts as the identity");
                     });
                     ui.horizontal(|ui| {
-                        ui.label("residual scale");
+                        let l = ui.label("residual scale");
                         ui.add(egui::Slider::new(&mut net.scale, 0.1..=1.0).step_by(0.05))
+                            .labelled_by(l.id)
                             .on_hover_text("Multiply each residual branch by this before the addition (0.1-0.3 steadies very deep nets)");
                     });
                 }
                 ui.horizontal(|ui| {
-                    ui.label("width");
+                    let l = ui.label("width");
                     ui.add(egui::DragValue::new(&mut net.width).range(2..=64))
+                        .labelled_by(l.id)
                         .on_hover_text("Channels of the first stage; doubled in each later stage");
                     ui.weak(net.label());
                 });
@@ -200,42 +230,88 @@ impl TrainView {
         ui.heading("Hyper-parameters");
         let h = &mut self.config.hyper;
         egui::Grid::new("hyper").num_columns(2).show(ui, |ui| {
-            ui.label("epochs").on_hover_text("Passes over the training set");
-            ui.add(egui::DragValue::new(&mut h.epochs).range(1..=1000));
-            ui.end_row();
-            ui.label("batch").on_hover_text("Images per SGD step");
-            ui.add(egui::DragValue::new(&mut h.batch).range(1..=4096));
-            ui.end_row();
-            ui.label("learning rate").on_hover_text("Step size; the paper uses 0.1. Too high and the loss diverges");
-            ui.add(egui::DragValue::new(&mut h.lr).range(0.0001..=10.0).speed(0.001).max_decimals(4));
-            ui.end_row();
-            ui.label("momentum").on_hover_text("SGD momentum, 0.9 in the paper");
-            ui.add(egui::DragValue::new(&mut h.momentum).range(0.0..=0.999).speed(0.01));
-            ui.end_row();
-            ui.label("weight decay").on_hover_text("L2 penalty on weights, 0.0001 in the paper");
-            ui.add(egui::DragValue::new(&mut h.weight_decay).range(0.0..=0.1).speed(0.0001).max_decimals(5));
-            ui.end_row();
-            ui.label("seed").on_hover_text("Same seed: same initial weights and batch order for every net");
-            ui.add(egui::DragValue::new(&mut h.seed));
-            ui.end_row();
-            ui.label("max steps").on_hover_text("Stop each run after this many steps, for quick experiments");
+            // Every field is labelled for screen readers (and for kittest queries).
+            fn row(ui: &mut Ui, name: &str, tip: &str, w: impl egui::Widget) {
+                let l = ui.label(name).on_hover_text(tip);
+                ui.add(w).labelled_by(l.id).on_hover_text(tip);
+                ui.end_row();
+            }
+            row(
+                ui,
+                "epochs",
+                "Passes over the training set",
+                egui::DragValue::new(&mut h.epochs).range(1..=1000),
+            );
+            row(
+                ui,
+                "batch",
+                "Images per SGD step",
+                egui::DragValue::new(&mut h.batch).range(1..=4096),
+            );
+            row(
+                ui,
+                "learning rate",
+                "Step size; the paper uses 0.1. Too high and the loss diverges",
+                egui::DragValue::new(&mut h.lr)
+                    .range(0.0001..=10.0)
+                    .speed(0.001)
+                    .max_decimals(4),
+            );
+            row(
+                ui,
+                "momentum",
+                "SGD momentum, 0.9 in the paper",
+                egui::DragValue::new(&mut h.momentum)
+                    .range(0.0..=0.999)
+                    .speed(0.01),
+            );
+            row(
+                ui,
+                "weight decay",
+                "L2 penalty on weights, 0.0001 in the paper",
+                egui::DragValue::new(&mut h.weight_decay)
+                    .range(0.0..=0.1)
+                    .speed(0.0001)
+                    .max_decimals(5),
+            );
+            row(
+                ui,
+                "seed",
+                "Same seed: same initial weights and batch order for every net",
+                egui::DragValue::new(&mut h.seed),
+            );
+            let tip = "Stop each run after this many steps, for quick experiments";
+            let l = ui.label("max steps").on_hover_text(tip);
             ui.horizontal(|ui| {
                 let mut capped = h.max_steps.is_some();
-                ui.checkbox(&mut capped, "");
+                ui.checkbox(&mut capped, "cap")
+                    .labelled_by(l.id)
+                    .on_hover_text(tip);
                 let mut v = h.max_steps.unwrap_or(300);
-                ui.add_enabled(capped, egui::DragValue::new(&mut v).range(1..=1_000_000));
+                ui.add_enabled(capped, egui::DragValue::new(&mut v).range(1..=1_000_000))
+                    .labelled_by(l.id);
                 h.max_steps = capped.then_some(v);
             });
             ui.end_row();
-            ui.label("probe every").on_hover_text("Record gradient norms and activation statistics every this many steps (0 = never)");
-            ui.add(egui::DragValue::new(&mut h.probe_every).range(0..=1000));
-            ui.end_row();
+            row(
+                ui,
+                "probe every",
+                "Record gradient norms and activation statistics every this many steps (0 = never)",
+                egui::DragValue::new(&mut h.probe_every).range(0..=1000),
+            );
         });
         if let Err(e) = self.config.hyper.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
         match data {
-            Some(d) => ui.label(format!("Data: {} ({} classes, {}x{}x{})", d.name, d.classes.len(), d.channels, d.height, d.width)),
+            Some(d) => ui.label(format!(
+                "Data: {} ({} classes, {}x{}x{})",
+                d.name,
+                d.classes.len(),
+                d.channels,
+                d.height,
+                d.width
+            )),
             None => ui.label("Data: loading..."),
         };
         ui.add_space(8.0);
@@ -254,7 +330,10 @@ impl TrainView {
         });
         let running = self.session.is_running();
         if ui
-            .add_enabled(!running && data.is_some() && !self.config.sweep_depths.is_empty(), egui::Button::new("Run sweep"))
+            .add_enabled(
+                !running && data.is_some() && !self.config.sweep_depths.is_empty(),
+                egui::Button::new("Run sweep"),
+            )
             .on_hover_text("Train a plain and a residual net at each chosen depth, two at a time")
             .clicked()
         {
@@ -264,30 +343,48 @@ impl TrainView {
         ui.heading("Files");
         ui.horizontal(|ui| {
             let l = ui.label("Export folder");
-            ui.add(egui::TextEdit::singleline(&mut self.exporter.dir).hint_text("current folder").desired_width(150.0))
-                .labelled_by(l.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.exporter.dir)
+                    .hint_text("current folder")
+                    .desired_width(150.0),
+            )
+            .labelled_by(l.id);
         });
         ui.horizontal(|ui| {
             let l = ui.label("Experiment file");
-            ui.add(egui::TextEdit::singleline(&mut self.experiment_path).desired_width(150.0)).labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(&mut self.experiment_path).desired_width(150.0))
+                .labelled_by(l.id);
         });
         ui.horizontal(|ui| {
             if ui.button("Save experiment").clicked() {
                 self.save_experiment(ui.ctx(), data, source);
             }
-            if ui.add_enabled(self.opening.is_none(), egui::Button::new("Open experiment")).clicked() {
+            if ui
+                .add_enabled(self.opening.is_none(), egui::Button::new("Open experiment"))
+                .clicked()
+            {
                 self.open_experiment(ui.ctx());
             }
         });
     }
 
-    fn save_experiment(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+    fn save_experiment(
+        &mut self,
+        ctx: &egui::Context,
+        data: Option<&Arc<Dataset>>,
+        source: Option<&Source>,
+    ) {
         let mut experiment = crate::train::Experiment {
             hyper: self.config.hyper.clone(),
             ..Default::default()
         };
         let classes = data.map(|d| d.classes.len()).unwrap_or(10);
-        experiment.nets = self.config.nets.iter().filter_map(|n| n.entry(classes).ok()).collect();
+        experiment.nets = self
+            .config
+            .nets
+            .iter()
+            .filter_map(|n| n.entry(classes).ok())
+            .collect();
         if let Some(s) = source {
             experiment.data.source = s.clone();
         }
@@ -299,9 +396,14 @@ impl TrainView {
         };
         let path = PathBuf::from(self.experiment_path.trim());
         let c = ctx.clone();
-        self.exporter.spawn(path, move || c.request_repaint(), move || {
-            serde_json::to_vec_pretty(&saved).map_err(|e| format!("could not encode the experiment: {e}"))
-        });
+        self.exporter.spawn(
+            path,
+            move || c.request_repaint(),
+            move || {
+                serde_json::to_vec_pretty(&saved)
+                    .map_err(|e| format!("could not encode the experiment: {e}"))
+            },
+        );
     }
 
     fn open_experiment(&mut self, ctx: &egui::Context) {
@@ -329,16 +431,22 @@ impl TrainView {
             ui.label(RichText::new(n).italics());
         }
         if self.session.runs.is_empty() {
-            ui.label("Press ▶ Start to train the chosen nets side by side on the current data set.");
+            ui.label(
+                "Press ▶ Start to train the chosen nets side by side on the current data set.",
+            );
         }
         for r in &self.session.runs {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(&r.history.label).strong());
-                ui.add(egui::ProgressBar::new(r.fraction()).desired_width(160.0).text(format!(
-                    "{}/{} steps",
-                    r.history.steps_done(),
-                    r.history.total_steps
-                )));
+                ui.add(
+                    egui::ProgressBar::new(r.fraction())
+                        .desired_width(160.0)
+                        .text(format!(
+                            "{}/{} steps",
+                            r.history.steps_done(),
+                            r.history.total_steps
+                        )),
+                );
                 let status = r.history.status.describe();
                 match &r.history.status {
                     RunStatus::Diverged { .. } | RunStatus::Failed(_) => {
@@ -357,7 +465,10 @@ impl TrainView {
             });
         }
         if !self.session.sweep_queue.is_empty() {
-            ui.weak(format!("{} sweep runs queued", self.session.sweep_queue.len()));
+            ui.weak(format!(
+                "{} sweep runs queued",
+                self.session.sweep_queue.len()
+            ));
         }
     }
 

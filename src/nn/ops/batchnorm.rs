@@ -104,7 +104,10 @@ pub fn forward_train(
     let mean: Vec<f32> = sum.iter().map(|s| (s / m) as f32).collect();
     let (sq, _) = per_channel_sums(n, c, hw, |_, ch, o| {
         let (mu, p) = (mean[ch], &x[o..o + hw]);
-        (lane_sums(p, p, |v, _| ((v - mu) * (v - mu), 0.0)).0 as f64, 0.0)
+        (
+            lane_sums(p, p, |v, _| ((v - mu) * (v - mu), 0.0)).0 as f64,
+            0.0,
+        )
     });
     let var: Vec<f32> = sq.iter().map(|s| (s / m) as f32).collect();
     let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();

@@ -31,6 +31,14 @@ pub fn backward(
         }
     }
     if let Some(dx) = dx {
-        matmul(n, inp, out, Mat::rows(dy, out), Mat::rows(w, inp), dx, false);
+        matmul(
+            n,
+            inp,
+            out,
+            Mat::rows(dy, out),
+            Mat::rows(w, inp),
+            dx,
+            false,
+        );
     }
 }

@@ -2,7 +2,12 @@
 
 /// Mean loss over the batch, the gradient w.r.t. the logits, and how many predictions were wrong.
 /// A non-finite logit yields a non-finite loss, which the trainer reports as divergence.
-pub fn cross_entropy(n: usize, classes: usize, logits: &[f32], labels: &[usize]) -> (f32, Vec<f32>, usize) {
+pub fn cross_entropy(
+    n: usize,
+    classes: usize,
+    logits: &[f32],
+    labels: &[usize],
+) -> (f32, Vec<f32>, usize) {
     let mut grad = vec![0.0; n * classes];
     let mut total = 0.0f64;
     let mut wrong = 0;

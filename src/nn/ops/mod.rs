@@ -24,11 +24,19 @@ pub struct Mat<'a> {
 impl<'a> Mat<'a> {
     /// A contiguous row-major matrix with `cols` columns.
     pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Self { data, rs: cols, cs: 1 }
+        Self {
+            data,
+            rs: cols,
+            cs: 1,
+        }
     }
     /// The transpose of a contiguous row-major matrix that has `cols` columns.
     pub fn t(data: &'a [f32], cols: usize) -> Self {
-        Self { data, rs: 1, cs: cols }
+        Self {
+            data,
+            rs: 1,
+            cs: cols,
+        }
     }
 }
 
@@ -48,8 +56,14 @@ pub fn matmul(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], accum
         return;
     }
     let last = |rs: usize, cs: usize, r: usize, cc: usize| (r - 1) * rs + (cc - 1) * cs;
-    assert!(a.data.len() > last(a.rs, a.cs, m, k), "matmul: lhs too small");
-    assert!(b.data.len() > last(b.rs, b.cs, k, n), "matmul: rhs too small");
+    assert!(
+        a.data.len() > last(a.rs, a.cs, m, k),
+        "matmul: lhs too small"
+    );
+    assert!(
+        b.data.len() > last(b.rs, b.cs, k, n),
+        "matmul: rhs too small"
+    );
     // SAFETY: the asserts above keep every index the kernel touches inside the three slices,
     // and `c` does not alias `a` or `b` (it is borrowed mutably).
     unsafe {
