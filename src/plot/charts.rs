@@ -18,6 +18,19 @@ pub fn smooth(values: &[f32], alpha: f64) -> Vec<f64> {
     out
 }
 
+/// Each run's position among the runs of its family (plain or residual), so the first residual
+/// net is always the same blue whatever comes before it.
+fn family_index(runs: &[RunHistory]) -> Vec<usize> {
+    let (mut plain, mut res) = (0, 0);
+    runs.iter()
+        .map(|h| {
+            let c = if h.label.starts_with("plain") { &mut plain } else { &mut res };
+            *c += 1;
+            *c - 1
+        })
+        .collect()
+}
+
 fn series(h: &RunHistory, i: usize, points: Vec<[f64; 2]>) -> Series {
     Series {
         name: h.label.clone(),
@@ -34,7 +47,7 @@ fn log10(v: f32) -> f64 {
 /// Training error per step in percent, smoothed.
 pub fn train_error(runs: &[RunHistory]) -> Chart {
     let mut c = Chart::new("Training error (smoothed)", "step", "training error %");
-    for (i, h) in runs.iter().enumerate() {
+    for (h, i) in runs.iter().zip(family_index(runs)) {
         let pts = smooth(&h.step_err, 0.05)
             .into_iter()
             .enumerate()
@@ -48,7 +61,7 @@ pub fn train_error(runs: &[RunHistory]) -> Chart {
 /// Test error per epoch in percent.
 pub fn test_error(runs: &[RunHistory]) -> Chart {
     let mut c = Chart::new("Test error per epoch", "epoch", "test error %");
-    for (i, h) in runs.iter().enumerate() {
+    for (h, i) in runs.iter().zip(family_index(runs)) {
         let pts = h
             .epochs
             .iter()
@@ -63,7 +76,7 @@ pub fn test_error(runs: &[RunHistory]) -> Chart {
 /// Training loss per step, smoothed.
 pub fn loss(runs: &[RunHistory]) -> Chart {
     let mut c = Chart::new("Training loss (smoothed)", "step", "cross-entropy loss");
-    for (i, h) in runs.iter().enumerate() {
+    for (h, i) in runs.iter().zip(family_index(runs)) {
         let pts = smooth(&h.step_loss, 0.05)
             .into_iter()
             .enumerate()
@@ -82,7 +95,7 @@ pub fn grad_flow(runs: &[RunHistory]) -> Chart {
         "gradient L2 norm",
     );
     c.log10_y = true;
-    for (i, h) in runs.iter().enumerate() {
+    for (h, i) in runs.iter().zip(family_index(runs)) {
         let to_pts = |v: &[f32]| -> Vec<[f64; 2]> {
             v.iter()
                 .enumerate()
@@ -112,7 +125,7 @@ pub fn activation_std(runs: &[RunHistory]) -> Chart {
         "layer (input side first)",
         "activation std",
     );
-    for (i, h) in runs.iter().enumerate() {
+    for (h, i) in runs.iter().zip(family_index(runs)) {
         let pts = h
             .activation_std
             .last()

@@ -285,7 +285,7 @@ impl ResNetLabApp {
             let done = self.lessons.progress.done.len();
             ui.add(
                 egui::ProgressBar::new(done as f32 / n as f32)
-                    .desired_width(120.0)
+                    .desired_width(180.0)
                     .text(format!(
                         "lesson {} of {n} · {done} done",
                         self.lessons.progress.current + 1
@@ -298,8 +298,7 @@ impl ResNetLabApp {
                 ui.weak("loading data");
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let l = ui.label("scale");
-                egui::ComboBox::from_id_salt("ui-scale")
+                let scale_combo = egui::ComboBox::from_id_salt("ui-scale")
                     .selected_text(format!("{:.0}%", self.scale * 100.0))
                     .width(70.0)
                     .show_ui(ui, |ui| {
@@ -308,8 +307,9 @@ impl ResNetLabApp {
                         }
                     })
                     .response
-                    .labelled_by(l.id)
                     .on_hover_text("UI scale");
+                let l = ui.label("Scale");
+                scale_combo.labelled_by(l.id);
                 let theme = if self.dark { "☀ Light" } else { "🌙 Dark" };
                 if ui
                     .button(theme)

@@ -143,11 +143,17 @@ impl LessonView {
                         Some(outcome) => {
                             if outcome.passed && !self.progress.done.contains(&lesson.id) {
                                 self.progress.done.push(lesson.id.clone());
+                                ui.ctx().request_repaint();
                             }
                             let icon = if outcome.passed { "✔" } else { "…" };
                             ui.label(format!("{icon} {}", outcome.message));
                         }
                         None => {
+                            // Nothing to check: reading it is what completes it.
+                            if !self.progress.done.contains(&lesson.id) {
+                                self.progress.done.push(lesson.id.clone());
+                                ui.ctx().request_repaint();
+                            }
                             ui.weak("This lesson has nothing to check: read, try, and move on.");
                         }
                     }
