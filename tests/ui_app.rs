@@ -162,7 +162,11 @@ fn a_short_run_fills_the_plots_and_exports() {
     for (a, b) in reopened.iter().zip(&saved) {
         assert_eq!(a.label, b.label);
         assert_eq!(a.status, b.status);
-        assert!(a.step_loss == b.step_loss && a.step_err == b.step_err, "{} curves differ", a.label);
+        assert!(
+            a.step_loss == b.step_loss && a.step_err == b.step_err,
+            "{} curves differ",
+            a.label
+        );
         assert!(a.grad_norms_init == b.grad_norms_init && a.grad_flow == b.grad_flow);
     }
 }

@@ -28,8 +28,11 @@ fn pct(v: f32) -> String {
     format!("{:.0}%", v * 100.0)
 }
 
+/// A finished run: the net its label names, its history, and its final training error.
+type Done<'a> = (TryNet, &'a RunHistory, f32);
+
 /// Finished runs whose label names a net, with their final training error.
-fn finished(runs: &[RunHistory]) -> Vec<(TryNet, &RunHistory, f32)> {
+fn finished(runs: &[RunHistory]) -> Vec<Done<'_>> {
     runs.iter()
         .filter(|h| matches!(h.status, RunStatus::Finished | RunStatus::Stopped))
         .filter_map(|h| {
@@ -54,14 +57,14 @@ pub fn evaluate(check: Check, runs: &[RunHistory], sweep: &[SweepPoint]) -> Opti
     })
 }
 
-fn degradation(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
+fn degradation(done: &[Done]) -> Outcome {
     let plain: Vec<_> = done.iter().filter(|(n, _, _)| !n.residual).collect();
     if plain.len() < 2 {
         return Outcome::missing(
             "Still missing: train two plain nets of different depths to the end (the Try it button sets them up).",
         );
     }
-    let mut best: Option<(&(TryNet, &RunHistory, f32), &(TryNet, &RunHistory, f32))> = None;
+    let mut best: Option<(&Done, &Done)> = None;
     for a in &plain {
         for b in &plain {
             if b.0.depth > a.0.depth && b.2 > a.2 && best.is_none_or(|(x, y)| b.2 - a.2 > y.2 - x.2)
@@ -84,12 +87,7 @@ fn degradation(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
     }
 }
 
-fn twins<'a>(
-    done: &'a [(TryNet, &'a RunHistory, f32)],
-) -> Vec<(
-    &'a (TryNet, &'a RunHistory, f32),
-    &'a (TryNet, &'a RunHistory, f32),
-)> {
+fn twins<'a>(done: &'a [Done<'a>]) -> Vec<(&'a Done<'a>, &'a Done<'a>)> {
     let mut out = Vec::new();
     for r in done.iter().filter(|(n, _, _)| n.residual) {
         for p in done
@@ -102,7 +100,7 @@ fn twins<'a>(
     out
 }
 
-fn resnet_wins(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
+fn resnet_wins(done: &[Done]) -> Outcome {
     let pairs = twins(done);
     if pairs.is_empty() {
         return Outcome::missing(
@@ -130,7 +128,7 @@ fn resnet_wins(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
     }
 }
 
-fn identity_init(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
+fn identity_init(done: &[Done]) -> Outcome {
     let first = |h: &RunHistory| h.step_loss.first().copied();
     let zero = done.iter().find(|(n, _, _)| n.residual && n.zero_init);
     let shallow = done
@@ -161,7 +159,7 @@ fn identity_init(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
     }
 }
 
-fn grad_spread(done: &[(TryNet, &RunHistory, f32)]) -> Outcome {
+fn grad_spread(done: &[Done]) -> Outcome {
     let pairs = twins(done);
     for (p, r) in &pairs {
         if let (Some(sp), Some(sr)) = (p.1.grad_spread(), r.1.grad_spread()) {

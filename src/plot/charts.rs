@@ -24,7 +24,11 @@ fn family_index(runs: &[RunHistory]) -> Vec<usize> {
     let (mut plain, mut res) = (0, 0);
     runs.iter()
         .map(|h| {
-            let c = if h.label.starts_with("plain") { &mut plain } else { &mut res };
+            let c = if h.label.starts_with("plain") {
+                &mut plain
+            } else {
+                &mut res
+            };
             *c += 1;
             *c - 1
         })
