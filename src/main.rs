@@ -1,9 +1,24 @@
 use clap::Parser;
 use resnet_lab::cli::{self, Cli};
 
+#[derive(Parser, Debug)]
+#[command(
+    name = "resnet-lab",
+    version,
+    about = "Build residual networks, train them, and watch why skip connections work.",
+    long_about = "Build residual networks, train them, and watch why skip connections work.\n\nWith no subcommand the app window opens."
+)]
+struct Args {
+    /// Close the window after this many seconds (smoke tests).
+    #[arg(long, global = true, value_name = "N")]
+    quit_after_secs: Option<f64>,
+    #[command(flatten)]
+    cli: Cli,
+}
+
 fn main() {
-    let args = Cli::parse();
-    match args.command {
+    let args = Args::parse();
+    match args.cli.command {
         Some(cmd) => {
             if let Err(e) = cli::run(cmd) {
                 eprintln!("error: {e}");
@@ -11,9 +26,13 @@ fn main() {
             }
         }
         None => {
-            eprintln!(
-                "The ResNet Lab window is on its way; meanwhile try `resnet-lab train --help`."
-            );
+            if let Err(e) = resnet_lab::ui::run_native(args.quit_after_secs) {
+                eprintln!("error: {e}");
+                eprintln!(
+                    "The command line still works without a display: try `resnet-lab train --help`."
+                );
+                std::process::exit(1);
+            }
         }
     }
 }

@@ -1,0 +1,204 @@
+//! The app's charts, built from run histories. Each function is one plot of the Train view.
+use super::{Chart, Grid, Series, net_color};
+use crate::train::RunHistory;
+
+/// Exponential moving average, so per-step mini-batch noise does not hide the trend.
+pub fn smooth(values: &[f32], alpha: f64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(values.len());
+    let mut acc: Option<f64> = None;
+    for &v in values {
+        let v = v as f64;
+        let next = match acc {
+            Some(a) if v.is_finite() => a + alpha * (v - a),
+            _ => v,
+        };
+        acc = Some(next);
+        out.push(next);
+    }
+    out
+}
+
+/// Each run's position among the runs of its family (plain or residual), so the first residual
+/// net is always the same blue whatever comes before it.
+fn family_index(runs: &[RunHistory]) -> Vec<usize> {
+    let (mut plain, mut res) = (0, 0);
+    runs.iter()
+        .map(|h| {
+            let c = if h.label.starts_with("plain") {
+                &mut plain
+            } else {
+                &mut res
+            };
+            *c += 1;
+            *c - 1
+        })
+        .collect()
+}
+
+fn series(h: &RunHistory, i: usize, points: Vec<[f64; 2]>) -> Series {
+    Series {
+        name: h.label.clone(),
+        rgb: net_color(&h.label, i),
+        points,
+        dashed: false,
+    }
+}
+
+fn log10(v: f32) -> f64 {
+    (v.max(1e-12) as f64).log10()
+}
+
+/// Training error per step in percent, smoothed.
+pub fn train_error(runs: &[RunHistory]) -> Chart {
+    let mut c = Chart::new("Training error (smoothed)", "step", "training error %");
+    for (h, i) in runs.iter().zip(family_index(runs)) {
+        let pts = smooth(&h.step_err, 0.05)
+            .into_iter()
+            .enumerate()
+            .map(|(s, e)| [(s + 1) as f64, e * 100.0])
+            .collect();
+        c.series.push(series(h, i, pts));
+    }
+    c
+}
+
+/// Test error per epoch in percent.
+pub fn test_error(runs: &[RunHistory]) -> Chart {
+    let mut c = Chart::new("Test error per epoch", "epoch", "test error %");
+    for (h, i) in runs.iter().zip(family_index(runs)) {
+        let pts = h
+            .epochs
+            .iter()
+            .filter(|e| e.test_err.is_finite())
+            .map(|e| [e.epoch as f64, e.test_err as f64 * 100.0])
+            .collect();
+        c.series.push(series(h, i, pts));
+    }
+    c
+}
+
+/// Training loss per step, smoothed.
+pub fn loss(runs: &[RunHistory]) -> Chart {
+    let mut c = Chart::new("Training loss (smoothed)", "step", "cross-entropy loss");
+    for (h, i) in runs.iter().zip(family_index(runs)) {
+        let pts = smooth(&h.step_loss, 0.05)
+            .into_iter()
+            .enumerate()
+            .map(|(s, l)| [(s + 1) as f64, l])
+            .collect();
+        c.series.push(series(h, i, pts));
+    }
+    c
+}
+
+/// Per-layer weight-gradient norm (log10), first batch dashed and latest probe solid.
+pub fn grad_flow(runs: &[RunHistory]) -> Chart {
+    let mut c = Chart::new(
+        "Gradient flow",
+        "layer (input side first)",
+        "gradient L2 norm",
+    );
+    c.log10_y = true;
+    for (h, i) in runs.iter().zip(family_index(runs)) {
+        let to_pts = |v: &[f32]| -> Vec<[f64; 2]> {
+            v.iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0.0)
+                .map(|(l, n)| [l as f64, log10(*n)])
+                .collect()
+        };
+        if !h.grad_norms_init.is_empty() {
+            let mut s = series(h, i, to_pts(&h.grad_norms_init));
+            s.name = format!("{} first batch", h.label);
+            s.dashed = true;
+            c.series.push(s);
+        }
+        if let Some(last) = h.grad_flow.last().filter(|l| l.step > 0) {
+            let mut s = series(h, i, to_pts(&last.values));
+            s.name = format!("{} step {}", h.label, last.step);
+            c.series.push(s);
+        }
+    }
+    c
+}
+
+/// Activation standard deviation per probed layer at the latest probe.
+pub fn activation_std(runs: &[RunHistory]) -> Chart {
+    let mut c = Chart::new(
+        "Activation std per layer",
+        "layer (input side first)",
+        "activation std",
+    );
+    for (h, i) in runs.iter().zip(family_index(runs)) {
+        let pts = h
+            .activation_std
+            .last()
+            .map(|s| {
+                s.values
+                    .iter()
+                    .enumerate()
+                    .map(|(l, v)| [l as f64, *v as f64])
+                    .collect()
+            })
+            .unwrap_or_default();
+        c.series.push(series(h, i, pts));
+    }
+    c
+}
+
+/// Gradient norms (log10) of every probe: rows are probes, columns are layers.
+pub fn grad_heatmap(h: &RunHistory, max_rows: usize) -> Grid {
+    let stride = h.grad_flow.len().div_ceil(max_rows.max(1)).max(1);
+    let picked: Vec<_> = h.grad_flow.iter().step_by(stride).collect();
+    Grid {
+        name: h.label.clone(),
+        rows: picked
+            .iter()
+            .map(|s| s.values.iter().map(|v| log10(*v)).collect())
+            .collect(),
+        row_keys: picked.iter().map(|s| s.step as f64).collect(),
+    }
+}
+
+/// One point of a depth sweep: which family, how deep, and how it ended.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SweepPoint {
+    pub residual: bool,
+    pub depth: usize,
+    pub train_err: f32,
+}
+
+/// Final training error against depth, one line per family.
+pub fn sweep(points: &[SweepPoint]) -> Chart {
+    let mut c = Chart::new(
+        "Final training error vs depth",
+        "depth (layers)",
+        "final training error %",
+    );
+    for (residual, name) in [(false, "plain"), (true, "resnet")] {
+        let mut pts: Vec<[f64; 2]> = points
+            .iter()
+            .filter(|p| p.residual == residual)
+            .map(|p| [p.depth as f64, p.train_err as f64 * 100.0])
+            .collect();
+        pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        c.series.push(Series {
+            name: name.into(),
+            rgb: net_color(name, 0),
+            points: pts,
+            dashed: false,
+        });
+    }
+    c
+}
+
+/// Every chart of a comparison that has data, for "export all".
+pub fn all(runs: &[RunHistory]) -> Vec<Chart> {
+    vec![
+        train_error(runs),
+        test_error(runs),
+        loss(runs),
+        grad_flow(runs),
+        activation_std(runs),
+    ]
+}

@@ -1,0 +1,366 @@
+//! The Data view: choose a data set, load it on a worker, and see what it holds.
+use crate::data::{
+    self, ColorMode, DataError, Dataset, Format, LoadOptions, Progress, Source, SplitKind, Summary,
+    Thumbnail,
+};
+use egui::{RichText, TextureHandle, TextureOptions, Ui};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+/// The learner's choices in the form (persisted).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataForm {
+    pub path: String,
+    pub format: Option<Format>,
+    pub resize: bool,
+    pub height: usize,
+    pub width: usize,
+    pub color: ColorMode,
+    pub test_fraction: f32,
+    pub cap: bool,
+    pub max_per_class: usize,
+}
+
+impl Default for DataForm {
+    fn default() -> Self {
+        Self {
+            path: String::new(),
+            format: None,
+            resize: false,
+            height: 32,
+            width: 32,
+            color: ColorMode::Auto,
+            test_fraction: 0.2,
+            cap: false,
+            max_per_class: 500,
+        }
+    }
+}
+
+impl DataForm {
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.format,
+            size: self.resize.then_some((self.height, self.width)),
+            color: self.color,
+            test_fraction: self.test_fraction,
+            seed: 0,
+            max_per_class: self.cap.then_some(self.max_per_class),
+        }
+    }
+}
+
+struct Loading {
+    source: Source,
+    progress: Arc<Progress>,
+    rx: Receiver<Result<Dataset, DataError>>,
+}
+
+/// A loaded data set with what the view shows about it.
+pub struct Loaded {
+    pub source: Source,
+    pub dataset: Arc<Dataset>,
+    pub summary: Summary,
+    thumbs: Vec<Thumbnail>,
+    textures: Vec<TextureHandle>,
+}
+
+#[derive(Default)]
+pub struct DataView {
+    pub form: DataForm,
+    loading: Option<Loading>,
+    browsing: Option<Receiver<Option<PathBuf>>>,
+    pub loaded: Option<Loaded>,
+    pub message: Option<String>,
+}
+
+impl DataView {
+    pub fn new(form: DataForm) -> Self {
+        Self {
+            form,
+            ..Default::default()
+        }
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Starts loading `source` on a worker thread.
+    pub fn start_load(&mut self, source: Source, opts: LoadOptions, ctx: &egui::Context) {
+        if let Some(l) = &self.loading {
+            l.progress.cancel();
+        }
+        let progress = Arc::new(Progress::default());
+        let (tx, rx) = channel();
+        let (p, s, c) = (progress.clone(), source.clone(), ctx.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(data::load(&s, &opts, &p));
+            c.request_repaint();
+        });
+        self.message = None;
+        self.loading = Some(Loading {
+            source,
+            progress,
+            rx,
+        });
+    }
+
+    /// Uses a data set that is already in memory (tests, reopened experiments).
+    pub fn set_dataset(&mut self, source: Source, ds: Arc<Dataset>) {
+        let thumbs = ds.sample_thumbnails(SplitKind::Train, 4);
+        self.loaded = Some(Loaded {
+            source,
+            summary: ds.summary(),
+            dataset: ds,
+            thumbs,
+            textures: Vec::new(),
+        });
+    }
+
+    /// Collects finished loads and dialog answers. Returns a newly loaded data set.
+    pub fn poll(&mut self) -> Option<Arc<Dataset>> {
+        if let Some(rx) = &self.browsing
+            && let Ok(answer) = rx.try_recv()
+        {
+            self.browsing = None;
+            match answer {
+                Some(p) => self.form.path = p.display().to_string(),
+                None => self.message = Some("No folder was chosen: the dialog was cancelled or could not open here. Type the path instead.".into()),
+            }
+        }
+        let result = self.loading.as_ref().and_then(|l| l.rx.try_recv().ok());
+        let result = result?;
+        let source = self
+            .loading
+            .take()
+            .map(|l| l.source)
+            .unwrap_or(Source::Builtin);
+        match result {
+            Ok(ds) => {
+                let ds = Arc::new(ds);
+                self.set_dataset(source, ds.clone());
+                Some(ds)
+            }
+            Err(DataError::Cancelled) => {
+                self.message = Some("Loading was cancelled.".into());
+                None
+            }
+            Err(e) => {
+                self.message = Some(format!("Could not load the data set: {e}"));
+                None
+            }
+        }
+    }
+
+    fn browse(&mut self, ctx: &egui::Context) {
+        let (tx, rx) = channel();
+        let c = ctx.clone();
+        // rfd's portal backend blocks on D-Bus; a worker keeps the UI alive, and `None` covers
+        // both "cancelled" and "no dialog available here".
+        std::thread::spawn(move || {
+            let picked = std::panic::catch_unwind(|| {
+                futures_lite_block_on(
+                    rfd::AsyncFileDialog::new()
+                        .set_title("Choose a data set folder")
+                        .pick_folder(),
+                )
+            })
+            .ok()
+            .flatten()
+            .map(|h| h.path().to_path_buf());
+            let _ = tx.send(picked);
+            c.request_repaint();
+        });
+        self.browsing = Some(rx);
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        ui.heading("Data");
+        ui.label("The data set both nets train on. The built-in shapes load at start; load your own below.");
+        ui.add_space(4.0);
+        egui::Grid::new("data-form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+            let label = ui.label("Path");
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut self.form.path).hint_text("folder or file of images").desired_width(320.0))
+                    .labelled_by(label.id)
+                    .on_hover_text("An image folder (one sub-folder per class), MNIST IDX files, or CIFAR binary batches");
+                if ui.add_enabled(self.browsing.is_none(), egui::Button::new("Browse...")).clicked() {
+                    self.browse(&ctx);
+                }
+            });
+            ui.end_row();
+            let l = ui.label("Format");
+            egui::ComboBox::from_id_salt("format")
+                .selected_text(self.form.format.map(|f| f.to_string()).unwrap_or_else(|| "auto".into()))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.form.format, None, "auto");
+                    for f in [Format::ImageFolder, Format::Idx, Format::Cifar] {
+                        ui.selectable_value(&mut self.form.format, Some(f), f.to_string());
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Size");
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut self.form.resize, "resize to").on_hover_text("Off: keep the data set's own size (32x32 if sizes differ)");
+                ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.width).range(4..=256).suffix(" w")).labelled_by(l.id);
+                ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.height).range(4..=256).suffix(" h")).labelled_by(l.id);
+            });
+            ui.end_row();
+            ui.label("Colour");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.form.color, ColorMode::Auto, "auto");
+                ui.selectable_value(&mut self.form.color, ColorMode::Gray, "grayscale");
+                ui.selectable_value(&mut self.form.color, ColorMode::Rgb, "RGB");
+            });
+            ui.end_row();
+            let l = ui.label("Test fraction");
+            ui.add(egui::Slider::new(&mut self.form.test_fraction, 0.0..=0.9))
+                .labelled_by(l.id)
+                .on_hover_text("Share of each class held out for testing when the data has no test split");
+            ui.end_row();
+            let l = ui.label("Max per class");
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut self.form.cap, "cap at");
+                ui.add_enabled(self.form.cap, egui::DragValue::new(&mut self.form.max_per_class).range(1..=100_000)).labelled_by(l.id);
+            });
+            ui.end_row();
+        });
+        ui.horizontal(|ui| {
+            let busy = self.loading.is_some();
+            if ui.add_enabled(!busy, egui::Button::new("Load")).clicked() {
+                let path = self.form.path.trim().to_string();
+                if path.is_empty() {
+                    self.message = Some("Type a path first (or use the built-in shapes).".into());
+                } else {
+                    self.start_load(Source::Path(PathBuf::from(path)), self.form.options(), &ctx);
+                }
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("Use built-in shapes"))
+                .clicked()
+            {
+                let opts = LoadOptions {
+                    max_per_class: self.form.options().max_per_class,
+                    ..Default::default()
+                };
+                self.start_load(Source::Builtin, opts, &ctx);
+            }
+        });
+        if let Some(l) = &self.loading {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new(l.progress.fraction())
+                        .show_percentage()
+                        .desired_width(300.0),
+                );
+                ui.label(format!("Loading {}", l.source));
+                if ui.button("Cancel").clicked() {
+                    l.progress.cancel();
+                }
+            });
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        if let Some(m) = &self.message {
+            ui.colored_label(ui.visuals().warn_fg_color, m);
+        }
+        ui.separator();
+        let Some(loaded) = &mut self.loaded else {
+            ui.label("No data set loaded yet.");
+            return;
+        };
+        summary_ui(ui, loaded);
+    }
+}
+
+fn summary_ui(ui: &mut Ui, loaded: &mut Loaded) {
+    let s = &loaded.summary;
+    ui.label(RichText::new(format!("{} ({})", s.name, loaded.source)).strong());
+    ui.label(format!(
+        "{}x{} pixels, {} channel{}; {} training and {} test images; {} classes",
+        s.width,
+        s.height,
+        s.channels,
+        if s.channels == 1 { "" } else { "s" },
+        s.train_len,
+        s.test_len,
+        s.classes.len()
+    ));
+    for w in &s.warnings {
+        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {w}"));
+    }
+    ui.columns(2, |cols| {
+        egui::ScrollArea::vertical()
+            .id_salt("classes")
+            .max_height(260.0)
+            .show(&mut cols[0], |ui| {
+                egui::Grid::new("class-counts")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        ui.strong("class");
+                        ui.strong("train");
+                        ui.strong("test");
+                        ui.end_row();
+                        for (i, c) in s.classes.iter().enumerate() {
+                            ui.label(c);
+                            ui.label(s.train_counts.get(i).copied().unwrap_or(0).to_string());
+                            ui.label(s.test_counts.get(i).copied().unwrap_or(0).to_string());
+                            ui.end_row();
+                        }
+                    });
+            });
+        let ui = &mut cols[1];
+        if loaded.textures.is_empty() && !loaded.thumbs.is_empty() {
+            loaded.textures = loaded
+                .thumbs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let img =
+                        egui::ColorImage::from_rgba_unmultiplied([t.width, t.height], &t.rgba);
+                    ui.ctx()
+                        .load_texture(format!("thumb-{i}"), img, TextureOptions::NEAREST)
+                })
+                .collect();
+        }
+        ui.label("Samples");
+        egui::ScrollArea::vertical()
+            .id_salt("thumbs")
+            .max_height(260.0)
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for (t, tex) in loaded.thumbs.iter().zip(&loaded.textures) {
+                        ui.add(egui::Image::new((tex.id(), egui::vec2(48.0, 48.0))))
+                            .on_hover_text(&t.label);
+                    }
+                });
+            });
+    });
+}
+
+/// Polls a future to completion on this thread; rfd's portal futures need no runtime.
+fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}

@@ -1,0 +1,296 @@
+//! The lessons' figures, drawn with egui's painter so they follow the theme and need no files.
+use crate::lessons::Diagram;
+use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Sense, Shape, Stroke, Ui, pos2, vec2};
+
+struct Pen<'a> {
+    p: &'a Painter,
+    r: Rect,
+    fg: Color32,
+    plain: Color32,
+    res: Color32,
+}
+
+impl Pen<'_> {
+    /// Maps unit coordinates (0..1, y down) into the diagram's rect.
+    fn at(&self, x: f32, y: f32) -> Pos2 {
+        pos2(
+            self.r.left() + x * self.r.width(),
+            self.r.top() + y * self.r.height(),
+        )
+    }
+    fn text(&self, x: f32, y: f32, s: &str, size: f32, c: Color32) {
+        self.p.text(
+            self.at(x, y),
+            Align2::CENTER_CENTER,
+            s,
+            FontId::proportional(size),
+            c,
+        );
+    }
+    fn boxed(&self, x: f32, y: f32, w: f32, h: f32, s: &str, c: Color32) {
+        let rect =
+            Rect::from_center_size(self.at(x, y), vec2(w * self.r.width(), h * self.r.height()));
+        self.p.rect_filled(rect, 4.0, c.gamma_multiply(0.25));
+        self.p
+            .rect_stroke(rect, 4.0, Stroke::new(1.5, c), egui::StrokeKind::Inside);
+        self.p.text(
+            rect.center(),
+            Align2::CENTER_CENTER,
+            s,
+            FontId::proportional(12.0),
+            self.fg,
+        );
+    }
+    fn arrow(&self, a: Pos2, b: Pos2, c: Color32) {
+        self.p.arrow(a, b - a, Stroke::new(1.5, c));
+    }
+    fn line(&self, pts: Vec<Pos2>, c: Color32, w: f32) {
+        self.p.add(Shape::line(pts, Stroke::new(w, c)));
+    }
+    fn curve(&self, f: impl Fn(f32) -> f32, x0: f32, x1: f32, c: Color32) {
+        let pts = (0..=40)
+            .map(|i| {
+                let x = x0 + (x1 - x0) * i as f32 / 40.0;
+                self.at(x, f(x))
+            })
+            .collect();
+        self.line(pts, c, 2.5);
+    }
+    fn plus(&self, x: f32, y: f32) {
+        let c = self.at(x, y);
+        self.p.circle_stroke(c, 9.0, Stroke::new(1.5, self.fg));
+        self.p.text(
+            c,
+            Align2::CENTER_CENTER,
+            "+",
+            FontId::proportional(15.0),
+            self.fg,
+        );
+    }
+    /// A skip arc from (x, y0) down to (x, y1), bulging right by `dx`.
+    fn skip(&self, x: f32, y0: f32, y1: f32, dx: f32, c: Color32) {
+        let pts: Vec<Pos2> = (0..=20)
+            .map(|i| {
+                let t = i as f32 / 20.0;
+                let bulge = (t * std::f32::consts::PI).sin() * dx;
+                self.at(x + bulge, y0 + (y1 - y0) * t)
+            })
+            .collect();
+        let n = pts.len();
+        self.line(pts[..n - 1].to_vec(), c, 1.8);
+        self.arrow(pts[n - 2], pts[n - 1], c);
+    }
+    fn axes(&self, xl: &str, yl: &str) {
+        self.line(
+            vec![self.at(0.1, 0.08), self.at(0.1, 0.85), self.at(0.95, 0.85)],
+            self.fg,
+            1.2,
+        );
+        self.text(0.52, 0.94, xl, 12.0, self.fg);
+        self.p.text(
+            self.at(0.02, 0.45),
+            Align2::LEFT_CENTER,
+            yl,
+            FontId::proportional(12.0),
+            self.fg,
+        );
+    }
+}
+
+/// Draws `d` across the available width at `height` points tall.
+pub fn show(ui: &mut Ui, d: Diagram, height: f32) {
+    let (rect, _) = ui.allocate_exact_size(
+        vec2(ui.available_width().min(520.0), height),
+        Sense::hover(),
+    );
+    let painter = ui.painter_at(rect);
+    let dark = ui.visuals().dark_mode;
+    let pen = Pen {
+        p: &painter,
+        r: rect.shrink(6.0),
+        fg: ui.visuals().strong_text_color(),
+        plain: if dark {
+            Color32::from_rgb(255, 120, 100)
+        } else {
+            Color32::from_rgb(214, 39, 40)
+        },
+        res: if dark {
+            Color32::from_rgb(100, 170, 255)
+        } else {
+            Color32::from_rgb(31, 119, 180)
+        },
+    };
+    painter.rect_stroke(
+        rect,
+        6.0,
+        Stroke::new(1.0, ui.visuals().weak_text_color()),
+        egui::StrokeKind::Inside,
+    );
+    match d {
+        Diagram::DepthVsAccuracy => depth_vs_accuracy(&pen),
+        Diagram::TrainingCurves => training_curves(&pen),
+        Diagram::IdentityStack => identity_stack(&pen),
+        Diagram::ResidualBlock => residual_block(&pen),
+        Diagram::BlockTypes => block_types(&pen),
+        Diagram::PlainVsResnet => plain_vs_resnet(&pen),
+        Diagram::ErrorVsDepth => error_vs_depth(&pen),
+        Diagram::GradientFlow => gradient_flow(&pen),
+        Diagram::ResidualScaling => residual_scaling(&pen),
+    }
+}
+
+fn depth_vs_accuracy(p: &Pen) {
+    p.axes("depth", "acc.");
+    p.curve(|x| 0.75 - 0.55 * (x - 0.1) / 0.85, 0.12, 0.92, p.res);
+    p.curve(
+        |x| 0.75 - 0.4 * (std::f32::consts::PI * (x - 0.1) / 0.85).sin(),
+        0.12,
+        0.92,
+        p.plain,
+    );
+    p.text(0.8, 0.18, "hoped for", 12.0, p.res);
+    p.text(0.8, 0.55, "what happens", 12.0, p.plain);
+}
+
+fn training_curves(p: &Pen) {
+    p.axes("training step", "train err");
+    p.curve(|x| 0.15 + 0.6 * (-(x - 0.1) * 6.0).exp(), 0.1, 0.95, p.res);
+    p.curve(|x| 0.4 + 0.4 * (-(x - 0.1) * 4.0).exp(), 0.1, 0.95, p.plain);
+    p.text(0.8, 0.22, "shallow plain", 12.0, p.res);
+    p.text(0.8, 0.5, "deep plain", 12.0, p.plain);
+}
+
+fn identity_stack(p: &Pen) {
+    for (i, y) in [0.15, 0.32, 0.49].iter().enumerate() {
+        p.boxed(0.25, *y, 0.25, 0.12, &format!("layer {}", i + 1), p.plain);
+        p.boxed(0.7, *y, 0.25, 0.12, &format!("layer {}", i + 1), p.plain);
+    }
+    for y in [0.66, 0.83] {
+        p.boxed(0.7, y, 0.25, 0.12, "identity", p.res);
+    }
+    p.text(0.25, 0.72, "shallow net", 13.0, p.fg);
+    p.text(0.25, 0.8, "= same function", 12.0, p.fg);
+    p.text(0.7, 0.96, "shallow + identity layers", 12.0, p.fg);
+}
+
+fn residual_block(p: &Pen) {
+    p.text(0.35, 0.06, "a[l]", 13.0, p.fg);
+    p.arrow(p.at(0.35, 0.1), p.at(0.35, 0.2), p.fg);
+    p.boxed(0.35, 0.27, 0.34, 0.12, "conv + BN + ReLU", p.plain);
+    p.arrow(p.at(0.35, 0.33), p.at(0.35, 0.43), p.fg);
+    p.boxed(0.35, 0.5, 0.34, 0.12, "conv + BN", p.plain);
+    p.arrow(p.at(0.35, 0.56), p.at(0.35, 0.66), p.fg);
+    p.plus(0.35, 0.7);
+    p.skip(0.52, 0.1, 0.7, 0.25, p.res);
+    p.text(0.88, 0.4, "shortcut", 12.0, p.res);
+    p.arrow(p.at(0.35, 0.74), p.at(0.35, 0.8), p.fg);
+    p.boxed(0.35, 0.86, 0.16, 0.1, "g (ReLU)", p.fg);
+    p.text(0.35, 0.97, "a[l+2] = g(z[l+2] + a[l])", 12.0, p.fg);
+}
+
+fn block_types(p: &Pen) {
+    for (x, title, sc, col) in [
+        (0.25, "identity block", "identity", p.res),
+        (0.72, "conv block", "1x1 conv (projection)", p.plain),
+    ] {
+        p.text(x, 0.06, title, 13.0, p.fg);
+        p.boxed(x, 0.25, 0.3, 0.11, "conv 3x3", p.fg);
+        p.boxed(x, 0.45, 0.3, 0.11, "conv 3x3", p.fg);
+        p.plus(x, 0.65);
+        p.arrow(p.at(x, 0.12), p.at(x, 0.19), p.fg);
+        p.arrow(p.at(x, 0.31), p.at(x, 0.39), p.fg);
+        p.arrow(p.at(x, 0.51), p.at(x, 0.61), p.fg);
+        p.skip(x + 0.16, 0.14, 0.65, 0.04, col);
+        p.text(x, 0.85, sc, 12.0, col);
+        p.text(
+            x,
+            0.93,
+            if x < 0.5 {
+                "same shape in and out"
+            } else {
+                "changes width / stride"
+            },
+            11.0,
+            p.fg,
+        );
+    }
+}
+
+fn plain_vs_resnet(p: &Pen) {
+    for (x, title, residual) in [(0.25, "plain", false), (0.7, "residual", true)] {
+        p.text(x, 0.05, title, 13.0, if residual { p.res } else { p.plain });
+        for i in 0..6 {
+            let y = 0.15 + i as f32 * 0.13;
+            p.boxed(x, y, 0.22, 0.08, "conv", p.fg);
+            if i < 5 {
+                p.arrow(p.at(x, y + 0.04), p.at(x, y + 0.09), p.fg);
+            }
+        }
+        if residual {
+            for i in [0, 2] {
+                let y0 = 0.15 + i as f32 * 0.13;
+                p.skip(x + 0.12, y0, y0 + 0.26, 0.07, p.res);
+            }
+        }
+    }
+}
+
+fn error_vs_depth(p: &Pen) {
+    p.axes("depth: 8 20 32 56", "train err");
+    let plain: Vec<Pos2> = [(0.2, 0.7), (0.4, 0.6), (0.6, 0.45), (0.85, 0.2)]
+        .iter()
+        .map(|(x, y)| p.at(*x, *y))
+        .collect();
+    let res: Vec<Pos2> = [(0.2, 0.68), (0.4, 0.72), (0.6, 0.75), (0.85, 0.77)]
+        .iter()
+        .map(|(x, y)| p.at(*x, *y))
+        .collect();
+    for (pts, c) in [(plain, p.plain), (res, p.res)] {
+        for q in &pts {
+            p.p.circle_filled(*q, 4.0, c);
+        }
+        p.line(pts, c, 2.5);
+    }
+    p.text(0.78, 0.12, "plain", 12.0, p.plain);
+    p.text(0.78, 0.67, "residual", 12.0, p.res);
+}
+
+fn gradient_flow(p: &Pen) {
+    p.axes("layer (input → output)", "|grad|");
+    for i in 0..10 {
+        let x = 0.15 + i as f32 * 0.08;
+        let plain_h = 0.05 + 0.6 * (i as f32 / 9.0).powi(3);
+        let res_h = 0.45 + 0.05 * (i as f32 * 1.3).sin();
+        let base = p.at(x, 0.85);
+        p.p.rect_filled(
+            Rect::from_min_max(
+                pos2(base.x - 6.0, p.at(0.0, 0.85 - plain_h).y),
+                pos2(base.x, base.y),
+            ),
+            0.0,
+            p.plain,
+        );
+        p.p.rect_filled(
+            Rect::from_min_max(
+                pos2(base.x, p.at(0.0, 0.85 - res_h).y),
+                pos2(base.x + 6.0, base.y),
+            ),
+            0.0,
+            p.res,
+        );
+    }
+    p.text(0.35, 0.12, "residual: even", 12.0, p.res);
+    p.text(0.35, 0.2, "plain: uneven", 12.0, p.plain);
+}
+
+fn residual_scaling(p: &Pen) {
+    p.text(0.35, 0.06, "x", 13.0, p.fg);
+    p.arrow(p.at(0.35, 0.1), p.at(0.35, 0.2), p.fg);
+    p.boxed(0.35, 0.3, 0.34, 0.16, "residual branch F(x)", p.plain);
+    p.arrow(p.at(0.35, 0.38), p.at(0.35, 0.48), p.fg);
+    p.boxed(0.35, 0.55, 0.16, 0.1, "× λ", p.res);
+    p.arrow(p.at(0.35, 0.6), p.at(0.35, 0.7), p.fg);
+    p.plus(0.35, 0.74);
+    p.skip(0.52, 0.1, 0.74, 0.25, p.res);
+    p.text(0.35, 0.92, "y = x + λ·F(x),  λ ≈ 0.1–0.3", 12.0, p.fg);
+}

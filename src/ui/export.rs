@@ -1,0 +1,100 @@
+//! Writes charts and experiments to disk on worker threads and reports where they went.
+use crate::plot::{self, Chart};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Png,
+    Csv,
+}
+
+/// Queue of background writes and the notices they leave.
+pub struct Exporter {
+    /// Folder typed by the learner; empty means the current directory.
+    pub dir: String,
+    tx: Sender<Result<PathBuf, String>>,
+    rx: Receiver<Result<PathBuf, String>>,
+    pub notice: Option<Result<PathBuf, String>>,
+    pending: usize,
+}
+
+impl Default for Exporter {
+    fn default() -> Self {
+        let (tx, rx) = channel();
+        Self {
+            dir: String::new(),
+            tx,
+            rx,
+            notice: None,
+            pending: 0,
+        }
+    }
+}
+
+impl Exporter {
+    pub fn folder(&self) -> PathBuf {
+        if self.dir.trim().is_empty() {
+            PathBuf::from(".")
+        } else {
+            PathBuf::from(self.dir.trim())
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.pending > 0
+    }
+
+    /// Draws and writes `chart` off the UI thread; `wake` redraws when it is done.
+    pub fn export(&mut self, chart: Chart, kind: Kind, wake: impl Fn() + Send + 'static) {
+        let ext = match kind {
+            Kind::Png => "png",
+            Kind::Csv => "csv",
+        };
+        let path = self.folder().join(format!("{}.{ext}", chart.slug()));
+        self.spawn(path, wake, move || match kind {
+            Kind::Png => plot::to_png(&chart, plot::DEFAULT_SIZE),
+            Kind::Csv => Ok(plot::to_csv(&chart).into_bytes()),
+        });
+    }
+
+    /// Writes whatever `make` produces to `path` on a worker thread.
+    pub fn spawn(
+        &mut self,
+        path: PathBuf,
+        wake: impl Fn() + Send + 'static,
+        make: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
+    ) {
+        let tx = self.tx.clone();
+        self.pending += 1;
+        std::thread::spawn(move || {
+            let result = make().and_then(|bytes| write(&path, &bytes));
+            let _ = tx.send(result);
+            wake();
+        });
+    }
+
+    pub fn poll(&mut self) {
+        while let Ok(r) = self.rx.try_recv() {
+            self.pending = self.pending.saturating_sub(1);
+            self.notice = Some(r);
+        }
+    }
+
+    pub fn notice_text(&self) -> Option<String> {
+        self.notice.as_ref().map(|n| match n {
+            Ok(p) => format!("Saved {}", p.display()),
+            Err(e) => format!("Could not save: {e}"),
+        })
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<PathBuf, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    crate::util::write_atomic(path, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+}

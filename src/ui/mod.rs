@@ -1,0 +1,33 @@
+//! The desktop app: egui views over the `train`, `data`, `lessons` and `plot` modules.
+//!
+//! Views are structs with a `ui` method; run data (histories, loaded data sets) lives apart from
+//! view state. Training, loading and file writes all run on worker threads that report back over
+//! channels and wake the UI.
+pub mod app;
+pub mod data_view;
+pub mod diagrams;
+pub mod export;
+pub mod lesson_view;
+pub mod markdown;
+pub mod plots;
+pub mod session;
+pub mod train_view;
+
+pub use app::ResNetLabApp;
+
+/// Opens the app window; `quit_after` closes it after that many seconds (smoke tests).
+pub fn run_native(quit_after: Option<f64>) -> Result<(), String> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("ResNet Lab")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 500.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "ResNet Lab",
+        options,
+        Box::new(move |cc| Ok(Box::new(ResNetLabApp::new(cc, quit_after)))),
+    )
+    .map_err(|e| format!("could not open the window: {e}"))
+}

@@ -1,0 +1,506 @@
+//! The Train view: pick nets and hyper-parameters, run them side by side, watch live plots.
+use super::export::{Exporter, Kind};
+use super::plots;
+use super::session::{DEPTHS, NetChoice, SavedExperiment, Session, TrainConfig};
+use crate::data::{Dataset, Source};
+use crate::nn::presets::ShortcutOption;
+use crate::plot::{Chart, charts};
+use crate::train::RunStatus;
+use crate::train::worker::Wake;
+use egui::{RichText, Ui};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+/// Which plots the workspace shows under the controls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub enum PlotPage {
+    #[default]
+    Errors,
+    Gradients,
+    Sweep,
+}
+
+pub struct TrainView {
+    pub config: TrainConfig,
+    pub session: Session,
+    pub exporter: Exporter,
+    pub page: PlotPage,
+    /// Where "Save experiment" writes and "Open experiment" reads.
+    pub experiment_path: String,
+    opening: Option<Receiver<Result<SavedExperiment, String>>>,
+    wake: Option<Wake>,
+}
+
+impl TrainView {
+    pub fn new(config: TrainConfig) -> Self {
+        Self {
+            config,
+            session: Session::default(),
+            exporter: Exporter::default(),
+            page: PlotPage::Errors,
+            experiment_path: "experiment.json".into(),
+            opening: None,
+            wake: None,
+        }
+    }
+
+    fn wake(&mut self, ctx: &egui::Context) -> Wake {
+        self.wake
+            .get_or_insert_with(|| {
+                let c = ctx.clone();
+                Arc::new(move || c.request_repaint())
+            })
+            .clone()
+    }
+
+    pub fn start(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+        let wake = self.wake(ctx);
+        match data {
+            Some(d) => self.session.start(&self.config, d, &wake),
+            None => {
+                self.session.message =
+                    Some("The data set is still loading; start again in a moment.".into())
+            }
+        }
+        self.page = PlotPage::Errors;
+    }
+
+    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+        let wake = self.wake(ctx);
+        match data {
+            Some(d) => self.session.start_sweep(&self.config, d, &wake),
+            None => {
+                self.session.message =
+                    Some("The data set is still loading; start again in a moment.".into())
+            }
+        }
+        self.page = PlotPage::Sweep;
+    }
+
+    /// Drains worker events; call once per frame.
+    pub fn poll(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+        let wake = self.wake(ctx);
+        self.session.poll(&self.config.hyper, data, &wake);
+        self.exporter.poll();
+        if let Some(rx) = &self.opening
+            && let Ok(r) = rx.try_recv()
+        {
+            self.opening = None;
+            match r {
+                Ok(saved) => {
+                    self.config = saved.config;
+                    self.session.restore(saved.histories, saved.sweep);
+                    self.session.message = Some(format!("Opened {}.", self.experiment_path));
+                }
+                Err(e) => self.session.message = Some(e),
+            }
+        }
+    }
+
+    /// Start / Pause / Stop, for the top bar.
+    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>) {
+        let running = self.session.is_running();
+        if ui
+            .add_enabled(!running && data.is_some(), egui::Button::new("▶ Start"))
+            .on_hover_text("Train every chosen net side by side")
+            .on_disabled_hover_text("Training, or the data set is still loading")
+            .clicked()
+        {
+            self.start(ui.ctx(), data);
+        }
+        let pause_label = if self.session.paused {
+            "⏵ Resume"
+        } else {
+            "⏸ Pause"
+        };
+        if ui
+            .add_enabled(running, egui::Button::new(pause_label))
+            .clicked()
+        {
+            let p = !self.session.paused;
+            self.session.pause(p);
+        }
+        if ui
+            .add_enabled(running, egui::Button::new("⏹ Stop"))
+            .clicked()
+        {
+            self.session.stop();
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+        let ctx = ui.ctx().clone();
+        egui::Panel::left("train-setup")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.setup_ui(ui, data, source);
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.status_ui(ui);
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.page, PlotPage::Errors, "Errors & loss");
+                ui.selectable_value(
+                    &mut self.page,
+                    PlotPage::Gradients,
+                    "Gradients & activations",
+                );
+                ui.selectable_value(&mut self.page, PlotPage::Sweep, "Depth sweep");
+            });
+            ui.separator();
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    let asked = self.plots_ui(ui);
+                    if let Some((chart, kind)) = asked {
+                        let c = ctx.clone();
+                        self.exporter
+                            .export(chart, kind, move || c.request_repaint());
+                    }
+                });
+        });
+    }
+
+    fn setup_ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+        ui.heading("Nets");
+        let mut remove = None;
+        for (i, net) in self.config.nets.iter_mut().enumerate() {
+            ui.push_id(i, |ui| {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut net.residual, false, "plain");
+                    ui.selectable_value(&mut net.residual, true, "resnet");
+                    let l = ui.label("depth");
+                    egui::ComboBox::from_id_salt("depth")
+                        .selected_text(net.depth.to_string())
+                        .width(50.0)
+                        .show_ui(ui, |ui| {
+                            for d in DEPTHS {
+                                ui.selectable_value(&mut net.depth, d, d.to_string());
+                            }
+                        })
+                        .response
+                        .labelled_by(l.id)
+                        .on_hover_text("Weighted layers: 6n+2, as in the paper's CIFAR nets");
+                    if ui.small_button("✖").on_hover_text("Remove this net").clicked() {
+                        remove = Some(i);
+                    }
+                });
+                if net.residual {
+                    ui.horizontal(|ui| {
+                        ui.label("shortcut");
+                        ui.selectable_value(&mut net.shortcut, ShortcutOption::A, "A")
+                            .on_hover_text("Option A: zero-padded identity when the width changes (no parameters)");
+                        ui.selectable_value(&mut net.shortcut, ShortcutOption::B, "B")
+                            .on_hover_text("Option B: 1x1 projection when the width changes");
+                        ui.checkbox(&mut net.zero_init, "zero-init")
+                            .on_hover_text("Start each block's last batch-norm gamma at 0, so every block starts as the identity");
+                    });
+                    ui.horizontal(|ui| {
+                        let l = ui.label("residual scale");
+                        ui.add(egui::Slider::new(&mut net.scale, 0.1..=1.0).step_by(0.05))
+                            .labelled_by(l.id)
+                            .on_hover_text("Multiply each residual branch by this before the addition (0.1-0.3 steadies very deep nets)");
+                    });
+                }
+                ui.horizontal(|ui| {
+                    let l = ui.label("width");
+                    ui.add(egui::DragValue::new(&mut net.width).range(2..=64))
+                        .labelled_by(l.id)
+                        .on_hover_text("Channels of the first stage; doubled in each later stage");
+                    ui.weak(net.label());
+                });
+            });
+            ui.separator();
+        }
+        if let Some(i) = remove {
+            self.config.nets.remove(i);
+        }
+        ui.horizontal(|ui| {
+            if ui.button("+ plain").clicked() {
+                self.config.nets.push(NetChoice::new(false, 20));
+            }
+            if ui.button("+ resnet").clicked() {
+                self.config.nets.push(NetChoice::new(true, 20));
+            }
+        });
+        ui.add_space(8.0);
+        ui.heading("Hyper-parameters");
+        let h = &mut self.config.hyper;
+        egui::Grid::new("hyper").num_columns(2).show(ui, |ui| {
+            // Every field is labelled for screen readers (and for kittest queries).
+            fn row(ui: &mut Ui, name: &str, tip: &str, w: impl egui::Widget) {
+                let l = ui.label(name).on_hover_text(tip);
+                ui.add(w).labelled_by(l.id).on_hover_text(tip);
+                ui.end_row();
+            }
+            row(
+                ui,
+                "epochs",
+                "Passes over the training set",
+                egui::DragValue::new(&mut h.epochs).range(1..=1000),
+            );
+            row(
+                ui,
+                "batch",
+                "Images per SGD step",
+                egui::DragValue::new(&mut h.batch).range(1..=4096),
+            );
+            row(
+                ui,
+                "learning rate",
+                "Step size; the paper uses 0.1. Too high and the loss diverges",
+                egui::DragValue::new(&mut h.lr)
+                    .range(0.0001..=10.0)
+                    .speed(0.001)
+                    .max_decimals(4),
+            );
+            row(
+                ui,
+                "momentum",
+                "SGD momentum, 0.9 in the paper",
+                egui::DragValue::new(&mut h.momentum)
+                    .range(0.0..=0.999)
+                    .speed(0.01),
+            );
+            row(
+                ui,
+                "weight decay",
+                "L2 penalty on weights, 0.0001 in the paper",
+                egui::DragValue::new(&mut h.weight_decay)
+                    .range(0.0..=0.1)
+                    .speed(0.0001)
+                    .max_decimals(5),
+            );
+            row(
+                ui,
+                "seed",
+                "Same seed: same initial weights and batch order for every net",
+                egui::DragValue::new(&mut h.seed),
+            );
+            let tip = "Stop each run after this many steps, for quick experiments";
+            let l = ui.label("max steps").on_hover_text(tip);
+            ui.horizontal(|ui| {
+                let mut capped = h.max_steps.is_some();
+                ui.checkbox(&mut capped, "cap")
+                    .labelled_by(l.id)
+                    .on_hover_text(tip);
+                let mut v = h.max_steps.unwrap_or(300);
+                ui.add_enabled(capped, egui::DragValue::new(&mut v).range(1..=1_000_000))
+                    .labelled_by(l.id);
+                h.max_steps = capped.then_some(v);
+            });
+            ui.end_row();
+            row(
+                ui,
+                "probe every",
+                "Record gradient norms and activation statistics every this many steps (0 = never)",
+                egui::DragValue::new(&mut h.probe_every).range(0..=1000),
+            );
+        });
+        if let Err(e) = self.config.hyper.validate() {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        match data {
+            Some(d) => ui.label(format!(
+                "Data: {} ({} classes, {}x{}x{})",
+                d.name,
+                d.classes.len(),
+                d.channels,
+                d.height,
+                d.width
+            )),
+            None => ui.label("Data: loading..."),
+        };
+        ui.add_space(8.0);
+        ui.heading("Depth sweep");
+        ui.horizontal_wrapped(|ui| {
+            for d in DEPTHS {
+                let mut on = self.config.sweep_depths.contains(&d);
+                if ui.toggle_value(&mut on, d.to_string()).changed() {
+                    if on {
+                        self.config.sweep_depths.push(d);
+                    } else {
+                        self.config.sweep_depths.retain(|x| *x != d);
+                    }
+                }
+            }
+        });
+        let running = self.session.is_running();
+        if ui
+            .add_enabled(
+                !running && data.is_some() && !self.config.sweep_depths.is_empty(),
+                egui::Button::new("Run sweep"),
+            )
+            .on_hover_text("Train a plain and a residual net at each chosen depth, two at a time")
+            .clicked()
+        {
+            self.start_sweep(ui.ctx(), data);
+        }
+        ui.add_space(8.0);
+        ui.heading("Files");
+        ui.horizontal(|ui| {
+            let l = ui.label("Export folder");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.exporter.dir)
+                    .hint_text("current folder")
+                    .desired_width(150.0),
+            )
+            .labelled_by(l.id);
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("Experiment file");
+            ui.add(egui::TextEdit::singleline(&mut self.experiment_path).desired_width(150.0))
+                .labelled_by(l.id);
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Save experiment").clicked() {
+                self.save_experiment(ui.ctx(), data, source);
+            }
+            if ui
+                .add_enabled(self.opening.is_none(), egui::Button::new("Open experiment"))
+                .clicked()
+            {
+                self.open_experiment(ui.ctx());
+            }
+        });
+    }
+
+    fn save_experiment(
+        &mut self,
+        ctx: &egui::Context,
+        data: Option<&Arc<Dataset>>,
+        source: Option<&Source>,
+    ) {
+        let mut experiment = crate::train::Experiment {
+            hyper: self.config.hyper.clone(),
+            ..Default::default()
+        };
+        let classes = data.map(|d| d.classes.len()).unwrap_or(10);
+        experiment.nets = self
+            .config
+            .nets
+            .iter()
+            .filter_map(|n| n.entry(classes).ok())
+            .collect();
+        if let Some(s) = source {
+            experiment.data.source = s.clone();
+        }
+        let saved = SavedExperiment {
+            experiment,
+            config: self.config.clone(),
+            histories: self.session.histories(),
+            sweep: self.session.sweep_points.clone(),
+        };
+        let path = PathBuf::from(self.experiment_path.trim());
+        let c = ctx.clone();
+        self.exporter.spawn(
+            path,
+            move || c.request_repaint(),
+            move || {
+                serde_json::to_vec_pretty(&saved)
+                    .map_err(|e| format!("could not encode the experiment: {e}"))
+            },
+        );
+    }
+
+    fn open_experiment(&mut self, ctx: &egui::Context) {
+        let path = PathBuf::from(self.experiment_path.trim());
+        let (tx, rx) = channel();
+        let c = ctx.clone();
+        std::thread::spawn(move || {
+            let r = std::fs::read(&path)
+                .map_err(|e| format!("Could not read {}: {e}", path.display()))
+                .and_then(|b| {
+                    serde_json::from_slice::<SavedExperiment>(&b)
+                        .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
+                });
+            let _ = tx.send(r);
+            c.request_repaint();
+        });
+        self.opening = Some(rx);
+    }
+
+    fn status_ui(&mut self, ui: &mut Ui) {
+        if let Some(m) = &self.session.message {
+            ui.colored_label(ui.visuals().warn_fg_color, m);
+        }
+        if let Some(n) = self.exporter.notice_text() {
+            ui.label(RichText::new(n).italics());
+        }
+        if self.session.runs.is_empty() {
+            ui.label(
+                "Press ▶ Start to train the chosen nets side by side on the current data set.",
+            );
+        }
+        for r in &self.session.runs {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(&r.history.label).strong());
+                ui.add(
+                    egui::ProgressBar::new(r.fraction())
+                        .desired_width(160.0)
+                        .text(format!(
+                            "{}/{} steps",
+                            r.history.steps_done(),
+                            r.history.total_steps
+                        )),
+                );
+                let status = r.history.status.describe();
+                match &r.history.status {
+                    RunStatus::Diverged { .. } | RunStatus::Failed(_) => {
+                        ui.colored_label(ui.visuals().error_fg_color, status);
+                    }
+                    _ => {
+                        ui.label(status);
+                    }
+                }
+                if let Some(eta) = r.eta_secs() {
+                    ui.weak(format!("about {:.0} s left", eta.ceil()));
+                }
+                if let Some(e) = r.history.final_train_err() {
+                    ui.weak(format!("train err {:.1}%", e * 100.0));
+                }
+            });
+        }
+        if !self.session.sweep_queue.is_empty() {
+            ui.weak(format!(
+                "{} sweep runs queued",
+                self.session.sweep_queue.len()
+            ));
+        }
+    }
+
+    /// The current page's plots; returns an export request.
+    fn plots_ui(&mut self, ui: &mut Ui) -> Option<(Chart, Kind)> {
+        let runs = self.session.histories();
+        let mut asked = None;
+        let mut show = |ui: &mut Ui, chart: Chart, h: f32| {
+            if let Some(k) = plots::chart(ui, &chart, h) {
+                asked = Some((chart, k));
+            }
+            ui.add_space(8.0);
+        };
+        let h = 220.0;
+        match self.page {
+            PlotPage::Errors => {
+                show(ui, charts::train_error(&runs), h);
+                show(ui, charts::test_error(&runs), h);
+                show(ui, charts::loss(&runs), h);
+            }
+            PlotPage::Gradients => {
+                show(ui, charts::grad_flow(&runs), h);
+                show(ui, charts::activation_std(&runs), h);
+                for r in &runs {
+                    plots::heatmap(ui, &charts::grad_heatmap(r, 120), 120.0);
+                    ui.add_space(6.0);
+                }
+            }
+            PlotPage::Sweep => {
+                show(ui, charts::sweep(&self.session.sweep_points), h + 60.0);
+            }
+        }
+        asked
+    }
+}

@@ -1,0 +1,260 @@
+//! The app driven like a learner would, through egui_kittest: no display or GPU needed.
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use resnet_lab::data;
+use resnet_lab::train::RunStatus;
+use resnet_lab::ui::ResNetLabApp;
+use resnet_lab::ui::app::Tab;
+use resnet_lab::ui::session::NetChoice;
+use std::time::{Duration, Instant};
+
+fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_context_setup(resnet_lab::ui::app::setup_fonts)
+        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+}
+
+fn small_app() -> ResNetLabApp {
+    ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 200, 50))
+}
+
+/// Steps the UI until `done` holds, failing after `secs`.
+fn step_until(
+    h: &mut Harness<'_, ResNetLabApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&ResNetLabApp) -> bool,
+) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while !done(h.state()) {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+}
+
+#[test]
+fn walk_the_lessons_with_next_and_keys() {
+    let mut h = harness(small_app());
+    h.run_steps(2);
+    assert_eq!(h.state().lessons.progress.current, 0);
+    // Lesson 1 has nothing to check, so reading it completes it.
+    assert_eq!(h.state().lessons.progress.done, ["why-deeper"]);
+    h.get_by_label_contains("1 done");
+    for i in 1..9 {
+        h.get_by_label("Next ▶").click();
+        h.run_steps(2);
+        assert_eq!(h.state().lessons.progress.current, i);
+    }
+    h.key_press(egui::Key::ArrowLeft);
+    h.run_steps(2);
+    assert_eq!(h.state().lessons.progress.current, 7);
+    h.key_press(egui::Key::PageDown);
+    h.run_steps(2);
+    assert_eq!(h.state().lessons.progress.current, 8);
+    h.get_by_label("◀ Previous").click();
+    h.run_steps(2);
+    assert_eq!(h.state().lessons.progress.current, 7);
+}
+
+#[test]
+fn try_it_sets_up_the_train_view() {
+    let mut app = small_app();
+    app.lessons.progress.current = 8; // resnet-110 vs resnet-110+scale0.2
+    app.tab = Tab::Data;
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("▶ Try it").click();
+    h.run_steps(2);
+    let labels: Vec<String> = h
+        .state()
+        .train
+        .config
+        .nets
+        .iter()
+        .map(NetChoice::label)
+        .collect();
+    assert_eq!(labels, ["resnet-110", "resnet-110+scale0.2"]);
+    assert_eq!(h.state().tab, Tab::Train);
+    h.state_mut().lessons.progress.current = 6; // sweep 8 20 32 56
+    h.run_steps(2);
+    h.get_by_label("▶ Try it").click();
+    h.run_steps(2);
+    assert_eq!(h.state().train.config.sweep_depths, vec![8, 20, 32, 56]);
+    h.state_mut().lessons.progress.current = 3; // build identity
+    h.run_steps(2);
+    h.get_by_label("▶ Try it").click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Build);
+}
+
+fn quick_config(app: &mut ResNetLabApp, max_steps: usize) {
+    let c = &mut app.train.config;
+    c.nets = vec![
+        NetChoice {
+            width: 4,
+            ..NetChoice::new(false, 8)
+        },
+        NetChoice {
+            width: 4,
+            ..NetChoice::new(true, 8)
+        },
+    ];
+    c.hyper.batch = 16;
+    c.hyper.epochs = 1000;
+    c.hyper.max_steps = Some(max_steps);
+}
+
+#[test]
+fn a_short_run_fills_the_plots_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = small_app();
+    quick_config(&mut app, 8);
+    app.train.exporter.dir = dir.path().display().to_string();
+    app.train.experiment_path = dir.path().join("exp.json").display().to_string();
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, 120, "both runs to finish", |a| {
+        a.train.session.runs.len() == 2
+            && a.train
+                .session
+                .runs
+                .iter()
+                .all(|r| r.history.status.is_done())
+    });
+    for r in &h.state().train.session.runs {
+        assert_eq!(r.history.status, RunStatus::Finished, "{}", r.history.label);
+        assert_eq!(r.history.step_loss.len(), 8);
+        assert!(!r.history.grad_norms_init.is_empty());
+        assert!(!r.history.activation_std.is_empty());
+    }
+    h.get_all_by_label("Export PNG").next().unwrap().click();
+    h.run_steps(1);
+    h.get_all_by_label("Export CSV").next().unwrap().click();
+    h.run_steps(1);
+    step_until(&mut h, 60, "the exports", |a| !a.train.exporter.is_busy());
+    let png = dir.path().join("training-error-smoothed.png");
+    let img = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    assert_eq!((img.width(), img.height()), (1600, 1000));
+    let csv = std::fs::read_to_string(dir.path().join("training-error-smoothed.csv")).unwrap();
+    assert!(csv.starts_with("series,step,training error %"));
+    assert_eq!(csv.lines().count(), 1 + 16);
+    assert!(csv.contains("plain-8,") && csv.contains("resnet-8,"));
+
+    // Save, then reopen in a fresh app: the same histories come back.
+    h.get_by_label("Save experiment").click();
+    h.run_steps(1);
+    step_until(&mut h, 30, "the save", |a| !a.train.exporter.is_busy());
+    let saved = h.state().train.session.histories();
+    let mut fresh = small_app();
+    fresh.train.experiment_path = dir.path().join("exp.json").display().to_string();
+    let mut h2 = harness(fresh);
+    h2.run_steps(1);
+    h2.get_by_label("Open experiment").click();
+    step_until(&mut h2, 30, "the experiment to open", |a| {
+        a.train.session.runs.len() == 2
+    });
+    let reopened = h2.state().train.session.histories();
+    // JSON keeps f32 curves exactly; only f64 timings may differ in the last digit.
+    for (a, b) in reopened.iter().zip(&saved) {
+        assert_eq!(a.label, b.label);
+        assert_eq!(a.status, b.status);
+        assert!(
+            a.step_loss == b.step_loss && a.step_err == b.step_err,
+            "{} curves differ",
+            a.label
+        );
+        assert!(a.grad_norms_init == b.grad_norms_init && a.grad_flow == b.grad_flow);
+    }
+}
+
+#[test]
+fn stop_ends_a_long_run() {
+    let mut app = small_app();
+    quick_config(&mut app, 1_000_000);
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, 60, "some steps", |a| {
+        a.train
+            .session
+            .runs
+            .iter()
+            .all(|r| r.history.steps_done() > 0)
+    });
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the runs to stop", |a| {
+        a.train
+            .session
+            .runs
+            .iter()
+            .all(|r| r.history.status.is_done())
+    });
+    assert!(
+        h.state()
+            .train
+            .session
+            .runs
+            .iter()
+            .all(|r| r.history.status == RunStatus::Stopped)
+    );
+}
+
+#[test]
+fn bad_hyper_parameters_are_refused_in_words() {
+    // The form's fields clamp what a learner can type, so go around them: a hand-edited
+    // saved experiment can still hold absurd values.
+    let mut app = small_app();
+    app.train.config.hyper.lr = -1.0;
+    app.train.config.hyper.batch = 0;
+    let data = app.dataset.clone().unwrap();
+    let wake: resnet_lab::train::worker::Wake = std::sync::Arc::new(|| {});
+    app.train.session.start(&app.train.config, &data, &wake);
+    let msg = app.train.session.message.clone().unwrap_or_default();
+    assert!(
+        msg.contains("learning rate") && msg.contains("batch size"),
+        "{msg}"
+    );
+    assert!(app.train.session.runs.is_empty());
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label_contains("Cannot start");
+}
+
+#[test]
+fn load_a_data_set_by_typed_path_and_show_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    data::write_idx(dir.path(), &data::builtin_sized(1, 60, 20), false).unwrap();
+    let mut app = small_app();
+    app.tab = Tab::Data;
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Path").focus();
+    h.run_steps(2);
+    h.get_by_label("Path")
+        .type_text(&dir.path().display().to_string());
+    h.run_steps(2);
+    assert_eq!(h.state().data.form.path, dir.path().display().to_string());
+    h.get_by_label("Load").click();
+    step_until(&mut h, 60, "the IDX set to load", |a| {
+        a.data
+            .loaded
+            .as_ref()
+            .is_some_and(|l| matches!(l.source, data::Source::Path(_)))
+            || a.data.message.is_some()
+    });
+    assert_eq!(h.state().data.message, None);
+    let loaded = h.state().data.loaded.as_ref().unwrap();
+    assert_eq!(loaded.summary.train_len, 60);
+    assert_eq!(h.state().dataset.as_ref().unwrap().train.len(), 60);
+
+    h.state_mut().data.form.path = dir.path().join("missing").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load").click();
+    step_until(&mut h, 30, "the error", |a| a.data.message.is_some());
+    let msg = h.state().data.message.clone().unwrap();
+    assert!(msg.starts_with("Could not load the data set"), "{msg}");
+}
