@@ -1,6 +1,8 @@
 //! ResNet Lab: build residual networks, train them, and watch why skip connections work.
 //!
 //! The compute (`nn`), data (`data`) and experiment (`train`) modules know nothing of the UI.
+/// The block builder's logic: drafts, edits, fixes, exercises (no egui).
+pub mod builder;
 pub mod cli;
 pub mod data;
 /// Lessons parsed from the embedded `lessons/*.md`, and their checks.

@@ -572,12 +572,12 @@ impl Builder<'_> {
                             ShortcutNode::Projection(Box::new((c, bn)))
                         }
                     };
-                    if self.opts.zero_init_residual && !matches!(shortcut, ShortcutNode::None) {
-                        if let Some(Node::Bn(bn)) =
-                            body.iter_mut().rev().find(|n| matches!(n, Node::Bn(_)))
-                        {
-                            bn.gamma.value.fill(0.0);
-                        }
+                    let last_bn = body.iter_mut().rev().find(|n| matches!(n, Node::Bn(_)));
+                    if self.opts.zero_init_residual
+                        && !matches!(shortcut, ShortcutNode::None)
+                        && let Some(Node::Bn(bn)) = last_bn
+                    {
+                        bn.gamma.value.fill(0.0);
                     }
                     Node::Block(BlockNode {
                         name: info.name,

@@ -31,7 +31,7 @@ fn basic_body(ch: usize, stride: usize) -> Vec<LayerSpec> {
 
 /// Whether `depth` is a member of the 6n+2 family.
 pub fn valid_cifar_depth(depth: usize) -> bool {
-    depth >= 8 && (depth - 2) % 6 == 0
+    depth >= 8 && (depth - 2).is_multiple_of(6)
 }
 
 /// The CIFAR network of He et al. 2015 (section 4.2): 6n+2 weighted layers, three stages of

@@ -137,7 +137,7 @@ pub fn run(
         let (mut wrong, mut seen, mut loss_sum) = (0usize, 0usize, 0.0f64);
         for b in 0..steps_per_epoch {
             if step >= total {
-                break 'epochs;
+                break;
             }
             if poll(&mut hyper) == Control::Stop {
                 stopped = true;
@@ -187,6 +187,9 @@ pub fn run(
                 error: bad as f32 / batch as f32,
                 lr,
             });
+        }
+        if seen == 0 {
+            break;
         }
         let (test_err, test_loss) = evaluate(&mut model, data, SplitKind::Test);
         emit(Event::Epoch {

@@ -125,7 +125,8 @@ pub fn forward_train(
                     let h = (*xv - mu) * is;
                     *xv = h;
                     let o = g * h + b;
-                    *yv = if relu { o.max(0.0) } else { o };
+                    // `o < 0` rather than `max`: a NaN must survive to the loss, where divergence is detected.
+                    *yv = if relu && o < 0.0 { 0.0 } else { o };
                 }
                 if moments {
                     let (a, b) = lane_sums(ys, ys, |v, _| (v, v * v));

@@ -6,7 +6,9 @@ const GRAIN: usize = 1 << 14;
 pub fn forward(x: &mut [f32]) {
     x.par_chunks_mut(GRAIN).for_each(|c| {
         for v in c {
-            *v = v.max(0.0);
+            if *v < 0.0 {
+                *v = 0.0; // NaN passes through, so divergence reaches the loss
+            }
         }
     });
 }
