@@ -112,7 +112,6 @@ impl Default for BuilderView {
 
 // Lane geometry of the block canvas, in points.
 const CANVAS_W: f32 = 600.0;
-const SHAPE_RIGHT: f32 = 150.0;
 const MAIN_X: f32 = 265.0;
 const MAIN_W: f32 = 200.0;
 const SHORT_X: f32 = 490.0;
@@ -133,6 +132,22 @@ fn layer_color(l: &LayerSpec) -> Color32 {
 const ERR: Color32 = Color32::from_rgb(220, 60, 60);
 const OK: Color32 = Color32::from_rgb(60, 170, 90);
 const SKIP: Color32 = Color32::from_rgb(60, 170, 120);
+
+/// An arrow with a fixed-size head: egui's scales its head with the length.
+fn arrow(p: &Painter, from: Pos2, to: Pos2, stroke: Stroke) {
+    let v = to - from;
+    let len = v.length();
+    if len < 1.0 {
+        return;
+    }
+    let dir = v / len;
+    let normal = vec2(-dir.y, dir.x);
+    let head = 7.0_f32.min(len);
+    let base = to - dir * head;
+    p.line_segment([from, to], stroke);
+    p.line_segment([to, base + normal * head * 0.5], stroke);
+    p.line_segment([to, base - normal * head * 0.5], stroke);
+}
 
 /// "1.23 M" style counts for parameters and FLOPs.
 pub fn human(n: f64) -> String {
@@ -699,7 +714,7 @@ impl BuilderView {
         y = input_rect.bottom();
         let split_y = y + GAP * 0.45;
         let mut shape_labels: Vec<(Rect, String, bool, egui::Align)> = Vec::new();
-        let left_label = |y: f32| Rect::from_min_max(pos2(x0, y), pos2(x0 + SHAPE_RIGHT, y + GAP));
+        let left_label = |y: f32| Rect::from_min_max(pos2(mx - 160.0, y), pos2(mx - 10.0, y + GAP));
         let mut boxes: Vec<Rect> = Vec::new();
         for (i, layer) in d.body.iter().enumerate() {
             let shape = report
@@ -707,7 +722,12 @@ impl BuilderView {
                 .get(i)
                 .map_or("?".to_string(), |s| s.to_string());
             shape_labels.push((left_label(y), shape, false, egui::Align::RIGHT));
-            p.arrow(pos2(mx, y), vec2(0.0, GAP - 2.0), Stroke::new(1.5, fg));
+            arrow(
+                &p,
+                pos2(mx, y),
+                pos2(mx, y + GAP - 1.0),
+                Stroke::new(1.5, fg),
+            );
             y += GAP;
             let r = Rect::from_center_size(pos2(mx, y + BOX_H / 2.0), vec2(MAIN_W, BOX_H));
             boxes.push(r);
@@ -755,7 +775,12 @@ impl BuilderView {
                 .map_or("?".to_string(), |s| s.to_string())
         };
         shape_labels.push((left_label(y), body_out, mismatch, egui::Align::RIGHT));
-        p.arrow(pos2(mx, y), vec2(0.0, GAP - 2.0), Stroke::new(1.5, fg));
+        arrow(
+            &p,
+            pos2(mx, y),
+            pos2(mx, y + GAP - 1.0),
+            Stroke::new(1.5, fg),
+        );
         y += GAP;
         if scaled {
             let r = Rect::from_center_size(pos2(mx, y + BOX_H / 2.0), vec2(110.0, BOX_H));
@@ -769,9 +794,10 @@ impl BuilderView {
                 FontId::proportional(13.0),
                 fg,
             );
-            p.arrow(
+            arrow(
+                &p,
                 pos2(mx, r.bottom()),
-                vec2(0.0, GAP - 2.0),
+                pos2(mx, r.bottom() + GAP - 1.0),
                 Stroke::new(1.5, fg),
             );
             y = r.bottom() + GAP;
@@ -848,11 +874,7 @@ impl BuilderView {
                         );
                     }
                 }
-                p.arrow(
-                    pos2(sx, plus_c.y),
-                    vec2(mx + 15.0 - sx, 0.0),
-                    Stroke::new(2.0, lane_c),
-                );
+                arrow(&p, pos2(sx, plus_c.y), pos2(mx + 14.0, plus_c.y), lane);
                 let sc_shape = report
                     .shortcut_out
                     .map_or("?".to_string(), |s| s.to_string());
@@ -867,7 +889,12 @@ impl BuilderView {
         y = plus_c.y + 13.0;
         let out = report.output().map_or("?".to_string(), |s| s.to_string());
         if d.relu_after {
-            p.arrow(pos2(mx, y), vec2(0.0, GAP - 2.0), Stroke::new(1.5, fg));
+            arrow(
+                &p,
+                pos2(mx, y),
+                pos2(mx, y + GAP - 1.0),
+                Stroke::new(1.5, fg),
+            );
             y += GAP;
             let r = Rect::from_center_size(pos2(mx, y + BOX_H / 2.0), vec2(110.0, BOX_H));
             let c = layer_color(&LayerSpec::ReLU);
@@ -883,7 +910,12 @@ impl BuilderView {
             y = r.bottom();
         }
         shape_labels.push((left_label(y), out, false, egui::Align::RIGHT));
-        p.arrow(pos2(mx, y), vec2(0.0, GAP - 2.0), Stroke::new(1.5, fg));
+        arrow(
+            &p,
+            pos2(mx, y),
+            pos2(mx, y + GAP - 1.0),
+            Stroke::new(1.5, fg),
+        );
         y += GAP;
         pill(&p, y, "output");
 
@@ -895,7 +927,7 @@ impl BuilderView {
         }
 
         // Clicks select, drags reorder.
-        let id = egui::Id::new("builder-layer-box");
+        let id = ui.make_persistent_id("builder-layer-box");
         let pointer = ui.ctx().pointer_interact_pos();
         let mut drop: Option<(usize, usize)> = None;
         for (i, r) in boxes.iter().enumerate() {
@@ -930,10 +962,11 @@ impl BuilderView {
                 ui.ctx().set_cursor_icon(egui::CursorIcon::Grab);
             }
         }
-        if let (Some((from, to)), Some(pos)) = (self.drag, pointer) {
+        if let (Some((from, to)), Some(pos)) = (self.drag, pointer)
+            && let Some(layer) = d.body.get(from)
+        {
             // The dragged box follows the pointer; a line marks where it will land.
             let r = Rect::from_center_size(pos2(mx, pos.y), vec2(MAIN_W, BOX_H));
-            let layer = &d.body[from.min(n - 1)];
             let c = layer_color(layer);
             let top = ui
                 .ctx()
@@ -959,11 +992,11 @@ impl BuilderView {
                 Stroke::new(3.0, Color32::from_rgb(240, 200, 40)),
             );
         }
-        if let Some((from, to)) = drop {
-            if from != to {
-                self.edit(&Edit::Move { from, to }, None);
-                self.selected = Some(to);
-            }
+        if let Some((from, to)) = drop
+            && from != to
+        {
+            self.edit(&Edit::Move { from, to }, None);
+            self.selected = Some(to);
         }
         if n == 0 {
             p.text(
