@@ -1235,7 +1235,7 @@ impl BuilderView {
             ui.label("Shortcuts across a width change:");
             ui.radio_value(&mut self.option, ShortcutOption::A, "A: zero-pad");
             ui.radio_value(&mut self.option, ShortcutOption::B, "B: projection");
-            let l = ui.label("Width");
+            let l = ui.label("Base width");
             ui.add(egui::DragValue::new(&mut self.width).range(2..=64))
                 .labelled_by(l.id)
                 .on_hover_text("Filters in the first stage; presets use it when clicked");
@@ -1250,7 +1250,7 @@ impl BuilderView {
             let l = ui.label("Height");
             ui.add(egui::DragValue::new(&mut self.net_input.h).range(1..=512))
                 .labelled_by(l.id);
-            let l = ui.label("Width px");
+            let l = ui.label("Width");
             ui.add(egui::DragValue::new(&mut self.net_input.w).range(1..=512))
                 .labelled_by(l.id);
             let l = ui.label("Classes");
@@ -1301,6 +1301,8 @@ impl BuilderView {
         self.strip(ui, &info.layers);
         ui.separator();
         let groups = group_layers(&info.layers);
+        // Small nets open fully; deep ones start folded so 300+ rows never swamp the page.
+        let open = info.layers.len() <= 40;
         egui::ScrollArea::vertical()
             .id_salt("net-layers")
             .auto_shrink([false, false])
@@ -1332,7 +1334,7 @@ impl BuilderView {
                     };
                     egui::CollapsingHeader::new(head)
                         .id_salt(("net-group", gi, name))
-                        .default_open(false)
+                        .default_open(open)
                         .show(ui, |ui| {
                             egui::Grid::new(("net-grid", gi))
                                 .striped(true)
@@ -1369,49 +1371,64 @@ impl BuilderView {
                     .show_value(false),
             )
             .labelled_by(l.id);
-            ui.weak("hover a block for its shapes");
+            ui.weak("green: blocks with a skip; grey: no skip; yellow: the skip changes shape. Hover for shapes.");
         });
         let top: Vec<&LayerInfo> = layers.iter().filter(|l| l.depth == 0).collect();
         let z = self.strip_zoom.clamp(0.3, 3.0);
-        let w = |l: &LayerInfo| if l.kind.starts_with("Block") { 14.0 } else { 5.0 } * z;
+        let w = |l: &LayerInfo| {
+            if l.kind.starts_with("Block") {
+                14.0
+            } else {
+                5.0
+            }
+        } * z;
         let total: f32 = top.iter().map(|l| w(l) + 2.0 * z).sum::<f32>() + 20.0;
         let fg = ui.visuals().strong_text_color();
+        let weak = ui.visuals().weak_text_color();
         egui::ScrollArea::horizontal()
             .id_salt("net-strip")
             .show(ui, |ui| {
-                let (rect, resp) = ui.allocate_exact_size(vec2(total, 54.0), Sense::hover());
+                let (rect, resp) = ui.allocate_exact_size(vec2(total, 66.0), Sense::hover());
                 let p = ui.painter_at(rect);
                 let mut x = rect.left() + 10.0;
                 let base = rect.bottom() - 8.0;
                 let mut hovered = None;
+                let mut stage = String::new();
                 for l in &top {
                     let bw = w(l);
                     let block = l.kind.starts_with("Block");
+                    let plain = l.kind.contains("none shortcut");
                     let h = if block { 26.0 } else { 14.0 };
                     let r = Rect::from_min_size(pos2(x, base - h), vec2(bw, h));
-                    let c = if block {
-                        layer_color(&LayerSpec::Block(BlockSpec {
-                            name: String::new(),
-                            body: Vec::new(),
-                            shortcut: Shortcut::None,
-                            residual_scale: 1.0,
-                        }))
+                    let c = if block && plain {
+                        Color32::GRAY
+                    } else if block {
+                        SKIP
                     } else if l.kind.starts_with("Conv") {
-                        layer_color(&LayerSpec::Conv {
-                            out: 1,
-                            k: 1,
-                            stride: 1,
-                            pad: 0,
-                        })
+                        Color32::from_rgb(70, 130, 220)
                     } else if l.kind == "ReLU" {
-                        layer_color(&LayerSpec::ReLU)
+                        Color32::from_rgb(225, 140, 50)
                     } else if l.kind == "BatchNorm" {
-                        layer_color(&LayerSpec::BatchNorm)
+                        Color32::from_rgb(150, 110, 210)
                     } else {
                         Color32::GRAY
                     };
-                    p.rect_filled(r, 2.0, c.gamma_multiply(0.7));
-                    if block && !l.kind.contains("none shortcut") {
+                    p.rect_filled(r, 2.0, c.gamma_multiply(0.75));
+                    if block {
+                        let name = l.name.split('.').next().unwrap_or_default();
+                        if name != stage && l.name.contains('.') {
+                            stage = name.to_string();
+                            p.text(
+                                pos2(r.left(), rect.top() + 2.0),
+                                Align2::LEFT_TOP,
+                                name,
+                                FontId::proportional(11.0),
+                                weak,
+                            );
+                        }
+                    }
+                    if block && !plain {
+                        let reshape = l.input != l.output;
                         let a = pos2(r.left(), r.top() - 2.0);
                         let b = pos2(r.right(), r.top() - 2.0);
                         let pts: Vec<Pos2> = (0..=8)
@@ -1421,10 +1438,14 @@ impl BuilderView {
                                 pos2(a.x + (b.x - a.x) * t, a.y - lift)
                             })
                             .collect();
-                        p.add(egui::Shape::line(pts, Stroke::new(1.2, SKIP)));
+                        let sc = if reshape {
+                            Color32::from_rgb(230, 190, 40)
+                        } else {
+                            SKIP
+                        };
+                        p.add(egui::Shape::line(pts, Stroke::new(1.4, sc)));
                     }
-                    if resp.hovered()
-                        && let Some(pos) = resp.hover_pos()
+                    if let Some(pos) = resp.hover_pos()
                         && pos.x >= r.left() - z
                         && pos.x < r.right() + z
                     {
