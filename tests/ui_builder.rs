@@ -280,3 +280,30 @@ fn view_state_round_trips_through_serde() {
     assert_eq!(partial.classes, 7);
     assert_eq!(partial.net_input, Shape::new(1, 28, 28));
 }
+
+#[test]
+fn drag_a_layer_to_reorder_it() {
+    let mut h = harness(BuilderView::default());
+    h.run_steps(2);
+    basic_body(&mut h, PaletteItem::Conv3x3);
+    // Drag the ReLU (layer 3) above the first convolution.
+    let from = h.get_by_label("layer 3: ReLU").rect().center();
+    let to = h.get_by_label_contains("layer 1: Conv").rect().center() - egui::vec2(0.0, 10.0);
+    h.hover_at(from);
+    h.run_steps(1);
+    h.drag_at(from);
+    h.run_steps(1);
+    for i in 1..=10 {
+        h.hover_at(from + (to - from) * (i as f32 / 10.0));
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run_steps(3);
+    let body = &h.state().view.draft.body;
+    assert_eq!(body[0], LayerSpec::ReLU, "{body:?}");
+    assert_eq!(body.len(), 5);
+    assert_eq!(h.state().view.selected, Some(0));
+    // One undo step puts it back.
+    click(&mut h, "Undo");
+    assert_eq!(h.state().view.draft.body[2], LayerSpec::ReLU);
+}
