@@ -307,3 +307,73 @@ fn drag_a_layer_to_reorder_it() {
     click(&mut h, "Undo");
     assert_eq!(h.state().view.draft.body[2], LayerSpec::ReLU);
 }
+
+#[test]
+fn odd_states_render_without_panicking() {
+    let mut h = harness(BuilderView::default());
+    h.run_steps(2);
+    // A kernel that does not fit: the failing layer is named and later shapes show "?".
+    {
+        let v = &mut h.state_mut().view;
+        v.draft.input = Shape::new(3, 2, 2);
+        v.draft.body = vec![
+            LayerSpec::Conv {
+                out: 8,
+                k: 5,
+                stride: 1,
+                pad: 0,
+            },
+            LayerSpec::ReLU,
+        ];
+        v.selected = Some(7); // stale selection from an old session
+    }
+    h.run_steps(2);
+    h.get_by_label_contains("layer 1: a 5x5 kernel does not fit");
+    assert!(h.query_all_by_label("?").count() >= 2);
+    // Delete key removes the selected layer; an out-of-range selection is ignored.
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    assert_eq!(h.state().view.draft.body.len(), 2);
+    h.get_by_label("layer 2: ReLU").click();
+    h.run_steps(2);
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    assert_eq!(h.state().view.draft.body.len(), 1);
+    // A refused edit is a message, not a panic.
+    h.state_mut()
+        .view
+        .edit(&resnet_lab::builder::Edit::Remove { at: 9 }, None);
+    h.run_steps(2);
+    h.get_by_label_contains("there is no layer 9");
+    for id in ExerciseId::ALL {
+        h.state_mut().view.open_exercise(id);
+        h.run_steps(2);
+        click(&mut h, "Check");
+        h.get_by_label_contains("Not yet");
+    }
+    // Networks that do not compute show the reason on the Network page.
+    click(&mut h, "Network");
+    for net in [
+        NetSpec {
+            name: "empty".into(),
+            layers: vec![],
+        },
+        NetSpec {
+            name: "no head".into(),
+            layers: vec![LayerSpec::ReLU],
+        },
+        NetSpec {
+            name: "zero classes".into(),
+            layers: vec![LayerSpec::Linear { out: 0 }],
+        },
+    ] {
+        h.state_mut().view.net = net;
+        h.run_steps(2);
+        assert!(h.query_by_label_contains("Train this network").is_some());
+    }
+    h.get_by_label_contains("0 outputs");
+    click(&mut h, "Plain twin (remove every shortcut)");
+    click(&mut h, "My block");
+    click(&mut h, "ResNet-20");
+    h.get_by_label_contains("depth 20");
+}

@@ -407,6 +407,23 @@ impl BuilderView {
         } else if u {
             self.undo();
         }
+        if let Some(at) = self.selected
+            && at < self.draft.body.len()
+            && ui
+                .ctx()
+                .input_mut(|i| i.consume_key(Modifiers::NONE, Key::Delete))
+        {
+            self.delete(at);
+        }
+    }
+
+    fn delete(&mut self, at: usize) {
+        self.edit(&Edit::Remove { at }, None);
+        self.selected = if self.draft.body.is_empty() {
+            None
+        } else {
+            Some(at.saturating_sub(1))
+        };
     }
 
     // ---------------------------------------------------------------- files
@@ -572,7 +589,14 @@ impl BuilderView {
                 self.redo();
             }
             ui.separator();
-            ui.label("Add:");
+            let at = self.insert_at();
+            ui.label("Add:").on_hover_text(if at == 0 {
+                "New layers go first".to_string()
+            } else if at == self.draft.body.len() {
+                "New layers go at the end (the yellow tick)".to_string()
+            } else {
+                format!("New layers go after layer {at} (the yellow tick)")
+            });
             for item in PaletteItem::ALL {
                 if ui
                     .button(item.label())
@@ -998,6 +1022,19 @@ impl BuilderView {
             self.edit(&Edit::Move { from, to }, None);
             self.selected = Some(to);
         }
+        // A tick across the arrow where the palette will insert.
+        let at = self.insert_at();
+        let tick_y = if at == 0 {
+            input_rect.bottom() + GAP * 0.75
+        } else {
+            boxes.get(at - 1).map_or(0.0, |b| b.bottom() + GAP * 0.5)
+        };
+        if n > 0 && tick_y > 0.0 {
+            p.line_segment(
+                [pos2(mx - 9.0, tick_y), pos2(mx + 9.0, tick_y)],
+                Stroke::new(3.0, Color32::from_rgb(240, 200, 40)),
+            );
+        }
         if n == 0 {
             p.text(
                 pos2(sx, rect.top() + 12.0),
@@ -1189,13 +1226,8 @@ impl BuilderView {
                 self.edit(&Edit::Move { from: i, to: i + 1 }, None);
                 self.selected = Some(i + 1);
             }
-            if ui.button("Delete").clicked() {
-                self.edit(&Edit::Remove { at: i }, None);
-                self.selected = if self.draft.body.is_empty() {
-                    None
-                } else {
-                    Some(i.saturating_sub(1))
-                };
+            if ui.button("Delete").on_hover_text("Delete key").clicked() {
+                self.delete(i);
             }
         });
     }
