@@ -690,9 +690,15 @@ impl BuilderView {
                             .color(ui.visuals().error_fg_color)
                             .strong(),
                     );
-                    for p in &g.problems {
-                        ui.label(format!("• {p}"));
-                    }
+                    // A long list must not push the block off the screen.
+                    egui::ScrollArea::vertical()
+                        .id_salt("grade-problems")
+                        .max_height(110.0)
+                        .show(ui, |ui| {
+                            for p in &g.problems {
+                                ui.label(format!("• {p}"));
+                            }
+                        });
                 }
             }
         }
