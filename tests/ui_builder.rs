@@ -202,6 +202,17 @@ fn network_page_presets_plain_twin_and_train() {
     };
     assert_eq!(spec.name, "plain-110");
     spec.validate(Shape::new(1, 28, 28)).expect("valid");
+    // Option B swaps the zero-padding shortcuts of the shown preset for projections.
+    click(&mut h, "B: projection");
+    let projections = h
+        .state()
+        .view
+        .net
+        .layers
+        .iter()
+        .filter(|l| matches!(l, LayerSpec::Block(b) if b.shortcut == Shortcut::Projection))
+        .count();
+    assert_eq!(projections, 2);
     click(&mut h, "Bottleneck stage");
     h.get_by_label_contains("stage1: 3 blocks");
     click(&mut h, "Block editor");

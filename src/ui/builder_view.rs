@@ -63,6 +63,8 @@ pub struct BuilderView {
     pub net_input: Shape,
     pub classes: usize,
     pub strip_zoom: f32,
+    /// Depth of the paper preset shown, so changing the option or width rebuilds it.
+    pub preset_depth: Option<usize>,
     /// Where "Save JSON" writes and "Open JSON" reads.
     pub path: String,
     #[serde(skip)]
@@ -99,6 +101,7 @@ impl Default for BuilderView {
             net_input: Shape::new(1, 28, 28),
             classes,
             strip_zoom: 1.0,
+            preset_depth: Some(20),
             path: "network.json".into(),
             history: Undo::default(),
             grade: None,
@@ -538,6 +541,7 @@ impl BuilderView {
                 }
                 self.net = spec;
                 self.plain = false;
+                self.preset_depth = None;
                 Message { text, error }
             }
             FileJob::Opened {
@@ -965,6 +969,15 @@ impl BuilderView {
             let label = format!("layer {}: {}", i + 1, d.body[i].label());
             let enabled = ui.is_enabled();
             resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, &label));
+            let shapes = match (report.edges.get(i), report.edges.get(i + 1)) {
+                (Some(a), Some(b)) => format!("{a} -> {b}"),
+                (Some(a), None) => format!("{a} -> does not compute"),
+                _ => "after a layer that does not compute".into(),
+            };
+            let resp = resp.on_hover_text(format!(
+                "{}\n{shapes}\nclick to select, drag to move",
+                d.body[i].label()
+            ));
             if resp.clicked() {
                 self.selected = if self.selected == Some(i) {
                     None
@@ -1252,6 +1265,7 @@ impl BuilderView {
                         presets::cifar(depth, true, self.option, self.width, self.classes)
                 {
                     self.net = net;
+                    self.preset_depth = Some(depth);
                 }
             }
             if ui
@@ -1260,6 +1274,7 @@ impl BuilderView {
                 .clicked()
             {
                 self.net = bottleneck_stage(self.classes);
+                self.preset_depth = None;
             }
             if ui
                 .button("My block")
@@ -1267,8 +1282,10 @@ impl BuilderView {
                 .clicked()
             {
                 self.net = self.draft.to_net(self.classes);
+                self.preset_depth = None;
             }
         });
+        let (option, width) = (self.option, self.width);
         ui.horizontal_wrapped(|ui| {
             ui.label("Shortcuts across a width change:");
             ui.radio_value(&mut self.option, ShortcutOption::A, "A: zero-pad");
@@ -1276,10 +1293,16 @@ impl BuilderView {
             let l = ui.label("Base width");
             ui.add(egui::DragValue::new(&mut self.width).range(2..=64))
                 .labelled_by(l.id)
-                .on_hover_text("Filters in the first stage; presets use it when clicked");
+                .on_hover_text("Filters in the first stage of the ResNet presets");
             ui.separator();
             ui.checkbox(&mut self.plain, "Plain twin (remove every shortcut)");
         });
+        if (option, width) != (self.option, self.width)
+            && let Some(depth) = self.preset_depth
+            && let Some(net) = presets::cifar(depth, true, self.option, self.width, self.classes)
+        {
+            self.net = net;
+        }
         ui.horizontal(|ui| {
             ui.label("Input");
             let l = ui.label("Channels");
