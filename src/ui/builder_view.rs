@@ -186,7 +186,7 @@ fn box_text(l: &LayerSpec) -> String {
 }
 
 /// The net of the bottleneck preset: one stage of ResNet-50 style blocks, small enough to train.
-fn bottleneck_stage(classes: usize) -> NetSpec {
+pub fn bottleneck_stage(classes: usize) -> NetSpec {
     let named = |mut b: BlockSpec, name: &str| {
         b.name = name.into();
         LayerSpec::Block(b)
