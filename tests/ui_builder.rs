@@ -286,6 +286,13 @@ fn view_state_round_trips_through_serde() {
     let back: BuilderView = serde_json::from_str(&json).unwrap();
     assert_eq!(back.draft, view.draft);
     assert_eq!(back.exercise, Some(ExerciseId::Bottleneck));
+    let saved = view.saved();
+    let restored = BuilderView::from_saved(saved.clone());
+    assert_eq!(restored.saved(), saved);
+    let saved_json = serde_json::to_string(&saved).unwrap();
+    let saved_back: resnet_lab::ui::builder_view::BuilderSaved =
+        serde_json::from_str(&saved_json).unwrap();
+    assert_eq!(saved_back, saved);
     // Old or partial state fills in defaults.
     let partial: BuilderView = serde_json::from_str("{\"classes\": 7}").unwrap();
     assert_eq!(partial.classes, 7);

@@ -45,6 +45,33 @@ struct Message {
     error: bool,
 }
 
+/// What of the builder survives a restart, for the app's persisted state (the view itself holds
+/// a channel and an undo history, which neither compare nor clone usefully).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BuilderSaved {
+    pub page: BuilderPage,
+    pub draft: BlockDraft,
+    pub selected: Option<usize>,
+    pub exercise: Option<ExerciseId>,
+    pub passed: Vec<ExerciseId>,
+    pub net: NetSpec,
+    pub plain: bool,
+    pub option: ShortcutOption,
+    pub width: usize,
+    pub net_input: Shape,
+    pub classes: usize,
+    pub strip_zoom: f32,
+    pub preset_depth: Option<usize>,
+    pub path: String,
+}
+
+impl Default for BuilderSaved {
+    fn default() -> Self {
+        BuilderView::default().saved()
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(default)]
 pub struct BuilderView {
@@ -269,6 +296,46 @@ fn block_from_net(net: &NetSpec, input: Shape) -> Result<BlockDraft, String> {
 impl BuilderView {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn saved(&self) -> BuilderSaved {
+        BuilderSaved {
+            page: self.page,
+            draft: self.draft.clone(),
+            selected: self.selected,
+            exercise: self.exercise,
+            passed: self.passed.clone(),
+            net: self.net.clone(),
+            plain: self.plain,
+            option: self.option,
+            width: self.width,
+            net_input: self.net_input,
+            classes: self.classes,
+            strip_zoom: self.strip_zoom,
+            preset_depth: self.preset_depth,
+            path: self.path.clone(),
+        }
+    }
+
+    /// Restores a saved builder; a stale selection is dropped by the next frame's checks.
+    pub fn from_saved(s: BuilderSaved) -> Self {
+        Self {
+            page: s.page,
+            draft: s.draft,
+            selected: s.selected,
+            exercise: s.exercise,
+            passed: s.passed,
+            net: s.net,
+            plain: s.plain,
+            option: s.option,
+            width: s.width,
+            net_input: s.net_input,
+            classes: s.classes,
+            strip_zoom: s.strip_zoom,
+            preset_depth: s.preset_depth,
+            path: s.path,
+            ..Self::default()
+        }
     }
 
     /// Starts an exercise from its empty draft (lessons call this from "Try it").
