@@ -124,6 +124,21 @@ fn a_strided_block_shows_the_mismatch_and_the_fix_removes_it() {
         .next()
         .expect("the body's shape");
     h.get_by_label("zero-pad the extra channels");
+    // Edit the selected layer inline: 32 filters in both convolutions.
+    for layer in [
+        "layer 1: Conv 3x3/2, 16 (pad 1)",
+        "layer 4: Conv 3x3, 16 (pad 1)",
+    ] {
+        h.get_by_label(layer).click();
+        h.run_steps(2);
+        h.get_by_label("Filters").set_value_accesskit(32.0);
+        h.run_steps(2);
+    }
+    let d = &h.state().view.draft;
+    assert_eq!(d.report().edges.last(), Some(&Shape::new(32, 14, 14)));
+    h.get_all_by_label("32x14x14")
+        .next()
+        .expect("the new shape");
     assert!(h.query_by_label("Train this block").is_some());
     click(&mut h, "use a 1x1 stride-2 projection");
     let d = &h.state().view.draft;
