@@ -4,6 +4,7 @@
 //! view state. Training, loading and file writes all run on worker threads that report back over
 //! channels and wake the UI.
 pub mod app;
+pub mod builder_view;
 pub mod data_view;
 pub mod diagrams;
 pub mod export;
