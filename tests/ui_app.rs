@@ -258,3 +258,28 @@ fn load_a_data_set_by_typed_path_and_show_errors() {
     let msg = h.state().data.message.clone().unwrap();
     assert!(msg.starts_with("Could not load the data set"), "{msg}");
 }
+
+#[test]
+fn a_tiny_sweep_plots_error_against_depth() {
+    let mut app = small_app();
+    quick_config(&mut app, 3);
+    app.train.config.sweep_depths = vec![14, 8];
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Run sweep").click();
+    step_until(&mut h, 120, "the sweep", |a| {
+        a.train.session.sweep_points.len() == 4 && !a.train.session.is_running()
+    });
+    let mut got: Vec<(bool, usize)> = h
+        .state()
+        .train
+        .session
+        .sweep_points
+        .iter()
+        .map(|p| (p.residual, p.depth))
+        .collect();
+    got.sort();
+    assert_eq!(got, [(false, 8), (false, 14), (true, 8), (true, 14)]);
+    let chart = resnet_lab::plot::charts::sweep(&h.state().train.session.sweep_points);
+    assert!(chart.series.iter().all(|s| s.points.len() == 2));
+}
