@@ -283,3 +283,39 @@ fn a_tiny_sweep_plots_error_against_depth() {
     let chart = resnet_lab::plot::charts::sweep(&h.state().train.session.sweep_points);
     assert!(chart.series.iter().all(|s| s.points.len() == 2));
 }
+
+#[test]
+fn a_diverged_run_is_explained_with_a_hint() {
+    let mut app = small_app();
+    app.train.session.runs.push(resnet_lab::ui::session::Run {
+        handle: None,
+        history: resnet_lab::train::RunHistory {
+            label: "plain-56".into(),
+            status: RunStatus::Diverged { step: 3 },
+            ..Default::default()
+        },
+        started: None,
+        choice: None,
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label_contains("diverged at step 3");
+    h.get_by_label_contains("lower learning rate");
+}
+
+#[test]
+fn settings_survive_a_restart_and_bad_state_falls_back() {
+    use resnet_lab::ui::app::Persisted;
+    let mut app = small_app();
+    app.lessons.progress.current = 4;
+    app.dark = false;
+    app.scale = 1.25;
+    app.train.config.nets.truncate(1);
+    let json = serde_json::to_string(&app.persisted()).unwrap();
+    let back: Persisted = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, app.persisted());
+    // Older or hand-edited state: missing fields take their defaults.
+    let partial: Persisted = serde_json::from_str(r#"{"dark": false, "unknown": 1}"#).unwrap();
+    assert!(!partial.dark && partial.scale == 1.0 && partial.config.nets.len() == 2);
+    assert!(serde_json::from_str::<Persisted>("{not json").is_err());
+}
