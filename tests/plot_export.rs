@@ -84,3 +84,23 @@ fn charts_from_histories() {
         "{ys:?}"
     );
 }
+
+#[test]
+fn heatmap_exports() {
+    let g = resnet_lab::plot::Grid {
+        name: "plain-8".into(),
+        rows: vec![vec![-2.0, -1.0, 0.0], vec![-1.5, f64::NAN, 0.5]],
+        row_keys: vec![0.0, 5.0],
+    };
+    let png = plot::grid_to_png(&g, (600, 400)).unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (600, 400));
+    assert!(
+        img.pixels().any(|p| p.0 == plot::ramp(1.0)),
+        "top of the colour scale missing"
+    );
+    let csv = plot::grid_to_csv(&g);
+    assert_eq!(csv.lines().count(), 7);
+    assert!(csv.contains("5,2,0.5"));
+    assert_eq!(g.slug(), "gradient-heatmap-plain-8");
+}

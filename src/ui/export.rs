@@ -1,5 +1,5 @@
 //! Writes charts and experiments to disk on worker threads and reports where they went.
-use crate::plot::{self, Chart};
+use crate::plot::{self, Chart, Grid};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -55,6 +55,19 @@ impl Exporter {
         self.spawn(path, wake, move || match kind {
             Kind::Png => plot::to_png(&chart, plot::DEFAULT_SIZE),
             Kind::Csv => Ok(plot::to_csv(&chart).into_bytes()),
+        });
+    }
+
+    /// Draws and writes a heatmap off the UI thread.
+    pub fn export_grid(&mut self, grid: Grid, kind: Kind, wake: impl Fn() + Send + 'static) {
+        let ext = match kind {
+            Kind::Png => "png",
+            Kind::Csv => "csv",
+        };
+        let path = self.folder().join(format!("{}.{ext}", grid.slug()));
+        self.spawn(path, wake, move || match kind {
+            Kind::Png => plot::grid_to_png(&grid, plot::DEFAULT_SIZE),
+            Kind::Csv => Ok(plot::grid_to_csv(&grid).into_bytes()),
         });
     }
 

@@ -493,7 +493,12 @@ impl TrainView {
                 show(ui, charts::grad_flow(&runs), h);
                 show(ui, charts::activation_std(&runs), h);
                 for r in &runs {
-                    plots::heatmap(ui, &charts::grad_heatmap(r, 120), 120.0);
+                    let grid = charts::grad_heatmap(r, 120);
+                    if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
+                        let c = ui.ctx().clone();
+                        self.exporter
+                            .export_grid(grid, k, move || c.request_repaint());
+                    }
                     ui.add_space(6.0);
                 }
             }
