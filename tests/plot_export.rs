@@ -29,6 +29,10 @@ fn png_decodes_at_the_asked_size_with_series_colours() {
     assert!(has([31, 119, 180]), "resnet colour missing");
     assert!(has([255, 255, 255]), "light background missing");
     let default = plot::to_png(&sample(), plot::DEFAULT_SIZE).unwrap();
+    // Set PLOT_PREVIEW_DIR to look at the result by eye.
+    if let Ok(dir) = std::env::var("PLOT_PREVIEW_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("chart.png"), &default).unwrap();
+    }
     let img = image::load_from_memory(&default).unwrap();
     assert_eq!((img.width(), img.height()), (1600, 1000));
 }

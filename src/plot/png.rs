@@ -84,8 +84,9 @@ fn draw(
         } else {
             ctx.draw_series(LineSeries::new(pts, style))?
         };
+        let swatch = px(36.0) as i32;
         anno.label(s.name.as_str()).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 30, y)], color.stroke_width(stroke))
+            PathElement::new(vec![(x, y), (x + swatch, y)], color.stroke_width(stroke))
         });
     }
     if !chart.series.is_empty() {
@@ -93,6 +94,8 @@ fn draw(
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(("sans-serif", px(28.0)))
+            .legend_area_size(px(56.0))
+            .margin(px(16.0))
             .position(SeriesLabelPosition::UpperRight)
             .draw()?;
     }
