@@ -275,6 +275,8 @@ impl ResNetLabApp {
                     if let Some(ex) = self.build_exercise {
                         ui.label(format!("The lesson's exercise: a {ex:?} block. Until the builder arrives, compare a plain and a residual net in the Train tab."));
                     }
+                    ui.add_space(8.0);
+                    super::diagrams::show(ui, crate::lessons::Diagram::BlockTypes, 220.0);
                 }
             }
         });
