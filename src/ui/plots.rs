@@ -2,7 +2,7 @@
 use super::export::Kind;
 use crate::plot::{Chart, Grid};
 use egui::{Color32, RichText, Sense, Stroke, Ui, pos2, vec2};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Points};
 
 fn color(rgb: [u8; 3]) -> Color32 {
     Color32::from_rgb(rgb[0], rgb[1], rgb[2])
@@ -58,6 +58,15 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
                 line = line.style(LineStyle::dashed_loose());
             }
             p.line(line);
+            // Per-epoch curves have few points; markers keep a single point visible.
+            if s.points.len() < 30 {
+                p.points(
+                    Points::new(s.name.clone(), PlotPoints::new(s.points.clone()))
+                        .color(color(s.rgb))
+                        .radius(3.5)
+                        .filled(true),
+                );
+            }
         }
     });
     if chart.is_empty() {
