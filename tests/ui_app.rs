@@ -158,6 +158,14 @@ fn a_short_run_fills_the_plots_and_exports() {
         a.train.session.runs.len() == 2
     });
     let reopened = h2.state().train.session.histories();
+    assert!(
+        h2.state()
+            .train
+            .session
+            .message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Opened"))
+    );
     // JSON keeps f32 curves exactly; only f64 timings may differ in the last digit.
     for (a, b) in reopened.iter().zip(&saved) {
         assert_eq!(a.label, b.label);
@@ -169,6 +177,18 @@ fn a_short_run_fills_the_plots_and_exports() {
         );
         assert!(a.grad_norms_init == b.grad_norms_init && a.grad_flow == b.grad_flow);
     }
+
+    // A damaged file is refused in words and leaves the plots alone.
+    std::fs::write(dir.path().join("exp.json"), "{ not json").unwrap();
+    h2.get_by_label("Open experiment").click();
+    step_until(&mut h2, 30, "the refusal", |a| {
+        a.train
+            .session
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("is not a saved experiment"))
+    });
+    assert_eq!(h2.state().train.session.runs.len(), 2);
 }
 
 #[test]

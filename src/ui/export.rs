@@ -81,7 +81,10 @@ impl Exporter {
         let tx = self.tx.clone();
         self.pending += 1;
         std::thread::spawn(move || {
-            let result = make().and_then(|bytes| write(&path, &bytes));
+            // A drawing bug must cost one export, not the app.
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
+                .unwrap_or_else(|_| Err("internal error while drawing".into()));
+            let result = made.and_then(|bytes| write(&path, &bytes));
             let _ = tx.send(result);
             wake();
         });
