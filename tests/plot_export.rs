@@ -29,6 +29,10 @@ fn png_decodes_at_the_asked_size_with_series_colours() {
     assert!(has([31, 119, 180]), "resnet colour missing");
     assert!(has([255, 255, 255]), "light background missing");
     let default = plot::to_png(&sample(), plot::DEFAULT_SIZE).unwrap();
+    // Set PLOT_PREVIEW_DIR to look at the result by eye.
+    if let Ok(dir) = std::env::var("PLOT_PREVIEW_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("chart.png"), &default).unwrap();
+    }
     let img = image::load_from_memory(&default).unwrap();
     assert_eq!((img.width(), img.height()), (1600, 1000));
 }
@@ -83,4 +87,24 @@ fn charts_from_histories() {
             .all(|(a, b)| (a - b).abs() < 1e-4),
         "{ys:?}"
     );
+}
+
+#[test]
+fn heatmap_exports() {
+    let g = resnet_lab::plot::Grid {
+        name: "plain-8".into(),
+        rows: vec![vec![-2.0, -1.0, 0.0], vec![-1.5, f64::NAN, 0.5]],
+        row_keys: vec![0.0, 5.0],
+    };
+    let png = plot::grid_to_png(&g, (600, 400)).unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (600, 400));
+    assert!(
+        img.pixels().any(|p| p.0 == plot::ramp(1.0)),
+        "top of the colour scale missing"
+    );
+    let csv = plot::grid_to_csv(&g);
+    assert_eq!(csv.lines().count(), 7);
+    assert!(csv.contains("5,2,0.5"));
+    assert_eq!(g.slug(), "gradient-heatmap-plain-8");
 }

@@ -158,6 +158,14 @@ fn a_short_run_fills_the_plots_and_exports() {
         a.train.session.runs.len() == 2
     });
     let reopened = h2.state().train.session.histories();
+    assert!(
+        h2.state()
+            .train
+            .session
+            .message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Opened"))
+    );
     // JSON keeps f32 curves exactly; only f64 timings may differ in the last digit.
     for (a, b) in reopened.iter().zip(&saved) {
         assert_eq!(a.label, b.label);
@@ -169,6 +177,18 @@ fn a_short_run_fills_the_plots_and_exports() {
         );
         assert!(a.grad_norms_init == b.grad_norms_init && a.grad_flow == b.grad_flow);
     }
+
+    // A damaged file is refused in words and leaves the plots alone.
+    std::fs::write(dir.path().join("exp.json"), "{ not json").unwrap();
+    h2.get_by_label("Open experiment").click();
+    step_until(&mut h2, 30, "the refusal", |a| {
+        a.train
+            .session
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("is not a saved experiment"))
+    });
+    assert_eq!(h2.state().train.session.runs.len(), 2);
 }
 
 #[test]
@@ -257,4 +277,65 @@ fn load_a_data_set_by_typed_path_and_show_errors() {
     step_until(&mut h, 30, "the error", |a| a.data.message.is_some());
     let msg = h.state().data.message.clone().unwrap();
     assert!(msg.starts_with("Could not load the data set"), "{msg}");
+}
+
+#[test]
+fn a_tiny_sweep_plots_error_against_depth() {
+    let mut app = small_app();
+    quick_config(&mut app, 3);
+    app.train.config.sweep_depths = vec![14, 8];
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Run sweep").click();
+    step_until(&mut h, 120, "the sweep", |a| {
+        a.train.session.sweep_points.len() == 4 && !a.train.session.is_running()
+    });
+    let mut got: Vec<(bool, usize)> = h
+        .state()
+        .train
+        .session
+        .sweep_points
+        .iter()
+        .map(|p| (p.residual, p.depth))
+        .collect();
+    got.sort();
+    assert_eq!(got, [(false, 8), (false, 14), (true, 8), (true, 14)]);
+    let chart = resnet_lab::plot::charts::sweep(&h.state().train.session.sweep_points);
+    assert!(chart.series.iter().all(|s| s.points.len() == 2));
+}
+
+#[test]
+fn a_diverged_run_is_explained_with_a_hint() {
+    let mut app = small_app();
+    app.train.session.runs.push(resnet_lab::ui::session::Run {
+        handle: None,
+        history: resnet_lab::train::RunHistory {
+            label: "plain-56".into(),
+            status: RunStatus::Diverged { step: 3 },
+            ..Default::default()
+        },
+        started: None,
+        choice: None,
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label_contains("diverged at step 3");
+    h.get_by_label_contains("lower learning rate");
+}
+
+#[test]
+fn settings_survive_a_restart_and_bad_state_falls_back() {
+    use resnet_lab::ui::app::Persisted;
+    let mut app = small_app();
+    app.lessons.progress.current = 4;
+    app.dark = false;
+    app.scale = 1.25;
+    app.train.config.nets.truncate(1);
+    let json = serde_json::to_string(&app.persisted()).unwrap();
+    let back: Persisted = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, app.persisted());
+    // Older or hand-edited state: missing fields take their defaults.
+    let partial: Persisted = serde_json::from_str(r#"{"dark": false, "unknown": 1}"#).unwrap();
+    assert!(!partial.dark && partial.scale == 1.0 && partial.config.nets.len() == 2);
+    assert!(serde_json::from_str::<Persisted>("{not json").is_err());
 }

@@ -7,8 +7,8 @@ pub mod charts;
 mod csv;
 mod png;
 
-pub use csv::to_csv;
-pub use png::{DEFAULT_SIZE, to_png};
+pub use csv::{grid_to_csv, to_csv};
+pub use png::{DEFAULT_SIZE, grid_to_png, to_png};
 
 /// One named line of a chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,5 +116,48 @@ pub fn net_color(label: &str, i: usize) -> [u8; 3] {
         WARM[i % WARM.len()]
     } else {
         COOL[i % COOL.len()]
+    }
+}
+
+/// Colour scale of heatmaps: dark purple (small) through blue and green to yellow (large),
+/// readable on light and dark backgrounds alike.
+pub fn ramp(t: f32) -> [u8; 3] {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let stops: [(f32, [u8; 3]); 4] = [
+        (0.0, [48, 18, 59]),
+        (0.35, [40, 110, 190]),
+        (0.65, [60, 190, 110]),
+        (1.0, [250, 230, 50]),
+    ];
+    for w in stops.windows(2) {
+        let ((a, ca), (b, cb)) = (w[0], w[1]);
+        if t <= b {
+            let f = (t - a) / (b - a);
+            let mix = |i: usize| (ca[i] as f32 + (cb[i] as f32 - ca[i] as f32) * f).round() as u8;
+            return [mix(0), mix(1), mix(2)];
+        }
+    }
+    [250, 230, 50]
+}
+
+impl Grid {
+    /// Lowest and highest finite value.
+    pub fn range(&self) -> Option<(f64, f64)> {
+        let vals = self
+            .rows
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite());
+        let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    pub fn slug(&self) -> String {
+        Chart::new(&format!("gradient heatmap {}", self.name), "", "").slug()
     }
 }

@@ -218,6 +218,16 @@ impl ResNetLabApp {
             self.dataset = Some(ds);
         }
         self.train.poll(&ctx, self.dataset.as_ref());
+        if let Some(source) = self.train.wants_source.take() {
+            // A reopened experiment brings its data source back unless it is already loaded.
+            let current = self.data.loaded.as_ref().map(|l| &l.source);
+            if current != Some(&source) {
+                if let Source::Path(p) = &source {
+                    self.data.form.path = p.display().to_string();
+                }
+                self.data.start_load(source, self.data.form.options(), &ctx);
+            }
+        }
         self.lessons.keyboard(&ctx);
         if let Some(t) = self.quit_at {
             let now = Instant::now();
@@ -265,6 +275,8 @@ impl ResNetLabApp {
                     if let Some(ex) = self.build_exercise {
                         ui.label(format!("The lesson's exercise: a {ex:?} block. Until the builder arrives, compare a plain and a residual net in the Train tab."));
                     }
+                    ui.add_space(8.0);
+                    super::diagrams::show(ui, crate::lessons::Diagram::BlockTypes, 220.0);
                 }
             }
         });

@@ -67,18 +67,21 @@ impl Pen<'_> {
             self.fg,
         );
     }
-    /// A skip arc from (x, y0) down to (x, y1), bulging right by `dx`.
-    fn skip(&self, x: f32, y0: f32, y1: f32, dx: f32, c: Color32) {
-        let pts: Vec<Pos2> = (0..=20)
-            .map(|i| {
-                let t = i as f32 / 20.0;
-                let bulge = (t * std::f32::consts::PI).sin() * dx;
-                self.at(x + bulge, y0 + (y1 - y0) * t)
-            })
-            .collect();
-        let n = pts.len();
-        self.line(pts[..n - 1].to_vec(), c, 1.8);
-        self.arrow(pts[n - 2], pts[n - 1], c);
+    /// A shortcut: leaves the main path at (x, y0), runs down the right at `x_out`, and enters
+    /// the + node at (x, y1) from the side.
+    fn skip(&self, x: f32, y0: f32, y1: f32, x_out: f32, c: Color32) {
+        let node_r = 9.0 / self.r.width();
+        self.line(
+            vec![
+                self.at(x, y0),
+                self.at(x_out, y0),
+                self.at(x_out, y1),
+                self.at(x + node_r + 0.01, y1),
+            ],
+            c,
+            1.8,
+        );
+        self.arrow(self.at(x + node_r + 0.04, y1), self.at(x + node_r, y1), c);
     }
     fn axes(&self, xl: &str, yl: &str) {
         self.line(
@@ -153,71 +156,72 @@ fn depth_vs_accuracy(p: &Pen) {
 }
 
 fn training_curves(p: &Pen) {
+    // Screen y grows downwards, so a falling error curve moves down the picture.
     p.axes("training step", "train err");
-    p.curve(|x| 0.15 + 0.6 * (-(x - 0.1) * 6.0).exp(), 0.1, 0.95, p.res);
-    p.curve(|x| 0.4 + 0.4 * (-(x - 0.1) * 4.0).exp(), 0.1, 0.95, p.plain);
-    p.text(0.8, 0.22, "shallow plain", 12.0, p.res);
-    p.text(0.8, 0.5, "deep plain", 12.0, p.plain);
+    p.curve(|x| 0.78 - 0.63 * (-(x - 0.1) * 6.0).exp(), 0.1, 0.95, p.res);
+    p.curve(
+        |x| 0.5 - 0.35 * (-(x - 0.1) * 4.0).exp(),
+        0.1,
+        0.95,
+        p.plain,
+    );
+    p.text(0.8, 0.7, "shallow plain", 12.0, p.res);
+    p.text(0.8, 0.42, "deep plain", 12.0, p.plain);
 }
 
 fn identity_stack(p: &Pen) {
-    for (i, y) in [0.15, 0.32, 0.49].iter().enumerate() {
-        p.boxed(0.25, *y, 0.25, 0.12, &format!("layer {}", i + 1), p.plain);
-        p.boxed(0.7, *y, 0.25, 0.12, &format!("layer {}", i + 1), p.plain);
+    for (i, y) in [0.14, 0.3, 0.46].iter().enumerate() {
+        p.boxed(0.22, *y, 0.26, 0.11, &format!("layer {}", i + 1), p.plain);
+        p.boxed(0.72, *y, 0.26, 0.11, &format!("layer {}", i + 1), p.plain);
     }
-    for y in [0.66, 0.83] {
-        p.boxed(0.7, y, 0.25, 0.12, "identity", p.res);
+    for y in [0.62, 0.78] {
+        p.boxed(0.72, y, 0.26, 0.11, "identity", p.res);
     }
-    p.text(0.25, 0.72, "shallow net", 13.0, p.fg);
-    p.text(0.25, 0.8, "= same function", 12.0, p.fg);
-    p.text(0.7, 0.96, "shallow + identity layers", 12.0, p.fg);
+    p.text(0.22, 0.6, "shallow net", 13.0, p.fg);
+    p.text(0.47, 0.46, "=", 22.0, p.fg);
+    p.text(0.72, 0.93, "deeper net, same function", 12.0, p.fg);
 }
 
 fn residual_block(p: &Pen) {
-    p.text(0.35, 0.06, "a[l]", 13.0, p.fg);
-    p.arrow(p.at(0.35, 0.1), p.at(0.35, 0.2), p.fg);
-    p.boxed(0.35, 0.27, 0.34, 0.12, "conv + BN + ReLU", p.plain);
+    p.text(0.35, 0.05, "a[l]", 13.0, p.fg);
+    p.arrow(p.at(0.35, 0.09), p.at(0.35, 0.2), p.fg);
+    p.boxed(0.35, 0.27, 0.36, 0.12, "conv + BN + ReLU", p.plain);
     p.arrow(p.at(0.35, 0.33), p.at(0.35, 0.43), p.fg);
-    p.boxed(0.35, 0.5, 0.34, 0.12, "conv + BN", p.plain);
+    p.boxed(0.35, 0.5, 0.36, 0.12, "conv + BN", p.plain);
     p.arrow(p.at(0.35, 0.56), p.at(0.35, 0.66), p.fg);
     p.plus(0.35, 0.7);
-    p.skip(0.52, 0.1, 0.7, 0.25, p.res);
-    p.text(0.88, 0.4, "shortcut", 12.0, p.res);
+    p.skip(0.35, 0.13, 0.7, 0.68, p.res);
+    p.text(0.8, 0.4, "shortcut (identity)", 12.0, p.res);
     p.arrow(p.at(0.35, 0.74), p.at(0.35, 0.8), p.fg);
-    p.boxed(0.35, 0.86, 0.16, 0.1, "g (ReLU)", p.fg);
+    p.boxed(0.35, 0.86, 0.18, 0.1, "g (ReLU)", p.fg);
     p.text(0.35, 0.97, "a[l+2] = g(z[l+2] + a[l])", 12.0, p.fg);
 }
 
 fn block_types(p: &Pen) {
-    for (x, title, sc, col) in [
-        (0.25, "identity block", "identity", p.res),
-        (0.72, "conv block", "1x1 conv (projection)", p.plain),
+    for (x, title, col) in [
+        (0.22, "identity block", p.res),
+        (0.68, "conv block", p.plain),
     ] {
-        p.text(x, 0.06, title, 13.0, p.fg);
-        p.boxed(x, 0.25, 0.3, 0.11, "conv 3x3", p.fg);
-        p.boxed(x, 0.45, 0.3, 0.11, "conv 3x3", p.fg);
-        p.plus(x, 0.65);
-        p.arrow(p.at(x, 0.12), p.at(x, 0.19), p.fg);
+        p.text(x, 0.05, title, 13.0, p.fg);
+        p.arrow(p.at(x, 0.09), p.at(x, 0.19), p.fg);
+        p.boxed(x, 0.25, 0.26, 0.11, "conv 3x3", p.fg);
         p.arrow(p.at(x, 0.31), p.at(x, 0.39), p.fg);
+        p.boxed(x, 0.45, 0.26, 0.11, "conv 3x3", p.fg);
         p.arrow(p.at(x, 0.51), p.at(x, 0.61), p.fg);
-        p.skip(x + 0.16, 0.14, 0.65, 0.04, col);
-        p.text(x, 0.85, sc, 12.0, col);
-        p.text(
-            x,
-            0.93,
-            if x < 0.5 {
-                "same shape in and out"
-            } else {
-                "changes width / stride"
-            },
-            11.0,
-            p.fg,
-        );
+        p.plus(x, 0.65);
+        p.skip(x, 0.13, 0.65, x + 0.2, col);
+        if x > 0.5 {
+            p.boxed(x + 0.2, 0.39, 0.1, 0.1, "1x1", col);
+        }
     }
+    p.text(0.22, 0.82, "shortcut: identity", 12.0, p.res);
+    p.text(0.22, 0.92, "same shape in and out", 11.0, p.fg);
+    p.text(0.68, 0.82, "shortcut: 1x1 conv (projection)", 12.0, p.plain);
+    p.text(0.68, 0.92, "changes width or stride", 11.0, p.fg);
 }
 
 fn plain_vs_resnet(p: &Pen) {
-    for (x, title, residual) in [(0.25, "plain", false), (0.7, "residual", true)] {
+    for (x, title, residual) in [(0.25, "plain", false), (0.68, "residual", true)] {
         p.text(x, 0.05, title, 13.0, if residual { p.res } else { p.plain });
         for i in 0..6 {
             let y = 0.15 + i as f32 * 0.13;
@@ -227,10 +231,22 @@ fn plain_vs_resnet(p: &Pen) {
             }
         }
         if residual {
-            for i in [0, 2] {
+            for (i, out) in [(0, 0.17), (2, 0.21)] {
                 let y0 = 0.15 + i as f32 * 0.13;
-                p.skip(x + 0.12, y0, y0 + 0.26, 0.07, p.res);
+                let y1 = y0 + 0.26;
+                p.line(
+                    vec![
+                        p.at(x + 0.11, y0),
+                        p.at(x + out, y0),
+                        p.at(x + out, y1),
+                        p.at(x + 0.13, y1),
+                    ],
+                    p.res,
+                    1.8,
+                );
+                p.arrow(p.at(x + 0.15, y1), p.at(x + 0.11, y1), p.res);
             }
+            p.text(x + 0.28, 0.35, "skips", 12.0, p.res);
         }
     }
 }
@@ -284,13 +300,14 @@ fn gradient_flow(p: &Pen) {
 }
 
 fn residual_scaling(p: &Pen) {
-    p.text(0.35, 0.06, "x", 13.0, p.fg);
-    p.arrow(p.at(0.35, 0.1), p.at(0.35, 0.2), p.fg);
-    p.boxed(0.35, 0.3, 0.34, 0.16, "residual branch F(x)", p.plain);
-    p.arrow(p.at(0.35, 0.38), p.at(0.35, 0.48), p.fg);
-    p.boxed(0.35, 0.55, 0.16, 0.1, "× λ", p.res);
-    p.arrow(p.at(0.35, 0.6), p.at(0.35, 0.7), p.fg);
-    p.plus(0.35, 0.74);
-    p.skip(0.52, 0.1, 0.74, 0.25, p.res);
+    p.text(0.35, 0.05, "x", 13.0, p.fg);
+    p.arrow(p.at(0.35, 0.09), p.at(0.35, 0.2), p.fg);
+    p.boxed(0.35, 0.29, 0.36, 0.14, "residual branch F(x)", p.plain);
+    p.arrow(p.at(0.35, 0.36), p.at(0.35, 0.47), p.fg);
+    p.boxed(0.35, 0.54, 0.14, 0.1, "× λ", p.res);
+    p.arrow(p.at(0.35, 0.59), p.at(0.35, 0.68), p.fg);
+    p.plus(0.35, 0.72);
+    p.skip(0.35, 0.13, 0.72, 0.68, p.res);
+    p.text(0.8, 0.42, "identity", 12.0, p.res);
     p.text(0.35, 0.92, "y = x + λ·F(x),  λ ≈ 0.1–0.3", 12.0, p.fg);
 }

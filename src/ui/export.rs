@@ -1,5 +1,5 @@
 //! Writes charts and experiments to disk on worker threads and reports where they went.
-use crate::plot::{self, Chart};
+use crate::plot::{self, Chart, Grid};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -58,6 +58,19 @@ impl Exporter {
         });
     }
 
+    /// Draws and writes a heatmap off the UI thread.
+    pub fn export_grid(&mut self, grid: Grid, kind: Kind, wake: impl Fn() + Send + 'static) {
+        let ext = match kind {
+            Kind::Png => "png",
+            Kind::Csv => "csv",
+        };
+        let path = self.folder().join(format!("{}.{ext}", grid.slug()));
+        self.spawn(path, wake, move || match kind {
+            Kind::Png => plot::grid_to_png(&grid, plot::DEFAULT_SIZE),
+            Kind::Csv => Ok(plot::grid_to_csv(&grid).into_bytes()),
+        });
+    }
+
     /// Writes whatever `make` produces to `path` on a worker thread.
     pub fn spawn(
         &mut self,
@@ -68,7 +81,10 @@ impl Exporter {
         let tx = self.tx.clone();
         self.pending += 1;
         std::thread::spawn(move || {
-            let result = make().and_then(|bytes| write(&path, &bytes));
+            // A drawing bug must cost one export, not the app.
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
+                .unwrap_or_else(|_| Err("internal error while drawing".into()));
+            let result = made.and_then(|bytes| write(&path, &bytes));
             let _ = tx.send(result);
             wake();
         });

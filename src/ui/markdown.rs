@@ -58,7 +58,7 @@ pub fn show(ui: &mut Ui, blocks: &[Block]) {
             Block::Formula(text) => {
                 egui::Frame::group(ui.style()).show(ui, |ui| {
                     ui.vertical_centered(|ui| {
-                        ui.label(RichText::new(text).monospace().size(18.0));
+                        ui.label(RichText::new(text).monospace().size(16.0));
                     });
                 });
             }

@@ -2,7 +2,7 @@
 use super::export::Kind;
 use crate::plot::{Chart, Grid};
 use egui::{Color32, RichText, Sense, Stroke, Ui, pos2, vec2};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Points};
 
 fn color(rgb: [u8; 3]) -> Color32 {
     Color32::from_rgb(rgb[0], rgb[1], rgb[2])
@@ -58,6 +58,15 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
                 line = line.style(LineStyle::dashed_loose());
             }
             p.line(line);
+            // Per-epoch curves have few points; markers keep a single point visible.
+            if s.points.len() < 30 {
+                p.points(
+                    Points::new(s.name.clone(), PlotPoints::new(s.points.clone()))
+                        .color(color(s.rgb))
+                        .radius(3.5)
+                        .filled(true),
+                );
+            }
         }
     });
     if chart.is_empty() {
@@ -66,15 +75,33 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
     asked
 }
 
-/// A layer x step heatmap of log10 gradient norms, painted cell by cell.
-pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) {
-    ui.label(
-        RichText::new(format!(
-            "{}: gradient norm by layer (x) and step (y, down = later)",
-            grid.name
-        ))
-        .small(),
-    );
+/// A layer x step heatmap of log10 gradient norms, painted cell by cell, with its exports.
+pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) -> Option<Kind> {
+    let mut asked = None;
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "{}: gradient norm by layer (across) and step (down)",
+                grid.name
+            ))
+            .strong(),
+        );
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let has_data = !grid.rows.is_empty();
+            if ui
+                .add_enabled(has_data, egui::Button::new("Export CSV"))
+                .clicked()
+            {
+                asked = Some(Kind::Csv);
+            }
+            if ui
+                .add_enabled(has_data, egui::Button::new("Export PNG"))
+                .clicked()
+            {
+                asked = Some(Kind::Png);
+            }
+        });
+    });
     let cols = grid.rows.iter().map(Vec::len).max().unwrap_or(0);
     let (rect, resp) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
     let painter = ui.painter_at(rect);
@@ -92,15 +119,9 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) {
             egui::FontId::proportional(12.0),
             ui.visuals().weak_text_color(),
         );
-        return;
+        return asked;
     }
-    let vals = grid
-        .rows
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite());
-    let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = grid.range().unwrap_or((0.0, 1.0));
     let span = (hi - lo).max(1e-6);
     let (cw, ch) = (
         rect.width() / cols as f32,
@@ -117,7 +138,7 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) {
                 pos2(rect.left() + c as f32 * cw, rect.top() + r as f32 * ch),
                 vec2(cw.ceil(), ch.ceil()),
             );
-            painter.rect_filled(cell, 0.0, ramp(t));
+            painter.rect_filled(cell, 0.0, color(crate::plot::ramp(t)));
         }
     }
     if let Some(pos) = resp.hover_pos() {
@@ -131,25 +152,5 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) {
             ));
         }
     }
-}
-
-/// Dark blue (small gradients) through green to yellow (large), readable in both themes.
-fn ramp(t: f32) -> Color32 {
-    let t = t.clamp(0.0, 1.0);
-    let stops = [
-        (0.0, [48, 18, 59]),
-        (0.35, [40, 110, 190]),
-        (0.65, [60, 190, 110]),
-        (1.0, [250, 230, 50]),
-    ];
-    for w in stops.windows(2) {
-        let (a, ca) = w[0];
-        let (b, cb) = w[1];
-        if t <= b {
-            let f = (t - a) / (b - a);
-            let mix = |i: usize| (ca[i] as f32 + (cb[i] as f32 - ca[i] as f32) * f) as u8;
-            return Color32::from_rgb(mix(0), mix(1), mix(2));
-        }
-    }
-    Color32::from_rgb(250, 230, 50)
+    asked
 }

@@ -299,13 +299,15 @@ impl Session {
         for r in &mut self.runs {
             let Some(h) = &r.handle else { continue };
             let paused = r.history.status == RunStatus::Paused;
+            // Read before draining: a worker that had ended by now has sent all its events.
+            let finished = h.is_finished();
             for ev in h.drain() {
                 r.history.apply(&ev);
             }
             if paused && r.history.status == RunStatus::Running {
                 r.history.status = RunStatus::Paused;
             }
-            if r.history.status.is_done() && h.is_finished() {
+            if r.history.status.is_done() && finished {
                 r.handle = None;
                 if self.sweeping
                     && let (Some(c), Some(err)) = (&r.choice, r.history.final_train_err())
@@ -316,7 +318,7 @@ impl Session {
                         train_err: err,
                     });
                 }
-            } else if r.handle.is_some() && h.is_finished() && !r.history.status.is_done() {
+            } else if finished && !r.history.status.is_done() {
                 // The worker ended without its last event (it should not): do not wait forever.
                 r.history.status =
                     RunStatus::Failed("the worker stopped without saying why".into());

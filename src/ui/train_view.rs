@@ -30,6 +30,8 @@ pub struct TrainView {
     pub experiment_path: String,
     opening: Option<Receiver<Result<SavedExperiment, String>>>,
     wake: Option<Wake>,
+    /// The data source of an experiment just opened, for the app to load.
+    pub wants_source: Option<Source>,
 }
 
 impl TrainView {
@@ -42,6 +44,7 @@ impl TrainView {
             experiment_path: "experiment.json".into(),
             opening: None,
             wake: None,
+            wants_source: None,
         }
     }
 
@@ -90,6 +93,7 @@ impl TrainView {
             match r {
                 Ok(saved) => {
                     self.config = saved.config;
+                    self.wants_source = Some(saved.experiment.data.source);
                     self.session.restore(saved.histories, saved.sweep);
                     self.session.message = Some(format!("Opened {}.", self.experiment_path));
                 }
@@ -493,7 +497,12 @@ impl TrainView {
                 show(ui, charts::grad_flow(&runs), h);
                 show(ui, charts::activation_std(&runs), h);
                 for r in &runs {
-                    plots::heatmap(ui, &charts::grad_heatmap(r, 120), 120.0);
+                    let grid = charts::grad_heatmap(r, 120);
+                    if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
+                        let c = ui.ctx().clone();
+                        self.exporter
+                            .export_grid(grid, k, move || c.request_repaint());
+                    }
                     ui.add_space(6.0);
                 }
             }
