@@ -46,9 +46,9 @@ pub fn evaluate(check: Check, runs: &[RunHistory], sweep: &[SweepPoint]) -> Opti
     let done = finished(runs);
     Some(match check {
         Check::None => return None,
-        Check::Exercise(_) => {
-            Outcome::missing("This check runs in the block builder, which is still to come.")
-        }
+        Check::Exercise(_) => Outcome::missing(
+            "Build the block in the Build tab and press Check there: a passing block marks this lesson done.",
+        ),
         Check::Degradation => degradation(&done),
         Check::ResnetWins => resnet_wins(&done),
         Check::IdentityInit => identity_init(&done),

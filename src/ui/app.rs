@@ -1,8 +1,10 @@
 //! The app shell: top bar, lesson panel, workspace tabs, persistence and routing between views.
+use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
 use super::lesson_view::{LessonAction, LessonProgress, LessonView};
 use super::session::{NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
+use crate::builder::ExerciseId;
 use crate::data::{Dataset, LoadOptions, Source};
 use crate::lessons::{BuildExercise, TryAction};
 use egui::{RichText, Ui};
@@ -32,6 +34,7 @@ pub struct Persisted {
     pub lesson_panel_open: bool,
     pub export_dir: String,
     pub experiment_path: String,
+    pub builder: BuilderSaved,
 }
 
 impl Default for Persisted {
@@ -47,6 +50,7 @@ impl Default for Persisted {
             lesson_panel_open: true,
             export_dir: String::new(),
             experiment_path: "experiment.json".into(),
+            builder: BuilderSaved::default(),
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct ResNetLabApp {
     pub lessons: LessonView,
     pub train: TrainView,
     pub data: DataView,
+    pub builder: BuilderView,
     pub tab: Tab,
     pub dark: bool,
     pub scale: f32,
@@ -78,7 +83,6 @@ pub struct ResNetLabApp {
     pending_builtin: bool,
     applied_style: Option<(bool, f32)>,
     quit_at: Option<Instant>,
-    build_exercise: Option<BuildExercise>,
 }
 
 impl ResNetLabApp {
@@ -91,6 +95,7 @@ impl ResNetLabApp {
             lessons: LessonView::new(p.lessons),
             train,
             data: DataView::new(p.data_form),
+            builder: BuilderView::from_saved(p.builder),
             tab: p.tab,
             dark: p.dark,
             scale: if SCALES.contains(&p.scale) {
@@ -103,7 +108,6 @@ impl ResNetLabApp {
             pending_builtin: false,
             applied_style: None,
             quit_at: None,
-            build_exercise: None,
         }
     }
 
@@ -148,6 +152,7 @@ impl ResNetLabApp {
             lesson_panel_open: self.lesson_panel_open,
             export_dir: self.train.exporter.dir.clone(),
             experiment_path: self.train.experiment_path.clone(),
+            builder: self.builder.saved(),
         }
     }
 
@@ -184,8 +189,55 @@ impl ResNetLabApp {
                 self.tab = Tab::Train;
             }
             TryAction::Build(ex) => {
-                self.build_exercise = Some(ex);
+                self.builder.open_exercise(match ex {
+                    BuildExercise::Identity => ExerciseId::Identity,
+                    BuildExercise::Conv => ExerciseId::Conv,
+                    BuildExercise::Bottleneck => ExerciseId::Bottleneck,
+                });
                 self.tab = Tab::Build;
+            }
+        }
+    }
+
+    fn on_builder(&mut self, action: BuilderAction) {
+        match action {
+            BuilderAction::Train(spec) => {
+                let name = if spec.name.is_empty() {
+                    "built net".to_string()
+                } else {
+                    spec.name.clone()
+                };
+                let plain = crate::nn::presets::plain_twin(&spec);
+                // The built net and its plain twin, so the skip connections' effect shows at once.
+                let mut nets = vec![NetChoice {
+                    custom: Some(spec),
+                    ..NetChoice::default()
+                }];
+                if plain.layers
+                    != nets[0]
+                        .custom
+                        .as_ref()
+                        .map(|s| s.layers.clone())
+                        .unwrap_or_default()
+                {
+                    nets.insert(
+                        0,
+                        NetChoice {
+                            custom: Some(plain),
+                            ..NetChoice::default()
+                        },
+                    );
+                }
+                self.train.config.nets = nets;
+                self.train.page = PlotPage::Errors;
+                self.train.session.message = Some(format!(
+                    "{name} (and its plain twin) came from the Build tab: press ▶ Start."
+                ));
+                self.tab = Tab::Train;
+            }
+            BuilderAction::ExercisePassed(id) => {
+                let key = format!("exercise-{}", id.key());
+                self.lessons.mark_check_done(&key);
             }
         }
     }
@@ -270,13 +322,9 @@ impl ResNetLabApp {
                 }
                 Tab::Data => self.data.ui(ui),
                 Tab::Build => {
-                    ui.heading("Block builder");
-                    ui.label("The block builder is coming: here you will assemble identity, convolutional and bottleneck blocks layer by layer and check their shapes.");
-                    if let Some(ex) = self.build_exercise {
-                        ui.label(format!("The lesson's exercise: a {ex:?} block. Until the builder arrives, compare a plain and a residual net in the Train tab."));
+                    if let Some(a) = self.builder.ui(ui) {
+                        self.on_builder(a);
                     }
-                    ui.add_space(8.0);
-                    super::diagrams::show(ui, crate::lessons::Diagram::BlockTypes, 220.0);
                 }
             }
         });

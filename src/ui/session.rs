@@ -2,8 +2,8 @@
 //!
 //! Kept apart from widgets so saving, checks and exports read the same histories the plots do.
 use crate::data::Dataset;
-use crate::nn::NetSpec;
 use crate::nn::presets::{self, ShortcutOption};
+use crate::nn::{LayerSpec, NetSpec};
 use crate::plot::charts::SweepPoint;
 use crate::train::worker::{self, Wake};
 use crate::train::{Command, Experiment, Hyper, NetEntry, RunHandle, RunHistory, RunStatus};
@@ -19,6 +19,9 @@ pub const DEPTHS: [usize; 7] = [8, 14, 20, 32, 44, 56, 110];
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NetChoice {
+    /// A net built in the Build tab; when set, it is trained as it is and the preset fields
+    /// below are ignored.
+    pub custom: Option<NetSpec>,
     pub residual: bool,
     pub depth: usize,
     pub shortcut: ShortcutOption,
@@ -30,6 +33,7 @@ pub struct NetChoice {
 impl Default for NetChoice {
     fn default() -> Self {
         Self {
+            custom: None,
             residual: true,
             depth: 20,
             shortcut: ShortcutOption::A,
@@ -51,6 +55,13 @@ impl NetChoice {
 
     /// The name its curves carry, in the lessons' `try:` notation.
     pub fn label(&self) -> String {
+        if let Some(spec) = &self.custom {
+            return if spec.name.is_empty() {
+                "built net".into()
+            } else {
+                spec.name.clone()
+            };
+        }
         let mut s = format!(
             "{}-{}",
             if self.residual { "resnet" } else { "plain" },
@@ -69,6 +80,9 @@ impl NetChoice {
     }
 
     pub fn spec(&self, classes: usize) -> Result<NetSpec, String> {
+        if let Some(spec) = &self.custom {
+            return Ok(with_classes(spec, classes));
+        }
         let spec = presets::cifar(
             self.depth,
             self.residual,
@@ -98,6 +112,16 @@ impl NetChoice {
         h.threads = 1;
         h
     }
+}
+
+/// The same net with its classifier resized to the data set's classes, so a net built for one
+/// data set trains on another.
+fn with_classes(spec: &NetSpec, classes: usize) -> NetSpec {
+    let mut s = spec.clone();
+    if let Some(LayerSpec::Linear { out }) = s.layers.last_mut() {
+        *out = classes.max(1);
+    }
+    s
 }
 
 /// What the Train view is set up to run (persisted, saved with experiments).

@@ -173,6 +173,16 @@ impl TrainView {
         let mut remove = None;
         for (i, net) in self.config.nets.iter_mut().enumerate() {
             ui.push_id(i, |ui| {
+                if net.custom.is_some() {
+                    ui.horizontal(|ui| {
+                        ui.label(RichText::new(net.label()).strong());
+                        ui.weak("(from the Build tab)");
+                        if ui.small_button("✖").on_hover_text("Remove this net").clicked() {
+                            remove = Some(i);
+                        }
+                    });
+                    return;
+                }
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut net.residual, false, "plain");
                     ui.selectable_value(&mut net.residual, true, "resnet");

@@ -1,0 +1,105 @@
+//! The Build tab inside the whole app: lessons open exercises, passing one completes the lesson,
+//! and a built block goes to the Train view and trains beside its plain twin.
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use resnet_lab::builder::{ExerciseId, PaletteItem};
+use resnet_lab::data;
+use resnet_lab::train::RunStatus;
+use resnet_lab::ui::ResNetLabApp;
+use resnet_lab::ui::app::Tab;
+use std::time::{Duration, Instant};
+
+fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .with_context_setup(resnet_lab::ui::app::setup_fonts)
+        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+}
+
+fn click(h: &mut Harness<'_, ResNetLabApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(2);
+}
+
+fn lesson_with_check(app: &ResNetLabApp, check: &str) -> (usize, String) {
+    let want = resnet_lab::lessons::Check::parse(check).unwrap();
+    let (i, l) = app
+        .lessons
+        .lessons
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.check == want)
+        .unwrap();
+    (i, l.id.clone())
+}
+
+#[test]
+fn a_lesson_opens_the_exercise_and_passing_it_completes_the_lesson() {
+    let app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 100, 20));
+    let (index, id) = lesson_with_check(&app, "exercise-identity");
+    let mut h = harness(app);
+    h.state_mut().lessons.progress.current = index;
+    h.run_steps(2);
+    click(&mut h, "▶ Try it");
+    assert_eq!(h.state().tab, Tab::Build);
+    assert_eq!(h.state().builder.exercise, Some(ExerciseId::Identity));
+    for item in [
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+        PaletteItem::ReLU,
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+    ] {
+        click(&mut h, item.label());
+    }
+    click(&mut h, "ReLU after the addition");
+    assert!(!h.state().lessons.progress.done.contains(&id));
+    click(&mut h, "Check");
+    assert!(
+        h.state().lessons.progress.done.contains(&id),
+        "passing the exercise completes lesson {id}"
+    );
+}
+
+#[test]
+fn a_built_block_trains_beside_its_plain_twin() {
+    let app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 200, 50));
+    let mut h = harness(app);
+    h.state_mut().tab = Tab::Build;
+    h.run_steps(2);
+    for item in [
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+        PaletteItem::ReLU,
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+    ] {
+        click(&mut h, item.label());
+    }
+    click(&mut h, "Train this block");
+    assert_eq!(h.state().tab, Tab::Train);
+    let nets = &h.state().train.config.nets;
+    assert_eq!(nets.len(), 2, "the block and its plain twin");
+    assert!(nets.iter().all(|n| n.custom.is_some()));
+    {
+        let hyper = &mut h.state_mut().train.config.hyper;
+        hyper.batch = 16;
+        hyper.max_steps = Some(3);
+    }
+    h.run_steps(2);
+    click(&mut h, "▶ Start");
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = &h.state().train.session.runs;
+        if runs.len() == 2 && runs.iter().all(|r| r.history.status.is_done()) {
+            break;
+        }
+        assert!(Instant::now() < end, "timed out");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for r in &h.state().train.session.runs {
+        assert_eq!(r.history.status, RunStatus::Finished, "{}", r.history.label);
+        assert_eq!(r.history.steps_done(), 3);
+    }
+}
