@@ -1,20 +1,10 @@
-//! Pixel snapshots of the app rendered off-screen with wgpu (Mesa's GL or Vulkan drivers are
-//! enough; no display). Update with `UPDATE_SNAPSHOTS=1 cargo test --test ui_snapshot`.
+//! Pixel snapshots rendered off-screen with wgpu (Mesa's GL or Vulkan drivers are enough; no
+//! display). Update with `UPDATE_SNAPSHOTS=1 cargo test --test ui_snapshot`.
+//!
+//! Only self-contained drawings are snapshotted: the whole window changes with every feature,
+//! and the kittest tests in `ui_app.rs` cover its behaviour.
 use egui_kittest::Harness;
 use resnet_lab::lessons::Diagram;
-use resnet_lab::ui::ResNetLabApp;
-
-#[test]
-fn fresh_app_train_view() {
-    let app = ResNetLabApp::new_for_test().with_dataset(resnet_lab::data::builtin_sized(0, 100, 20));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .wgpu()
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app);
-    h.run();
-    h.snapshot("fresh_app_train_view");
-}
 
 #[test]
 fn residual_block_diagram() {
