@@ -45,6 +45,10 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
         .allow_scroll(false);
     if log {
         plot = plot.y_axis_formatter(|m, _| format!("1e{:.0}", m.value));
+    } else {
+        // Powers of 5 (…, 5, 25, 125) leave room for a label on every line of a short plot;
+        // powers of 10 would label only 0 on a 0-90 % axis.
+        plot = plot.y_grid_spacer(egui_plot::log_grid_spacer(5));
     }
     plot.show(ui, |p| {
         for s in &chart.series {
@@ -70,7 +74,7 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
         }
     });
     if chart.is_empty() {
-        ui.weak("No data yet: start a run.");
+        ui.weak("No data yet: it appears as runs progress (test error at the end of each epoch).");
     }
     asked
 }

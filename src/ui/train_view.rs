@@ -3,10 +3,11 @@ use super::export::{Exporter, Kind};
 use super::plots;
 use super::session::{DEPTHS, NetChoice, SavedExperiment, Session, TrainConfig};
 use crate::data::{Dataset, Source};
+use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
 use crate::plot::{Chart, charts};
-use crate::train::RunStatus;
 use crate::train::worker::Wake;
+use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -313,6 +314,54 @@ impl TrainView {
                 "Record gradient norms and activation statistics every this many steps (0 = never)",
                 egui::DragValue::new(&mut h.probe_every).range(0..=1000),
             );
+            row(
+                ui,
+                "warm-up steps",
+                "Steps at a tenth of the learning rate first: the paper's trick for ResNet-110",
+                egui::DragValue::new(&mut h.warmup_steps).range(0..=100_000),
+            );
+            let tip = "SGD with momentum as in the paper, or Adam (momentum is then beta1)";
+            let l = ui.label("optimizer").on_hover_text(tip);
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut h.optimizer, OptimizerChoice::Sgd, "SGD")
+                    .labelled_by(l.id);
+                ui.selectable_value(&mut h.optimizer, OptimizerChoice::Adam, "Adam")
+                    .labelled_by(l.id);
+            });
+            ui.end_row();
+            let tip = "How the learning rate changes over the run";
+            let l = ui.label("schedule").on_hover_text(tip);
+            ui.horizontal(|ui| {
+                let constant = matches!(h.schedule, Schedule::Constant);
+                let step = matches!(h.schedule, Schedule::Step { .. });
+                let cosine = matches!(h.schedule, Schedule::Cosine);
+                if ui
+                    .selectable_label(constant, "constant")
+                    .labelled_by(l.id)
+                    .clicked()
+                {
+                    h.schedule = Schedule::Constant;
+                }
+                if ui
+                    .selectable_label(step, "steps")
+                    .labelled_by(l.id)
+                    .on_hover_text("x0.1 at 50% and 75% of the run, as in the paper")
+                    .clicked()
+                {
+                    h.schedule = Schedule::Step {
+                        at: vec![0.5, 0.75],
+                        factor: 0.1,
+                    };
+                }
+                if ui
+                    .selectable_label(cosine, "cosine")
+                    .labelled_by(l.id)
+                    .clicked()
+                {
+                    h.schedule = Schedule::Cosine;
+                }
+            });
+            ui.end_row();
         });
         if let Err(e) = self.config.hyper.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e);
