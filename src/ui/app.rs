@@ -83,6 +83,7 @@ pub struct ResNetLabApp {
     pending_builtin: bool,
     applied_style: Option<(bool, f32)>,
     quit_at: Option<Instant>,
+    frames: super::frame_stats::FrameStats,
 }
 
 impl ResNetLabApp {
@@ -108,6 +109,7 @@ impl ResNetLabApp {
             pending_builtin: false,
             applied_style: None,
             quit_at: None,
+            frames: super::frame_stats::FrameStats::from_env(),
         }
     }
 
@@ -256,6 +258,13 @@ impl ResNetLabApp {
 
     /// One frame of the whole app.
     pub fn ui(&mut self, ui: &mut Ui) {
+        let training = self.train.session.is_running();
+        let started = self.frames.start(training);
+        self.frame(ui);
+        self.frames.end(started, training);
+    }
+
+    fn frame(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         self.apply_style(&ctx);
         if self.pending_builtin {
@@ -393,6 +402,18 @@ impl eframe::App for ResNetLabApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(s) = self.frames.summary() {
+            eprintln!("{s}");
+            for h in self.train.session.histories() {
+                eprintln!(
+                    "  run {}: {} steps, {:.0} img/s, {}",
+                    h.label,
+                    h.steps_done(),
+                    h.img_per_sec,
+                    h.status.describe()
+                );
+            }
+        }
         self.train.session.stop();
     }
 }

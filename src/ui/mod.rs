@@ -32,3 +32,4 @@ pub fn run_native(quit_after: Option<f64>) -> Result<(), String> {
     )
     .map_err(|e| format!("could not open the window: {e}"))
 }
+pub mod frame_stats;
