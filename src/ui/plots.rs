@@ -50,6 +50,19 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
         // powers of 10 would label only 0 on a 0-90 % axis.
         plot = plot.y_grid_spacer(egui_plot::log_grid_spacer(5));
     }
+    if chart.is_empty() {
+        // An empty plot would centre on 0 and show negative errors; show the range data will use.
+        let top = if chart.y_label.contains('%') {
+            100.0
+        } else {
+            1.0
+        };
+        plot = plot
+            .include_x(0.0)
+            .include_x(1.0)
+            .include_y(0.0)
+            .include_y(top);
+    }
     plot.show(ui, |p| {
         for s in &chart.series {
             if s.points.is_empty() {
