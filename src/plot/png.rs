@@ -25,10 +25,21 @@ fn ensure_fonts() {
 
 /// Draws `chart` at `size` (width, height) and returns PNG bytes.
 pub fn to_png(chart: &Chart, size: (u32, u32)) -> Result<Vec<u8>, String> {
+    render(size, "chart", |buf, wh| draw(chart, buf, wh))
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Draws into an RGB buffer of `size` (clamped to sane limits) and encodes it as PNG.
+fn render(
+    size: (u32, u32),
+    what: &str,
+    draw: impl FnOnce(&mut [u8], (u32, u32)) -> DrawResult,
+) -> Result<Vec<u8>, String> {
     let (w, h) = (size.0.clamp(200, 8000), size.1.clamp(150, 8000));
     ensure_fonts();
     let mut buf = vec![255u8; (w * h * 3) as usize];
-    draw(chart, &mut buf, (w, h)).map_err(|e| format!("could not draw the chart: {e}"))?;
+    draw(&mut buf, (w, h)).map_err(|e| format!("could not draw the {what}: {e}"))?;
     let img = image::RgbImage::from_raw(w, h, buf).ok_or("the image buffer has the wrong size")?;
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
@@ -36,11 +47,7 @@ pub fn to_png(chart: &Chart, size: (u32, u32)) -> Result<Vec<u8>, String> {
     Ok(out.into_inner())
 }
 
-fn draw(
-    chart: &Chart,
-    buf: &mut [u8],
-    (w, h): (u32, u32),
-) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(chart: &Chart, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
     let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
     root.fill(&WHITE)?;
     let scale = h as f64 / 1000.0;
@@ -105,22 +112,10 @@ fn draw(
 
 /// Draws a heatmap (layers across, steps down) with a title and axis labels.
 pub fn grid_to_png(grid: &Grid, size: (u32, u32)) -> Result<Vec<u8>, String> {
-    let (w, h) = (size.0.clamp(200, 8000), size.1.clamp(150, 8000));
-    ensure_fonts();
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    draw_grid(grid, &mut buf, (w, h)).map_err(|e| format!("could not draw the heatmap: {e}"))?;
-    let img = image::RgbImage::from_raw(w, h, buf).ok_or("the image buffer has the wrong size")?;
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| format!("could not encode the PNG: {e}"))?;
-    Ok(out.into_inner())
+    render(size, "heatmap", |buf, wh| draw_grid(grid, buf, wh))
 }
 
-fn draw_grid(
-    grid: &Grid,
-    buf: &mut [u8],
-    (w, h): (u32, u32),
-) -> Result<(), Box<dyn std::error::Error>> {
+fn draw_grid(grid: &Grid, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
     let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
     root.fill(&WHITE)?;
     let scale = h as f64 / 1000.0;
