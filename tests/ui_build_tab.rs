@@ -21,6 +21,19 @@ fn click(h: &mut Harness<'_, ResNetLabApp>, label: &str) {
     h.run_steps(2);
 }
 
+/// Conv 3x3, BatchNorm, ReLU, Conv 3x3, BatchNorm from the palette.
+fn add_basic_body(h: &mut Harness<'_, ResNetLabApp>) {
+    for item in [
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+        PaletteItem::ReLU,
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+    ] {
+        click(h, item.label());
+    }
+}
+
 fn lesson_with_check(app: &ResNetLabApp, check: &str) -> (usize, String) {
     let want = resnet_lab::lessons::Check::parse(check).unwrap();
     let (i, l) = app
@@ -43,15 +56,7 @@ fn a_lesson_opens_the_exercise_and_passing_it_completes_the_lesson() {
     click(&mut h, "▶ Try it");
     assert_eq!(h.state().tab, Tab::Build);
     assert_eq!(h.state().builder.exercise, Some(ExerciseId::Identity));
-    for item in [
-        PaletteItem::Conv3x3,
-        PaletteItem::BatchNorm,
-        PaletteItem::ReLU,
-        PaletteItem::Conv3x3,
-        PaletteItem::BatchNorm,
-    ] {
-        click(&mut h, item.label());
-    }
+    add_basic_body(&mut h);
     click(&mut h, "ReLU after the addition");
     assert!(!h.state().lessons.progress.done.contains(&id));
     click(&mut h, "Check");
@@ -67,15 +72,7 @@ fn a_built_block_trains_beside_its_plain_twin() {
     let mut h = harness(app);
     h.state_mut().tab = Tab::Build;
     h.run_steps(2);
-    for item in [
-        PaletteItem::Conv3x3,
-        PaletteItem::BatchNorm,
-        PaletteItem::ReLU,
-        PaletteItem::Conv3x3,
-        PaletteItem::BatchNorm,
-    ] {
-        click(&mut h, item.label());
-    }
+    add_basic_body(&mut h);
     click(&mut h, "Train this block");
     assert_eq!(h.state().tab, Tab::Train);
     let nets = &h.state().train.config.nets;
