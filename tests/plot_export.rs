@@ -108,3 +108,28 @@ fn heatmap_exports() {
     assert!(csv.contains("5,2,0.5"));
     assert_eq!(g.slug(), "gradient-heatmap-plain-8");
 }
+
+#[test]
+fn activation_chart_follows_the_signal_leaving_each_block() {
+    let mut h = RunHistory {
+        label: "resnet-8".into(),
+        activation_names: vec![
+            "bn1".into(),
+            "b1.bn1".into(),
+            "b1.out".into(),
+            "b2.bn1".into(),
+            "b2.out".into(),
+        ],
+        ..RunHistory::default()
+    };
+    h.activation_std
+        .push(resnet_lab::train::history::LayerSample {
+            step: 0,
+            values: vec![0.6, 1.0, 1.3, 1.0, 1.7],
+        });
+    let c = charts::activation_std(&[h]);
+    assert_eq!(
+        c.series[0].points,
+        vec![[0.0, 1.2999999523162842], [1.0, 1.7000000476837158]]
+    );
+}

@@ -122,20 +122,32 @@ pub fn grad_flow(runs: &[RunHistory]) -> Chart {
     c
 }
 
-/// Activation standard deviation per probed layer at the latest probe.
+/// Standard deviation of the signal leaving each block, at the latest probe. Batch-norm outputs are
+/// left out: in train mode their spread is set by gamma (about 1), so they say little; what grows
+/// or stays put with depth is the sum the blocks pass on. Nets without blocks show every probe.
 pub fn activation_std(runs: &[RunHistory]) -> Chart {
     let mut c = Chart::new(
-        "Activation std per layer",
-        "layer (input side first)",
+        "Activation std after each block",
+        "block (input side first)",
         "activation std",
     );
     for (h, i) in runs.iter().zip(family_index(runs)) {
+        let blocks: Vec<usize> = (0..h.activation_names.len())
+            .filter(|&k| h.activation_names[k].ends_with(".out"))
+            .collect();
         let pts = h
             .activation_std
             .last()
             .map(|s| {
-                s.values
-                    .iter()
+                let keep: Vec<f32> = if blocks.is_empty() {
+                    s.values.clone()
+                } else {
+                    blocks
+                        .iter()
+                        .filter_map(|&k| s.values.get(k).copied())
+                        .collect()
+                };
+                keep.iter()
                     .enumerate()
                     .map(|(l, v)| [l as f64, *v as f64])
                     .collect()
