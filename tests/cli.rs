@@ -76,6 +76,44 @@ fn sweep_writes_one_json_per_run_and_a_csv() {
     for name in ["plain-8", "resnet-8", "plain-14", "resnet-14"] {
         assert!(dir.path().join(format!("{name}.json")).exists(), "{name}");
     }
+    let png = image::open(dir.path().join("final-training-error-vs-depth.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (1600, 1000));
+
+    // Every plot of the app, from the runs' JSON, without a window.
+    let plots = dir.path().join("plots");
+    let o = bin()
+        .arg("export")
+        .args(["plain-8", "resnet-8"].map(|n| dir.path().join(format!("{n}.json"))))
+        .args(["--width", "800", "--height", "500", "--out"])
+        .arg(&plots)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&plots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "gradient-flow.png",
+        "gradient-flow.csv",
+        "training-loss-smoothed.png", "gradient-heatmap-plain-8.png",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+    let img = image::open(plots.join("gradient-flow.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (800, 500));
+    let csv = std::fs::read_to_string(plots.join("gradient-flow.csv")).unwrap();
+    assert!(csv.lines().count() > 8, "{csv}");
+    let bad = bin()
+        .args(["export", "/no/such/run.json"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/no/such/run.json"));
 }
 
 #[test]

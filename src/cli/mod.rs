@@ -1,5 +1,6 @@
 //! The headless command line: the same experiments as the app, reproducible and scriptable.
 mod bench;
+mod export;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
@@ -28,6 +29,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Measure training throughput (forward + backward + update) on random 1x28x28 data.
     Bench(bench::BenchArgs),
+    /// Draw the app's plots (PNG + CSV) from run JSON files.
+    Export(export::ExportArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -130,6 +133,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Train(a) => train(a),
         Command::Sweep(a) => sweep(a),
         Command::Bench(a) => bench::run(a),
+        Command::Export(a) => export::run(a),
     }
 }
 
@@ -263,6 +267,7 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
         .map_err(|e| format!("could not create {}: {e}", a.out.display()))?;
     let mut csv = String::from("depth,arch,final_train_err,final_test_err,status\n");
     let mut failures = Vec::new();
+    let mut points = Vec::new();
     for &depth in &a.depths {
         for &arch in &a.arch {
             let spec = a.common.preset(arch, depth, ds.classes.len())?;
@@ -280,10 +285,22 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
                 f(h.final_test_err()),
                 crate::util::csv_field(&h.status.describe())
             );
+            if let (Some(err), Ok(())) = (h.final_train_err(), outcome(&h)) {
+                points.push(crate::plot::charts::SweepPoint {
+                    residual: arch == Arch::Resnet,
+                    depth,
+                    train_err: err,
+                });
+            }
             if let Err(e) = outcome(&h) {
                 failures.push(e);
             }
         }
+    }
+    let chart = crate::plot::charts::sweep(&points);
+    if !chart.is_empty() {
+        let png = export::write_chart(&a.out, &chart, crate::plot::DEFAULT_SIZE)?;
+        eprintln!("wrote {}", png.display());
     }
     let path = a.out.join("summary.csv");
     crate::util::write_atomic(&path, csv.as_bytes())
