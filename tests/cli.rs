@@ -97,7 +97,8 @@ fn sweep_writes_one_json_per_run_and_a_csv() {
     for want in [
         "gradient-flow.png",
         "gradient-flow.csv",
-        "training-loss-smoothed.png", "gradient-heatmap-plain-8.png",
+        "training-loss-smoothed.png",
+        "gradient-heatmap-plain-8.png",
     ] {
         assert!(
             names.iter().any(|n| n == want),

@@ -54,7 +54,9 @@ impl ConvGeom {
     }
 }
 
-fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
+/// Unrolls one image into columns `off..off + plane` of a column matrix whose rows are `ld` long
+/// (several images can share one matrix, side by side).
+fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32], ld: usize, off: usize) {
     let (ho, wo, k, s, p) = (g.ho(), g.wo(), g.k, g.stride, g.pad);
     let plane = ho * wo;
     for c in 0..g.cin {
@@ -62,7 +64,7 @@ fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
         for ki in 0..k {
             for kj in 0..k {
                 let row = (c * k + ki) * k + kj;
-                let dst = &mut cols[row * plane..(row + 1) * plane];
+                let dst = &mut cols[row * ld + off..row * ld + off + plane];
                 let (lo, hi) = g.valid_cols(kj);
                 for oh in 0..ho {
                     let d = &mut dst[oh * wo..(oh + 1) * wo];
@@ -94,7 +96,7 @@ fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
     }
 }
 
-fn col2im_add(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
+fn col2im_add(g: &ConvGeom, cols: &[f32], dx: &mut [f32], ld: usize, off: usize) {
     let (ho, wo, k, s, p) = (g.ho(), g.wo(), g.k, g.stride, g.pad);
     let plane = ho * wo;
     for c in 0..g.cin {
@@ -102,7 +104,7 @@ fn col2im_add(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
         for ki in 0..k {
             for kj in 0..k {
                 let row = (c * k + ki) * k + kj;
-                let src = &cols[row * plane..(row + 1) * plane];
+                let src = &cols[row * ld + off..row * ld + off + plane];
                 let (lo, hi) = g.valid_cols(kj);
                 for oh in 0..ho {
                     let ih = (oh * s + ki) as isize - p as isize;
@@ -130,35 +132,73 @@ fn col2im_add(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
     }
 }
 
+/// Images per GEMM: small late-stage planes (7x7, 14x14) are unrolled side by side so each
+/// matrix product is wide enough to keep the kernel busy; large planes go one image at a time.
+fn group_len(g: &ConvGeom) -> usize {
+    if g.pointwise() {
+        1
+    } else {
+        (512 / (g.ho() * g.wo()).max(1)).clamp(1, 16)
+    }
+}
+
 /// `y = conv(x, w)` for a batch of `n` images; `w` is `[cout, cin, k, k]`.
 pub fn forward(g: &ConvGeom, n: usize, x: &[f32], w: &[f32], y: &mut [f32]) {
     let (il, ol, cl) = (g.in_len(), g.out_len(), chunk_len(n));
-    let (rows, plane) = (g.col_rows(), g.ho() * g.wo());
+    let (rows, plane, group) = (g.col_rows(), g.ho() * g.wo(), group_len(g));
     y[..n * ol]
         .par_chunks_mut(cl * ol)
         .zip(x[..n * il].par_chunks(cl * il))
         .for_each(|(yc, xc)| {
-            let mut cols = if g.pointwise() {
-                Vec::new()
-            } else {
-                vec![0.0; rows * plane]
-            };
-            for (yi, xi) in yc.chunks_mut(ol).zip(xc.chunks(il)) {
-                let rhs = if g.pointwise() {
-                    xi
-                } else {
-                    im2col(g, xi, &mut cols);
-                    &cols
-                };
+            if g.pointwise() {
+                for (yi, xi) in yc.chunks_mut(ol).zip(xc.chunks(il)) {
+                    matmul(
+                        g.cout,
+                        plane,
+                        rows,
+                        Mat::rows(w, rows),
+                        Mat::rows(xi, plane),
+                        yi,
+                        false,
+                    );
+                }
+                return;
+            }
+            let mut cols = vec![0.0; rows * plane * group];
+            let mut wide = vec![0.0; if group > 1 { g.cout * plane * group } else { 0 }];
+            for (yg, xg) in yc.chunks_mut(group * ol).zip(xc.chunks(group * il)) {
+                let nb = xg.len() / il;
+                let ld = nb * plane;
+                for (j, xi) in xg.chunks(il).enumerate() {
+                    im2col(g, xi, &mut cols, ld, j * plane);
+                }
+                if nb == 1 {
+                    matmul(
+                        g.cout,
+                        plane,
+                        rows,
+                        Mat::rows(w, rows),
+                        Mat::rows(&cols, plane),
+                        yg,
+                        false,
+                    );
+                    continue;
+                }
                 matmul(
                     g.cout,
-                    plane,
+                    ld,
                     rows,
                     Mat::rows(w, rows),
-                    Mat::rows(rhs, plane),
-                    yi,
+                    Mat::rows(&cols, ld),
+                    &mut wide,
                     false,
                 );
+                // [cout][image][plane] -> [image][cout][plane]
+                for (j, yi) in yg.chunks_mut(ol).enumerate() {
+                    for (co, dst) in yi.chunks_mut(plane).enumerate() {
+                        dst.copy_from_slice(&wide[co * ld + j * plane..co * ld + (j + 1) * plane]);
+                    }
+                }
             }
         });
 }
@@ -174,7 +214,7 @@ pub fn backward(
     dw: &mut [f32],
 ) {
     let (il, ol, cl) = (g.in_len(), g.out_len(), chunk_len(n));
-    let (rows, plane) = (g.col_rows(), g.ho() * g.wo());
+    let (rows, plane, group) = (g.col_rows(), g.ho() * g.wo(), group_len(g));
     let chunks = n.div_ceil(cl);
     let dx_chunks: Vec<Option<&mut [f32]>> = match dx {
         Some(d) => d[..n * il].chunks_mut(cl * il).map(Some).collect(),
@@ -187,27 +227,19 @@ pub fn backward(
         .zip(dy[..n * ol].par_chunks(cl * ol))
         .map(|((mut dxc, xc), dyc)| {
             let mut dwp = vec![0.0; w.len()];
-            let mut cols = vec![0.0; if g.pointwise() { 0 } else { rows * plane }];
-            let mut dcols = vec![0.0; if g.pointwise() { 0 } else { rows * plane }];
-            for (i, (xi, dyi)) in xc.chunks(il).zip(dyc.chunks(ol)).enumerate() {
-                let colm = if g.pointwise() {
-                    xi
-                } else {
-                    im2col(g, xi, &mut cols);
-                    &cols
-                };
-                matmul(
-                    g.cout,
-                    rows,
-                    plane,
-                    Mat::rows(dyi, plane),
-                    Mat::t(colm, plane),
-                    &mut dwp,
-                    true,
-                );
-                if let Some(dxc) = dxc.as_deref_mut() {
-                    let dxi = &mut dxc[i * il..(i + 1) * il];
-                    if g.pointwise() {
+            if g.pointwise() {
+                for (i, (xi, dyi)) in xc.chunks(il).zip(dyc.chunks(ol)).enumerate() {
+                    matmul(
+                        g.cout,
+                        rows,
+                        plane,
+                        Mat::rows(dyi, plane),
+                        Mat::t(xi, plane),
+                        &mut dwp,
+                        true,
+                    );
+                    if let Some(dxc) = dxc.as_deref_mut() {
+                        let dxi = &mut dxc[i * il..(i + 1) * il];
                         matmul(
                             rows,
                             plane,
@@ -217,18 +249,58 @@ pub fn backward(
                             dxi,
                             false,
                         );
-                    } else {
-                        matmul(
-                            rows,
-                            plane,
-                            g.cout,
-                            Mat::t(w, rows),
-                            Mat::rows(dyi, plane),
-                            &mut dcols,
-                            false,
-                        );
+                    }
+                }
+                return dwp;
+            }
+            let mut cols = vec![0.0; rows * plane * group];
+            let mut dcols = vec![0.0; rows * plane * group];
+            let mut wide = vec![0.0; if group > 1 { g.cout * plane * group } else { 0 }];
+            for (gi, (xg, dyg)) in xc
+                .chunks(group * il)
+                .zip(dyc.chunks(group * ol))
+                .enumerate()
+            {
+                let nb = xg.len() / il;
+                let ld = nb * plane;
+                for (j, xi) in xg.chunks(il).enumerate() {
+                    im2col(g, xi, &mut cols, ld, j * plane);
+                }
+                // dL/dy as [cout][image][plane], the layout the column matrix uses.
+                let dyw: &[f32] = if nb == 1 {
+                    dyg
+                } else {
+                    for (j, dyi) in dyg.chunks(ol).enumerate() {
+                        for (co, src) in dyi.chunks(plane).enumerate() {
+                            wide[co * ld + j * plane..co * ld + (j + 1) * plane]
+                                .copy_from_slice(src);
+                        }
+                    }
+                    &wide
+                };
+                matmul(
+                    g.cout,
+                    rows,
+                    ld,
+                    Mat::rows(dyw, ld),
+                    Mat::t(&cols, ld),
+                    &mut dwp,
+                    true,
+                );
+                if let Some(dxc) = dxc.as_deref_mut() {
+                    matmul(
+                        rows,
+                        ld,
+                        g.cout,
+                        Mat::t(w, rows),
+                        Mat::rows(dyw, ld),
+                        &mut dcols,
+                        false,
+                    );
+                    let dxg = &mut dxc[gi * group * il..gi * group * il + nb * il];
+                    for (j, dxi) in dxg.chunks_mut(il).enumerate() {
                         dxi.fill(0.0);
-                        col2im_add(g, &dcols, dxi);
+                        col2im_add(g, &dcols, dxi, ld, j * plane);
                     }
                 }
             }
