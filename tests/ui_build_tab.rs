@@ -55,7 +55,7 @@ fn a_lesson_opens_the_exercise_and_passing_it_completes_the_lesson() {
     h.run_steps(2);
     click(&mut h, "▶ Try it");
     assert_eq!(h.state().tab, Tab::Build);
-    assert_eq!(h.state().builder.exercise, Some(ExerciseId::Identity));
+    assert_eq!(h.state().builder.state.exercise, Some(ExerciseId::Identity));
     add_basic_body(&mut h);
     click(&mut h, "ReLU after the addition");
     assert!(!h.state().lessons.progress.done.contains(&id));

@@ -65,7 +65,7 @@ fn build_an_identity_block_from_the_palette() {
     // An empty block explains itself instead of drawing shapes.
     h.get_by_label_contains("main path is empty");
     basic_body(&mut h, PaletteItem::Conv3x3);
-    let d = &h.state().view.draft;
+    let d = &h.state().view.state.draft;
     assert_eq!(d.body.len(), 5);
     assert_eq!(d.shortcut, Shortcut::Identity);
     assert_eq!(d.report().error, None);
@@ -78,34 +78,34 @@ fn build_an_identity_block_from_the_palette() {
     // Select a layer by clicking its box, delete it, and undo / redo.
     h.get_by_label("layer 3: ReLU").click();
     h.run_steps(2);
-    assert_eq!(h.state().view.selected, Some(2));
+    assert_eq!(h.state().view.state.selected, Some(2));
     click(&mut h, "Delete");
-    assert_eq!(h.state().view.draft.body.len(), 4);
+    assert_eq!(h.state().view.state.draft.body.len(), 4);
     click(&mut h, "Undo");
-    assert_eq!(h.state().view.draft.body.len(), 5);
+    assert_eq!(h.state().view.state.draft.body.len(), 5);
     click(&mut h, "Redo");
-    assert_eq!(h.state().view.draft.body.len(), 4);
+    assert_eq!(h.state().view.state.draft.body.len(), 4);
     h.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::Z]);
     h.run_steps(2);
-    assert_eq!(h.state().view.draft.body.len(), 5);
+    assert_eq!(h.state().view.state.draft.body.len(), 5);
     h.key_combination_modifiers(
         egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
         &[egui::Key::Z],
     );
     h.run_steps(2);
-    assert_eq!(h.state().view.draft.body.len(), 4);
+    assert_eq!(h.state().view.state.draft.body.len(), 4);
 
     // Clicking the selected box again deselects it, so the palette appends at the end.
-    assert_eq!(h.state().view.selected, Some(1));
+    assert_eq!(h.state().view.state.selected, Some(1));
     h.get_by_label("layer 2: BatchNorm").click();
     h.run_steps(2);
-    assert_eq!(h.state().view.selected, None);
+    assert_eq!(h.state().view.state.selected, None);
     // Move up puts the selected layer one place earlier.
     h.get_by_label("layer 2: BatchNorm").click();
     h.run_steps(2);
     click(&mut h, "Move up");
-    assert_eq!(h.state().view.draft.body[0], LayerSpec::BatchNorm);
-    assert_eq!(h.state().view.selected, Some(0));
+    assert_eq!(h.state().view.state.draft.body[0], LayerSpec::BatchNorm);
+    assert_eq!(h.state().view.state.selected, Some(0));
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn a_strided_block_shows_the_mismatch_and_the_fix_removes_it() {
     let mut h = harness(BuilderView::default());
     h.run_steps(2);
     basic_body(&mut h, PaletteItem::Conv3x3Stride2);
-    let report = h.state().view.draft.report();
+    let report = h.state().view.state.draft.report();
     assert!(
         matches!(report.error, Some(SpecError::ShortcutMismatch { .. })),
         "{:?}",
@@ -134,14 +134,14 @@ fn a_strided_block_shows_the_mismatch_and_the_fix_removes_it() {
         h.get_by_label("Filters").set_value_accesskit(32.0);
         h.run_steps(2);
     }
-    let d = &h.state().view.draft;
+    let d = &h.state().view.state.draft;
     assert_eq!(d.report().edges.last(), Some(&Shape::new(32, 14, 14)));
     h.get_all_by_label("32x14x14")
         .next()
         .expect("the new shape");
     assert!(h.query_by_label("Train this block").is_some());
     click(&mut h, "use a 1x1 stride-2 projection");
-    let d = &h.state().view.draft;
+    let d = &h.state().view.state.draft;
     assert_eq!(d.shortcut, Shortcut::Projection);
     assert_eq!(d.report().error, None);
     assert!(h.query_by_label_contains("cannot add").is_none());
@@ -187,7 +187,7 @@ fn pass_the_identity_exercise_with_check() {
     assert!(h.state().actions.is_empty());
     basic_body(&mut h, PaletteItem::Conv3x3);
     click(&mut h, "ReLU after the addition");
-    assert!(h.state().view.draft.relu_after);
+    assert!(h.state().view.state.draft.relu_after);
     click(&mut h, "Check");
     h.get_by_label_contains("Passed");
     assert_eq!(
@@ -202,11 +202,11 @@ fn pass_the_identity_exercise_with_check() {
 #[test]
 fn network_page_presets_plain_twin_and_train() {
     let mut view = BuilderView::default();
-    view.page = BuilderPage::Network;
+    view.state.page = BuilderPage::Network;
     let mut h = harness(view);
     h.run_steps(2);
     click(&mut h, "ResNet-110");
-    assert_eq!(h.state().view.net.name, "resnet-110");
+    assert_eq!(h.state().view.state.net.name, "resnet-110");
     h.get_by_label_contains("depth 110");
     h.get_by_label_contains("stage2: 18 blocks");
     click(&mut h, "Plain twin (remove every shortcut)");
@@ -222,6 +222,7 @@ fn network_page_presets_plain_twin_and_train() {
     let projections = h
         .state()
         .view
+        .state
         .net
         .layers
         .iter()
@@ -231,11 +232,11 @@ fn network_page_presets_plain_twin_and_train() {
     click(&mut h, "Bottleneck stage");
     h.get_by_label_contains("stage1: 3 blocks");
     click(&mut h, "Block editor");
-    assert_eq!(h.state().view.page, BuilderPage::Block);
+    assert_eq!(h.state().view.state.page, BuilderPage::Block);
 }
 
 fn open(h: &mut Harness<'_, State>, path: &std::path::Path) {
-    h.state_mut().view.path = path.display().to_string();
+    h.state_mut().view.state.path = path.display().to_string();
     h.run_steps(1);
     click(h, "Open JSON");
     step_until(h, 30, "the file", |s| !s.view.is_busy());
@@ -245,7 +246,7 @@ fn open(h: &mut Harness<'_, State>, path: &std::path::Path) {
 fn open_and_save_json_with_errors_in_words() {
     let dir = tempfile::tempdir().unwrap();
     // A strided body behind an identity shortcut: the shapes cannot be added.
-    let mut bad = BuilderView::default().draft;
+    let mut bad = BuilderView::default().state.draft;
     bad.body = vec![PaletteItem::Conv3x3Stride2.layer(16), LayerSpec::BatchNorm];
     let bad_net: NetSpec = bad.to_net(10);
     let bad_path = dir.path().join("bad.json");
@@ -254,7 +255,7 @@ fn open_and_save_json_with_errors_in_words() {
     std::fs::write(&garbage, "{ not json").unwrap();
 
     let mut view = BuilderView::default();
-    view.page = BuilderPage::Network;
+    view.state.page = BuilderPage::Network;
     let mut h = harness(view);
     h.run_steps(2);
     open(&mut h, &bad_path);
@@ -271,13 +272,13 @@ fn open_and_save_json_with_errors_in_words() {
     // The block page opens the block itself and offers the fixes.
     click(&mut h, "Block editor");
     open(&mut h, &bad_path);
-    assert_eq!(h.state().view.draft.body.len(), 2);
+    assert_eq!(h.state().view.state.draft.body.len(), 2);
     h.get_by_label("use a 1x1 stride-2 projection");
 
     // Save what the block page shows and read it back.
     click(&mut h, "use a 1x1 stride-2 projection");
     let out = dir.path().join("saved.json");
-    h.state_mut().view.path = out.display().to_string();
+    h.state_mut().view.state.path = out.display().to_string();
     h.run_steps(1);
     click(&mut h, "Save JSON");
     step_until(&mut h, 30, "the save", |s| !s.view.is_busy());
@@ -285,7 +286,7 @@ fn open_and_save_json_with_errors_in_words() {
     let back = NetSpec::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
     back.validate(Shape::new(1, 28, 28)).expect("valid");
     // A folder that does not exist is an error message, not a panic.
-    h.state_mut().view.path = dir.path().join("no/such/dir/x.json").display().to_string();
+    h.state_mut().view.state.path = dir.path().join("no/such/dir/x.json").display().to_string();
     h.run_steps(1);
     click(&mut h, "Save JSON");
     step_until(&mut h, 30, "the failed save", |s| !s.view.is_busy());
@@ -299,8 +300,8 @@ fn view_state_round_trips_through_serde() {
     view.add(PaletteItem::Conv1x1);
     let json = serde_json::to_string(&view).unwrap();
     let back: BuilderView = serde_json::from_str(&json).unwrap();
-    assert_eq!(back.draft, view.draft);
-    assert_eq!(back.exercise, Some(ExerciseId::Bottleneck));
+    assert_eq!(back.state.draft, view.state.draft);
+    assert_eq!(back.state.exercise, Some(ExerciseId::Bottleneck));
     let saved = view.saved();
     let restored = BuilderView::from_saved(saved.clone());
     assert_eq!(restored.saved(), saved);
@@ -310,8 +311,8 @@ fn view_state_round_trips_through_serde() {
     assert_eq!(saved_back, saved);
     // Old or partial state fills in defaults.
     let partial: BuilderView = serde_json::from_str("{\"classes\": 7}").unwrap();
-    assert_eq!(partial.classes, 7);
-    assert_eq!(partial.net_input, Shape::new(1, 28, 28));
+    assert_eq!(partial.state.classes, 7);
+    assert_eq!(partial.state.net_input, Shape::new(1, 28, 28));
 }
 
 #[test]
@@ -332,13 +333,13 @@ fn drag_a_layer_to_reorder_it() {
     }
     h.drop_at(to);
     h.run_steps(3);
-    let body = &h.state().view.draft.body;
+    let body = &h.state().view.state.draft.body;
     assert_eq!(body[0], LayerSpec::ReLU, "{body:?}");
     assert_eq!(body.len(), 5);
-    assert_eq!(h.state().view.selected, Some(0));
+    assert_eq!(h.state().view.state.selected, Some(0));
     // One undo step puts it back.
     click(&mut h, "Undo");
-    assert_eq!(h.state().view.draft.body[2], LayerSpec::ReLU);
+    assert_eq!(h.state().view.state.draft.body[2], LayerSpec::ReLU);
 }
 
 #[test]
@@ -348,8 +349,8 @@ fn odd_states_render_without_panicking() {
     // A kernel that does not fit: the failing layer is named and later shapes show "?".
     {
         let v = &mut h.state_mut().view;
-        v.draft.input = Shape::new(3, 2, 2);
-        v.draft.body = vec![
+        v.state.draft.input = Shape::new(3, 2, 2);
+        v.state.draft.body = vec![
             LayerSpec::Conv {
                 out: 8,
                 k: 5,
@@ -358,7 +359,7 @@ fn odd_states_render_without_panicking() {
             },
             LayerSpec::ReLU,
         ];
-        v.selected = Some(7); // stale selection from an old session
+        v.state.selected = Some(7); // stale selection from an old session
     }
     h.run_steps(2);
     h.get_by_label_contains("layer 1: a 5x5 kernel does not fit");
@@ -366,12 +367,12 @@ fn odd_states_render_without_panicking() {
     // Delete key removes the selected layer; an out-of-range selection is ignored.
     h.key_press(egui::Key::Delete);
     h.run_steps(2);
-    assert_eq!(h.state().view.draft.body.len(), 2);
+    assert_eq!(h.state().view.state.draft.body.len(), 2);
     h.get_by_label("layer 2: ReLU").click();
     h.run_steps(2);
     h.key_press(egui::Key::Delete);
     h.run_steps(2);
-    assert_eq!(h.state().view.draft.body.len(), 1);
+    assert_eq!(h.state().view.state.draft.body.len(), 1);
     // A refused edit is a message, not a panic.
     h.state_mut()
         .view
@@ -400,7 +401,7 @@ fn odd_states_render_without_panicking() {
             layers: vec![LayerSpec::Linear { out: 0 }],
         },
     ] {
-        h.state_mut().view.net = net;
+        h.state_mut().view.state.net = net;
         h.run_steps(2);
         assert!(h.query_by_label_contains("Train this network").is_some());
     }

@@ -52,31 +52,6 @@ struct Message {
 pub struct BuilderSaved {
     pub page: BuilderPage,
     pub draft: BlockDraft,
-    pub selected: Option<usize>,
-    pub exercise: Option<ExerciseId>,
-    pub passed: Vec<ExerciseId>,
-    pub net: NetSpec,
-    pub plain: bool,
-    pub option: ShortcutOption,
-    pub width: usize,
-    pub net_input: Shape,
-    pub classes: usize,
-    pub strip_zoom: f32,
-    pub preset_depth: Option<usize>,
-    pub path: String,
-}
-
-impl Default for BuilderSaved {
-    fn default() -> Self {
-        BuilderView::default().saved()
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(default)]
-pub struct BuilderView {
-    pub page: BuilderPage,
-    pub draft: BlockDraft,
     /// Index of the selected main-lane layer; palette items go right after it.
     pub selected: Option<usize>,
     pub exercise: Option<ExerciseId>,
@@ -94,23 +69,9 @@ pub struct BuilderView {
     pub preset_depth: Option<usize>,
     /// Where "Save JSON" writes and "Open JSON" reads.
     pub path: String,
-    #[serde(skip)]
-    pub history: Undo<BlockDraft>,
-    #[serde(skip)]
-    pub grade: Option<Grade>,
-    #[serde(skip)]
-    message: Option<Message>,
-    /// Consecutive tweaks of one field (dragging a value) make a single undo step.
-    #[serde(skip)]
-    last_edit_key: Option<String>,
-    #[serde(skip)]
-    file_job: Option<Receiver<FileJob>>,
-    /// Main-lane layer being dragged, and the slot it would land in.
-    #[serde(skip)]
-    drag: Option<(usize, usize)>,
 }
 
-impl Default for BuilderView {
+impl Default for BuilderSaved {
     fn default() -> Self {
         let width = 16;
         let classes = 10;
@@ -130,14 +91,30 @@ impl Default for BuilderView {
             strip_zoom: 1.0,
             preset_depth: Some(20),
             path: "network.json".into(),
-            history: Undo::default(),
-            grade: None,
-            message: None,
-            last_edit_key: None,
-            file_job: None,
-            drag: None,
         }
     }
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BuilderView {
+    /// Everything that survives a restart; the rest is per-session working state.
+    #[serde(flatten)]
+    pub state: BuilderSaved,
+    #[serde(skip)]
+    pub history: Undo<BlockDraft>,
+    #[serde(skip)]
+    pub grade: Option<Grade>,
+    #[serde(skip)]
+    message: Option<Message>,
+    /// Consecutive tweaks of one field (dragging a value) make a single undo step.
+    #[serde(skip)]
+    last_edit_key: Option<String>,
+    #[serde(skip)]
+    file_job: Option<Receiver<FileJob>>,
+    /// Main-lane layer being dragged, and the slot it would land in.
+    #[serde(skip)]
+    drag: Option<(usize, usize)>,
 }
 
 // Lane geometry of the block canvas, in points.
@@ -299,41 +276,13 @@ impl BuilderView {
     }
 
     pub fn saved(&self) -> BuilderSaved {
-        BuilderSaved {
-            page: self.page,
-            draft: self.draft.clone(),
-            selected: self.selected,
-            exercise: self.exercise,
-            passed: self.passed.clone(),
-            net: self.net.clone(),
-            plain: self.plain,
-            option: self.option,
-            width: self.width,
-            net_input: self.net_input,
-            classes: self.classes,
-            strip_zoom: self.strip_zoom,
-            preset_depth: self.preset_depth,
-            path: self.path.clone(),
-        }
+        self.state.clone()
     }
 
     /// Restores a saved builder; a stale selection is dropped by the next frame's checks.
-    pub fn from_saved(s: BuilderSaved) -> Self {
+    pub fn from_saved(state: BuilderSaved) -> Self {
         Self {
-            page: s.page,
-            draft: s.draft,
-            selected: s.selected,
-            exercise: s.exercise,
-            passed: s.passed,
-            net: s.net,
-            plain: s.plain,
-            option: s.option,
-            width: s.width,
-            net_input: s.net_input,
-            classes: s.classes,
-            strip_zoom: s.strip_zoom,
-            preset_depth: s.preset_depth,
-            path: s.path,
+            state,
             ..Self::default()
         }
     }
@@ -342,16 +291,16 @@ impl BuilderView {
     pub fn open_exercise(&mut self, id: ExerciseId) {
         let ex = Exercise::get(id);
         let fresh = ex.start();
-        if fresh != self.draft {
-            self.history.record(&self.draft);
+        if fresh != self.state.draft {
+            self.history.record(&self.state.draft);
         }
-        self.draft = fresh;
-        self.exercise = Some(id);
+        self.state.draft = fresh;
+        self.state.exercise = Some(id);
         self.grade = None;
-        self.selected = None;
+        self.state.selected = None;
         self.drag = None;
         self.last_edit_key = None;
-        self.page = BuilderPage::Block;
+        self.state.page = BuilderPage::Block;
         self.message = None;
     }
 
@@ -362,28 +311,28 @@ impl BuilderView {
 
     /// The network the overview shows: the chosen one, or its plain twin.
     pub fn shown_net(&self) -> NetSpec {
-        if self.plain {
-            presets::plain_twin(&self.net)
+        if self.state.plain {
+            presets::plain_twin(&self.state.net)
         } else {
-            self.net.clone()
+            self.state.net.clone()
         }
     }
 
     /// Applies one edit to the draft with undo; `key` names a field so a drag is one undo step.
     pub fn edit(&mut self, e: &Edit, key: Option<String>) {
-        let before = self.draft.clone();
-        match self.draft.apply(e) {
+        let before = self.state.draft.clone();
+        match self.state.draft.apply(e) {
             Ok(()) => {
-                if self.draft != before && (key.is_none() || key != self.last_edit_key) {
+                if self.state.draft != before && (key.is_none() || key != self.last_edit_key) {
                     self.history.record(&before);
                 }
                 self.last_edit_key = key;
                 self.message = None;
                 self.grade = None;
-                if let Some(s) = self.selected
-                    && s >= self.draft.body.len()
+                if let Some(s) = self.state.selected
+                    && s >= self.state.draft.body.len()
                 {
-                    self.selected = self.draft.body.len().checked_sub(1);
+                    self.state.selected = self.state.draft.body.len().checked_sub(1);
                 }
             }
             Err(err) => {
@@ -397,13 +346,13 @@ impl BuilderView {
     }
 
     pub fn undo(&mut self) {
-        if self.history.undo(&mut self.draft) {
+        if self.history.undo(&mut self.state.draft) {
             self.after_history();
         }
     }
 
     pub fn redo(&mut self) {
-        if self.history.redo(&mut self.draft) {
+        if self.history.redo(&mut self.state.draft) {
             self.after_history();
         }
     }
@@ -412,24 +361,30 @@ impl BuilderView {
         self.last_edit_key = None;
         self.grade = None;
         self.drag = None;
-        if self.selected.is_some_and(|s| s >= self.draft.body.len()) {
-            self.selected = self.draft.body.len().checked_sub(1);
+        if self
+            .state
+            .selected
+            .is_some_and(|s| s >= self.state.draft.body.len())
+        {
+            self.state.selected = self.state.draft.body.len().checked_sub(1);
         }
     }
 
     /// Where a palette item goes: after the selected layer, or at the end.
     fn insert_at(&self) -> usize {
-        self.selected.map_or(self.draft.body.len(), |s| {
-            (s + 1).min(self.draft.body.len())
-        })
+        self.state
+            .selected
+            .map_or(self.state.draft.body.len(), |s| {
+                (s + 1).min(self.state.draft.body.len())
+            })
     }
 
     pub fn add(&mut self, item: PaletteItem) {
         let at = self.insert_at();
-        let layer = item.layer(self.draft.channels_at(at));
+        let layer = item.layer(self.state.draft.channels_at(at));
         self.edit(&Edit::Insert { at, layer }, None);
-        if self.draft.body.len() > at && self.message.is_none() {
-            self.selected = Some(at);
+        if self.state.draft.body.len() > at && self.message.is_none() {
+            self.state.selected = Some(at);
         }
     }
 
@@ -438,8 +393,8 @@ impl BuilderView {
         self.poll_files();
         self.keyboard(ui);
         ui.horizontal(|ui| {
-            ui.selectable_value(&mut self.page, BuilderPage::Block, "Block editor");
-            ui.selectable_value(&mut self.page, BuilderPage::Network, "Network");
+            ui.selectable_value(&mut self.state.page, BuilderPage::Block, "Block editor");
+            ui.selectable_value(&mut self.state.page, BuilderPage::Network, "Network");
             ui.separator();
             self.file_row(ui);
         });
@@ -452,7 +407,7 @@ impl BuilderView {
             ui.label(RichText::new(&m.text).color(c));
         }
         ui.separator();
-        match self.page {
+        match self.state.page {
             BuilderPage::Block => self.block_page(ui, &mut action),
             BuilderPage::Network => self.network_page(ui, &mut action),
         }
@@ -460,7 +415,7 @@ impl BuilderView {
     }
 
     fn keyboard(&mut self, ui: &Ui) {
-        if self.page != BuilderPage::Block || ui.ctx().egui_wants_keyboard_input() {
+        if self.state.page != BuilderPage::Block || ui.ctx().egui_wants_keyboard_input() {
             return;
         }
         // Shift first: egui matches Ctrl+Z logically, so it would also swallow Ctrl+Shift+Z.
@@ -477,8 +432,8 @@ impl BuilderView {
         } else if u {
             self.undo();
         }
-        if let Some(at) = self.selected
-            && at < self.draft.body.len()
+        if let Some(at) = self.state.selected
+            && at < self.state.draft.body.len()
             && ui
                 .ctx()
                 .input_mut(|i| i.consume_key(Modifiers::NONE, Key::Delete))
@@ -489,7 +444,7 @@ impl BuilderView {
 
     fn delete(&mut self, at: usize) {
         self.edit(&Edit::Remove { at }, None);
-        self.selected = if self.draft.body.is_empty() {
+        self.state.selected = if self.state.draft.body.is_empty() {
             None
         } else {
             Some(at.saturating_sub(1))
@@ -501,13 +456,13 @@ impl BuilderView {
     fn file_row(&mut self, ui: &mut Ui) {
         let l = ui.label("File");
         ui.add(
-            egui::TextEdit::singleline(&mut self.path)
+            egui::TextEdit::singleline(&mut self.state.path)
                 .desired_width(220.0)
                 .hint_text("network.json"),
         )
         .labelled_by(l.id);
         let busy = self.file_job.is_some();
-        let what = match self.page {
+        let what = match self.state.page {
             BuilderPage::Block => "the block, inside a small trainable net",
             BuilderPage::Network => "the network as shown",
         };
@@ -531,11 +486,11 @@ impl BuilderView {
     }
 
     fn start_save(&mut self, ctx: &egui::Context) {
-        let spec = match self.page {
-            BuilderPage::Block => self.draft.to_net(self.classes),
+        let spec = match self.state.page {
+            BuilderPage::Block => self.state.draft.to_net(self.state.classes),
             BuilderPage::Network => self.shown_net(),
         };
-        let path = PathBuf::from(self.path.trim());
+        let path = PathBuf::from(self.state.path.trim());
         let (tx, rx) = channel();
         let ctx = ctx.clone();
         std::thread::spawn(move || {
@@ -553,8 +508,8 @@ impl BuilderView {
     }
 
     fn start_open(&mut self, ctx: &egui::Context) {
-        let path = PathBuf::from(self.path.trim());
-        let page = self.page;
+        let path = PathBuf::from(self.state.path.trim());
+        let page = self.state.page;
         let (tx, rx) = channel();
         let ctx = ctx.clone();
         std::thread::spawn(move || {
@@ -598,30 +553,30 @@ impl BuilderView {
                 result: Ok(spec),
                 page: BuilderPage::Network,
             } => {
-                let text = match spec.infer(self.net_input) {
+                let text = match spec.infer(self.state.net_input) {
                     Ok(_) => format!("Opened {}.", spec.name),
                     Err(e) => format!("Opened {}, but it does not compute: {e}", spec.name),
                 };
-                let error = spec.infer(self.net_input).is_err();
+                let error = spec.infer(self.state.net_input).is_err();
                 if let Some(c) = spec.classes() {
-                    self.classes = c;
+                    self.state.classes = c;
                 }
-                self.net = spec;
-                self.plain = false;
-                self.preset_depth = None;
+                self.state.net = spec;
+                self.state.plain = false;
+                self.state.preset_depth = None;
                 Message { text, error }
             }
             FileJob::Opened {
                 result: Ok(spec),
                 page: BuilderPage::Block,
-            } => match block_from_net(&spec, self.net_input) {
+            } => match block_from_net(&spec, self.state.net_input) {
                 Ok(d) => {
-                    self.history.record(&self.draft);
-                    self.draft = d;
-                    self.selected = None;
+                    self.history.record(&self.state.draft);
+                    self.state.draft = d;
+                    self.state.selected = None;
                     self.grade = None;
                     self.last_edit_key = None;
-                    match self.draft.report().error {
+                    match self.state.draft.report().error {
                         Some(e) => Message {
                             text: format!("Opened the block, but it does not compute: {e}"),
                             error: true,
@@ -663,7 +618,7 @@ impl BuilderView {
             let at = self.insert_at();
             ui.label("Add:").on_hover_text(if at == 0 {
                 "New layers go first".to_string()
-            } else if at == self.draft.body.len() {
+            } else if at == self.state.draft.body.len() {
                 "New layers go at the end (the yellow tick)".to_string()
             } else {
                 format!("New layers go after layer {at} (the yellow tick)")
@@ -679,7 +634,7 @@ impl BuilderView {
             }
         });
         ui.separator();
-        let report = self.draft.report();
+        let report = self.state.draft.report();
         let h = ui.available_height();
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
@@ -703,7 +658,7 @@ impl BuilderView {
     fn exercise_bar(&mut self, ui: &mut Ui, action: &mut Option<BuilderAction>) {
         ui.horizontal(|ui| {
             let l = ui.label("Exercise");
-            let mut choice = self.exercise;
+            let mut choice = self.state.exercise;
             let current = choice.map_or("Free build", |id| Exercise::get(id).title);
             egui::ComboBox::from_id_salt("builder-exercise")
                 .selected_text(current)
@@ -715,24 +670,24 @@ impl BuilderView {
                 })
                 .response
                 .labelled_by(l.id);
-            if choice != self.exercise {
+            if choice != self.state.exercise {
                 match choice {
                     Some(id) => self.open_exercise(id),
                     None => {
-                        self.exercise = None;
+                        self.state.exercise = None;
                         self.grade = None;
                     }
                 }
             }
-            if let Some(id) = self.exercise {
+            if let Some(id) = self.state.exercise {
                 if ui
                     .button("Check")
                     .on_hover_text("Grade the block against the task")
                     .clicked()
                 {
-                    let g = Exercise::get(id).grade(&self.draft);
-                    if g.passed() && !self.passed.contains(&id) {
-                        self.passed.push(id);
+                    let g = Exercise::get(id).grade(&self.state.draft);
+                    if g.passed() && !self.state.passed.contains(&id) {
+                        self.state.passed.push(id);
                         *action = Some(BuilderAction::ExercisePassed(id));
                     }
                     self.grade = Some(g);
@@ -746,7 +701,7 @@ impl BuilderView {
                 }
             }
         });
-        if let Some(id) = self.exercise {
+        if let Some(id) = self.state.exercise {
             ui.label(Exercise::get(id).task);
             if let Some(g) = &self.grade {
                 if g.passed() {
@@ -777,7 +732,7 @@ impl BuilderView {
 
     /// Paints the two lanes and makes each main-lane box clickable and draggable.
     fn canvas(&mut self, ui: &mut Ui, report: &BlockReport) {
-        let d = &self.draft;
+        let d = &self.state.draft;
         let n = d.body.len();
         let scaled = d.residual_scale != 1.0;
         let rows = n as f32 + 3.0 + if scaled { 1.0 } else { 0.0 };
@@ -833,7 +788,7 @@ impl BuilderView {
             let r = Rect::from_center_size(pos2(mx, y + BOX_H / 2.0), vec2(MAIN_W, BOX_H));
             boxes.push(r);
             let c = layer_color(layer);
-            let selected = self.selected == Some(i);
+            let selected = self.state.selected == Some(i);
             let bad = failed_layer == Some(i);
             let dragged = self.drag.is_some_and(|(from, _)| from == i);
             let fill = if dragged {
@@ -1046,7 +1001,7 @@ impl BuilderView {
                 d.body[i].label()
             ));
             if resp.clicked() {
-                self.selected = if self.selected == Some(i) {
+                self.state.selected = if self.state.selected == Some(i) {
                     None
                 } else {
                     Some(i)
@@ -1106,7 +1061,7 @@ impl BuilderView {
             && from != to
         {
             self.edit(&Edit::Move { from, to }, None);
-            self.selected = Some(to);
+            self.state.selected = Some(to);
         }
         // A tick across the arrow where the palette will insert.
         let at = self.insert_at();
@@ -1134,7 +1089,7 @@ impl BuilderView {
 
     fn inspector(&mut self, ui: &mut Ui, report: &BlockReport, action: &mut Option<BuilderAction>) {
         ui.heading("Block");
-        let mut input = self.draft.input;
+        let mut input = self.state.draft.input;
         ui.horizontal(|ui| {
             ui.label("Input");
             let l = ui.label("C");
@@ -1147,12 +1102,12 @@ impl BuilderView {
             ui.add(egui::DragValue::new(&mut input.w).range(1..=1024))
                 .labelled_by(l.id);
         });
-        if input != self.draft.input {
+        if input != self.state.draft.input {
             self.edit(&Edit::SetInput(input), Some("input".into()));
         }
         ui.horizontal_wrapped(|ui| {
             ui.label("Shortcut:");
-            let mut sc = self.draft.shortcut;
+            let mut sc = self.state.draft.shortcut;
             for s in [
                 Shortcut::Identity,
                 Shortcut::Projection,
@@ -1161,21 +1116,21 @@ impl BuilderView {
             ] {
                 ui.radio_value(&mut sc, s, s.to_string());
             }
-            if sc != self.draft.shortcut {
+            if sc != self.state.draft.shortcut {
                 self.edit(&Edit::SetShortcut(sc), None);
             }
         });
         ui.horizontal(|ui| {
             let l = ui.label("Residual scale");
-            let mut v = self.draft.residual_scale;
+            let mut v = self.state.draft.residual_scale;
             ui.add(egui::DragValue::new(&mut v).range(0.0..=10.0).speed(0.01))
                 .labelled_by(l.id)
                 .on_hover_text("The body's output is multiplied by this before the addition");
-            if v != self.draft.residual_scale {
+            if v != self.state.draft.residual_scale {
                 self.edit(&Edit::SetScale(v), Some("scale".into()));
             }
         });
-        let mut relu = self.draft.relu_after;
+        let mut relu = self.state.draft.relu_after;
         if ui
             .checkbox(&mut relu, "ReLU after the addition")
             .on_hover_text("g in a[l+2] = g(z[l+2] + a[l])")
@@ -1219,7 +1174,7 @@ impl BuilderView {
                 ui.label("One-click fixes:");
                 for f in &report.fixes {
                     if ui.button(f.label()).clicked() {
-                        chosen = Some(f.edit(&self.draft));
+                        chosen = Some(f.edit(&self.state.draft));
                     }
                 }
             }
@@ -1237,30 +1192,37 @@ impl BuilderView {
             )
             .on_hover_text(format!(
                 "Train a small net around this block ({} classes) in the Train tab",
-                self.classes
+                self.state.classes
             ))
             .on_disabled_hover_text("Fix the block first")
             .clicked()
         {
-            *action = Some(BuilderAction::Train(self.draft.to_net(self.classes)));
+            *action = Some(BuilderAction::Train(
+                self.state.draft.to_net(self.state.classes),
+            ));
         }
     }
 
     fn selected_layer(&mut self, ui: &mut Ui) {
-        let n = self.draft.body.len();
-        let Some(i) = self.selected.filter(|&i| i < n) else {
+        let n = self.state.draft.body.len();
+        let Some(i) = self.state.selected.filter(|&i| i < n) else {
             ui.weak("Click a layer to select it; drag it to reorder.");
             return;
         };
         ui.label(
-            RichText::new(format!("Layer {}: {}", i + 1, self.draft.body[i].label())).strong(),
+            RichText::new(format!(
+                "Layer {}: {}",
+                i + 1,
+                self.state.draft.body[i].label()
+            ))
+            .strong(),
         );
         if let LayerSpec::Conv {
             out,
             k,
             stride,
             pad,
-        } = self.draft.body[i].clone()
+        } = self.state.draft.body[i].clone()
         {
             let (mut o, mut kk, mut s, mut pd) = (out, k, stride, pad);
             egui::Grid::new("conv-params")
@@ -1303,14 +1265,14 @@ impl BuilderView {
                 .clicked()
             {
                 self.edit(&Edit::Move { from: i, to: i - 1 }, None);
-                self.selected = Some(i - 1);
+                self.state.selected = Some(i - 1);
             }
             if ui
                 .add_enabled(i + 1 < n, egui::Button::new("Move down"))
                 .clicked()
             {
                 self.edit(&Edit::Move { from: i, to: i + 1 }, None);
-                self.selected = Some(i + 1);
+                self.state.selected = Some(i + 1);
             }
             if ui.button("Delete").on_hover_text("Delete key").clicked() {
                 self.delete(i);
@@ -1328,11 +1290,16 @@ impl BuilderView {
                     .button(format!("ResNet-{depth}"))
                     .on_hover_text("The paper's CIFAR net: 6n+2 layers in three stages")
                     .clicked()
-                    && let Some(net) =
-                        presets::cifar(depth, true, self.option, self.width, self.classes)
+                    && let Some(net) = presets::cifar(
+                        depth,
+                        true,
+                        self.state.option,
+                        self.state.width,
+                        self.state.classes,
+                    )
                 {
-                    self.net = net;
-                    self.preset_depth = Some(depth);
+                    self.state.net = net;
+                    self.state.preset_depth = Some(depth);
                 }
             }
             if ui
@@ -1340,60 +1307,66 @@ impl BuilderView {
                 .on_hover_text("One stage of ResNet-50 style 1x1-3x3-1x1 blocks")
                 .clicked()
             {
-                self.net = bottleneck_stage(self.classes);
-                self.preset_depth = None;
+                self.state.net = bottleneck_stage(self.state.classes);
+                self.state.preset_depth = None;
             }
             if ui
                 .button("My block")
                 .on_hover_text("The block from the block editor in a small net")
                 .clicked()
             {
-                self.net = self.draft.to_net(self.classes);
-                self.preset_depth = None;
+                self.state.net = self.state.draft.to_net(self.state.classes);
+                self.state.preset_depth = None;
             }
         });
-        let (option, width) = (self.option, self.width);
+        let (option, width) = (self.state.option, self.state.width);
         ui.horizontal_wrapped(|ui| {
             ui.label("Shortcuts across a width change:");
-            ui.radio_value(&mut self.option, ShortcutOption::A, "A: zero-pad");
-            ui.radio_value(&mut self.option, ShortcutOption::B, "B: projection");
+            ui.radio_value(&mut self.state.option, ShortcutOption::A, "A: zero-pad");
+            ui.radio_value(&mut self.state.option, ShortcutOption::B, "B: projection");
             let l = ui.label("Base width");
-            ui.add(egui::DragValue::new(&mut self.width).range(2..=64))
+            ui.add(egui::DragValue::new(&mut self.state.width).range(2..=64))
                 .labelled_by(l.id)
                 .on_hover_text("Filters in the first stage of the ResNet presets");
             ui.separator();
-            ui.checkbox(&mut self.plain, "Plain twin (remove every shortcut)");
+            ui.checkbox(&mut self.state.plain, "Plain twin (remove every shortcut)");
         });
-        if (option, width) != (self.option, self.width)
-            && let Some(depth) = self.preset_depth
-            && let Some(net) = presets::cifar(depth, true, self.option, self.width, self.classes)
+        if (option, width) != (self.state.option, self.state.width)
+            && let Some(depth) = self.state.preset_depth
+            && let Some(net) = presets::cifar(
+                depth,
+                true,
+                self.state.option,
+                self.state.width,
+                self.state.classes,
+            )
         {
-            self.net = net;
+            self.state.net = net;
         }
         ui.horizontal(|ui| {
             ui.label("Input");
             let l = ui.label("Channels");
-            ui.add(egui::DragValue::new(&mut self.net_input.c).range(1..=64))
+            ui.add(egui::DragValue::new(&mut self.state.net_input.c).range(1..=64))
                 .labelled_by(l.id);
             let l = ui.label("Height");
-            ui.add(egui::DragValue::new(&mut self.net_input.h).range(1..=512))
+            ui.add(egui::DragValue::new(&mut self.state.net_input.h).range(1..=512))
                 .labelled_by(l.id);
             let l = ui.label("Width");
-            ui.add(egui::DragValue::new(&mut self.net_input.w).range(1..=512))
+            ui.add(egui::DragValue::new(&mut self.state.net_input.w).range(1..=512))
                 .labelled_by(l.id);
             let l = ui.label("Classes");
-            let before = self.classes;
-            ui.add(egui::DragValue::new(&mut self.classes).range(2..=1000))
+            let before = self.state.classes;
+            ui.add(egui::DragValue::new(&mut self.state.classes).range(2..=1000))
                 .labelled_by(l.id);
-            if self.classes != before
-                && let Some(LayerSpec::Linear { out }) = self.net.layers.last_mut()
+            if self.state.classes != before
+                && let Some(LayerSpec::Linear { out }) = self.state.net.layers.last_mut()
             {
-                *out = self.classes;
+                *out = self.state.classes;
             }
         });
         ui.separator();
         let net = self.shown_net();
-        let info = net.validate(self.net_input);
+        let info = net.validate(self.state.net_input);
         ui.horizontal(|ui| {
             ui.label(RichText::new(&net.name).strong().size(16.0));
             if let Ok(i) = &info {
@@ -1494,7 +1467,7 @@ impl BuilderView {
         ui.horizontal(|ui| {
             let l = ui.label("Zoom");
             ui.add(
-                egui::Slider::new(&mut self.strip_zoom, 0.3..=3.0)
+                egui::Slider::new(&mut self.state.strip_zoom, 0.3..=3.0)
                     .logarithmic(true)
                     .show_value(false),
             )
@@ -1502,7 +1475,7 @@ impl BuilderView {
             ui.weak("green: blocks with a skip; grey: no skip; yellow: the skip changes shape. Hover for shapes.");
         });
         let top: Vec<&LayerInfo> = layers.iter().filter(|l| l.depth == 0).collect();
-        let z = self.strip_zoom.clamp(0.3, 3.0);
+        let z = self.state.strip_zoom.clamp(0.3, 3.0);
         let w = |l: &LayerInfo| {
             if l.kind.starts_with("Block") {
                 14.0
