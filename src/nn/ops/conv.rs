@@ -142,6 +142,25 @@ fn group_len(g: &ConvGeom) -> usize {
     }
 }
 
+/// Moves planes between the batch layout `[image][channel][plane]` and the side-by-side layout
+/// `[channel][image][plane]` that a grouped column matrix produces: `to_wide` picks the direction,
+/// `wide` is always the side-by-side buffer.
+fn relayout(a: &[f32], b: &mut [f32], channels: usize, nb: usize, plane: usize, to_wide: bool) {
+    let ld = nb * plane;
+    for j in 0..nb {
+        for c in 0..channels {
+            let batch = (j * channels + c) * plane;
+            let side = c * ld + j * plane;
+            let (src, dst) = if to_wide {
+                (batch, side)
+            } else {
+                (side, batch)
+            };
+            b[dst..dst + plane].copy_from_slice(&a[src..src + plane]);
+        }
+    }
+}
+
 /// `y = conv(x, w)` for a batch of `n` images; `w` is `[cout, cin, k, k]`.
 pub fn forward(g: &ConvGeom, n: usize, x: &[f32], w: &[f32], y: &mut [f32]) {
     let (il, ol, cl) = (g.in_len(), g.out_len(), chunk_len(n));
@@ -172,32 +191,19 @@ pub fn forward(g: &ConvGeom, n: usize, x: &[f32], w: &[f32], y: &mut [f32]) {
                 for (j, xi) in xg.chunks(il).enumerate() {
                     im2col(g, xi, &mut cols, ld, j * plane);
                 }
-                if nb == 1 {
-                    matmul(
-                        g.cout,
-                        plane,
-                        rows,
-                        Mat::rows(w, rows),
-                        Mat::rows(&cols, plane),
-                        yg,
-                        false,
-                    );
-                    continue;
-                }
+                // One image writes straight into its output; a group goes through `wide`.
+                let out: &mut [f32] = if nb == 1 { &mut *yg } else { &mut wide };
                 matmul(
                     g.cout,
                     ld,
                     rows,
                     Mat::rows(w, rows),
                     Mat::rows(&cols, ld),
-                    &mut wide,
+                    out,
                     false,
                 );
-                // [cout][image][plane] -> [image][cout][plane]
-                for (j, yi) in yg.chunks_mut(ol).enumerate() {
-                    for (co, dst) in yi.chunks_mut(plane).enumerate() {
-                        dst.copy_from_slice(&wide[co * ld + j * plane..co * ld + (j + 1) * plane]);
-                    }
+                if nb > 1 {
+                    relayout(&wide, yg, g.cout, nb, plane, false);
                 }
             }
         });
@@ -270,12 +276,7 @@ pub fn backward(
                 let dyw: &[f32] = if nb == 1 {
                     dyg
                 } else {
-                    for (j, dyi) in dyg.chunks(ol).enumerate() {
-                        for (co, src) in dyi.chunks(plane).enumerate() {
-                            wide[co * ld + j * plane..co * ld + (j + 1) * plane]
-                                .copy_from_slice(src);
-                        }
-                    }
+                    relayout(dyg, &mut wide, g.cout, nb, plane, true);
                     &wide
                 };
                 matmul(
