@@ -285,15 +285,14 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
                 f(h.final_test_err()),
                 crate::util::csv_field(&h.status.describe())
             );
-            if let (Some(err), Ok(())) = (h.final_train_err(), outcome(&h)) {
-                points.push(crate::plot::charts::SweepPoint {
+            match (outcome(&h), h.final_train_err()) {
+                (Err(e), _) => failures.push(e),
+                (Ok(()), Some(err)) => points.push(crate::plot::charts::SweepPoint {
                     residual: arch == Arch::Resnet,
                     depth,
                     train_err: err,
-                });
-            }
-            if let Err(e) = outcome(&h) {
-                failures.push(e);
+                }),
+                (Ok(()), None) => {}
             }
         }
     }
