@@ -1,6 +1,7 @@
 //! Fuzzing the parsers and the folder walker with random and mutated input: Ok or Err, never a panic.
 
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use resnet_lab::data::*;
 use std::io::Write;
 use std::path::Path;
@@ -53,7 +54,7 @@ fn check_idx(r: Result<IdxArray, DataError>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, rng_seed: RngSeed::Fixed(0x5eed_0001), ..ProptestConfig::default() })]
 
     #[test]
     fn idx_parser_survives_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
@@ -98,7 +99,7 @@ mod trees {
     use super::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, rng_seed: RngSeed::Fixed(0x5eed_0002), ..ProptestConfig::default() })]
 
     #[test]
     fn walker_and_loader_survive_random_trees(
@@ -113,7 +114,11 @@ mod trees {
             use std::os::unix::ffi::OsStrExt;
             let dir = root.join(std::ffi::OsStr::from_bytes(classes[c]));
             let path = dir.join(format!("{seed}{}", files[f]));
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            // An earlier entry may have made this path (or its parent) a directory, or a file where
+            // this entry needs a folder: such an entry is skipped, the tree stays as it is.
+            if std::fs::create_dir_all(path.parent().unwrap()).is_err() || path.is_dir() {
+                continue;
+            }
             let _ = std::fs::remove_file(&path);
             match kind {
                 0 => std::fs::write(&path, png()).unwrap(),
