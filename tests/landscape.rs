@@ -1,0 +1,294 @@
+//! The loss landscape: filter-normalised directions, the centre point, twins, the line,
+//! partial results and cancel, and the pictures.
+use resnet_lab::data::{Dataset, SplitKind, builtin_sized};
+use resnet_lab::landscape::{
+    self, Axis, Direction, Event, Landscape, Settings, Status, Subject, Weights,
+};
+use resnet_lab::nn::ops::loss::cross_entropy;
+use resnet_lab::nn::presets::{ShortcutOption, cifar};
+use resnet_lab::nn::{Model, ModelOptions, Optimizer, OptimizerKind, Shape};
+use resnet_lab::plot;
+use resnet_lab::rng::Rng64;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+fn data() -> Dataset {
+    builtin_sized(0, 300, 20).convert(12, 12, 1)
+}
+
+/// A few SGD steps in train mode, so weights and running statistics are no longer initial.
+fn trained(residual: bool, option: ShortcutOption, ds: &Dataset) -> Model {
+    let spec = cifar(8, residual, option, 4, 10).unwrap();
+    let mut m = Model::new(&spec, Shape::new(1, 12, 12), 7, ModelOptions::default()).unwrap();
+    m.set_probe(false);
+    let mut opt = Optimizer::new(OptimizerKind::Sgd {
+        momentum: 0.9,
+        weight_decay: 1e-4,
+    });
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut r = Rng64::new(1);
+    for step in 0..15 {
+        let idx: Vec<usize> = (0..32).map(|i| (step * 32 + i) % ds.train.len()).collect();
+        ds.batch(SplitKind::Train, &idx, None, &mut r, &mut x, &mut y);
+        let logits = m.forward(std::mem::take(&mut x), idx.len(), true);
+        let (_, d, _) = cross_entropy(idx.len(), 10, &logits, &y);
+        m.zero_grad();
+        m.backward(d);
+        opt.step(&mut m, 0.05);
+    }
+    m
+}
+
+fn small() -> Settings {
+    Settings {
+        grid: 3,
+        range: 0.5,
+        images: 60,
+        batch: 25,
+        line_points: 3,
+        line_from: 0.0,
+        line_to: 1.0,
+        threads: 1,
+        ..Settings::default()
+    }
+}
+
+fn run_sync(settings: &Settings, subjects: &mut [Subject], ds: &Dataset) -> Landscape {
+    let mut l = Landscape::new();
+    let cancel = AtomicBool::new(false);
+    landscape::run(settings, subjects, ds, &cancel, &mut |e| l.apply(&e));
+    l
+}
+
+#[test]
+fn directions_are_filter_normalised_and_leave_batch_norm_alone() {
+    let ds = data();
+    // Option B: projection shortcuts add 1x1 convs and their batch norms.
+    let mut m = trained(true, ShortcutOption::B, &ds);
+    let w = Weights::capture(&mut m).unwrap();
+    assert!(w.tensors.iter().any(|t| t.name.ends_with("proj.weight")));
+    let d = Direction::random_filter_normalised(&w, 11, Axis::X);
+    let (mut filters, mut still) = (0, 0);
+    for (t, dt) in w.tensors.iter().zip(&d.tensors) {
+        if !t.is_filtered() {
+            assert!(dt.is_empty(), "{} ({:?}) must not move", t.name, t.kind);
+            still += 1;
+            continue;
+        }
+        let len = t.value.len() / t.rows;
+        assert_eq!(dt.len(), t.value.len());
+        for (df, wf) in dt.chunks(len).zip(t.filters()) {
+            let (a, b) = (
+                landscape::direction::norm(df),
+                landscape::direction::norm(wf),
+            );
+            assert!(
+                (a - b).abs() <= 1e-5 * b.max(1e-6),
+                "{}: {a} vs {b}",
+                t.name
+            );
+            filters += 1;
+        }
+    }
+    // resnet-8 width 4: 7 convs + 2 projections with 4/8/16 filters, and a 10-unit classifier.
+    assert_eq!(filters, 4 + (4 + 4) + (8 + 8 + 8) + (16 + 16 + 16) + 10);
+    // Nine batch norms (stem, two per block, one per projection), each gamma and beta, and the bias.
+    assert_eq!(
+        still,
+        2 * 9 + 1,
+        "every BN gamma/beta and the bias stay still"
+    );
+    // Moving along it changes weights only; batch norm and the bias keep their values.
+    let mut moved = trained(true, ShortcutOption::B, &ds);
+    w.write_moved(&mut moved, &[(&d, 0.7)]);
+    let after = Weights::capture(&mut moved).unwrap();
+    for (a, b) in w.tensors.iter().zip(&after.tensors) {
+        assert_eq!(a.value == b.value, !a.is_filtered(), "{}", a.name);
+    }
+    assert_eq!(w.stats, after.stats);
+}
+
+#[test]
+fn twins_get_the_same_directions_for_the_same_seed() {
+    let ds = data();
+    let mut plain = trained(false, ShortcutOption::A, &ds);
+    let mut res = trained(true, ShortcutOption::A, &ds);
+    let (wp, wr) = (
+        Weights::capture(&mut plain).unwrap(),
+        Weights::capture(&mut res).unwrap(),
+    );
+    assert!(wp.same_layout(&wr), "the twins have the same tensors");
+    assert_ne!(wp, wr, "but not the same trained values");
+    for axis in [Axis::X, Axis::Y] {
+        let dp = Direction::random_filter_normalised(&wp, 5, axis);
+        let dr = Direction::random_filter_normalised(&wr, 5, axis);
+        // Each filter points the same way; only its length (the filter's norm) differs.
+        for ((t, a), b) in wp.tensors.iter().zip(&dp.tensors).zip(&dr.tensors) {
+            if a.is_empty() {
+                continue;
+            }
+            let len = t.value.len() / t.rows;
+            for (fa, fb) in a.chunks(len).zip(b.chunks(len)) {
+                let (na, nb) = (
+                    landscape::direction::norm(fa),
+                    landscape::direction::norm(fb),
+                );
+                for (x, y) in fa.iter().zip(fb) {
+                    assert!((*x as f64 / na - *y as f64 / nb).abs() < 1e-5);
+                }
+            }
+        }
+        let other = Direction::random_filter_normalised(&wp, 6, axis);
+        assert!(
+            dp.cosine(&other).abs() < 0.2,
+            "another seed, another direction"
+        );
+    }
+}
+
+#[test]
+fn the_centre_is_the_trained_net_and_the_line_ends_at_both_nets() {
+    let ds = data();
+    let s = small();
+    let mut model = trained(true, ShortcutOption::A, &ds);
+    let before = model.state();
+    // The trained net's loss on the same images, in one forward pass of its own.
+    let probe = landscape::Probe::new(&ds, s.images, s.seed, s.images).unwrap();
+    let own = probe.evaluate(&mut model, &AtomicBool::new(false)).unwrap();
+    let spec = model.spec().clone();
+    let init =
+        landscape::initial_weights(&spec, Shape::new(1, 12, 12), 7, Default::default()).unwrap();
+    let mut fresh = Model::new(&spec, Shape::new(1, 12, 12), 7, Default::default()).unwrap();
+    let initial = probe.evaluate(&mut fresh, &AtomicBool::new(false)).unwrap();
+
+    let mut subjects = vec![Subject::new("resnet-8", model, Some(init))];
+    let l = run_sync(&s, &mut subjects, &ds);
+    assert!(
+        matches!(l.status, Status::Finished { .. }),
+        "{:?}",
+        l.status
+    );
+    assert_eq!(l.done, l.total);
+    assert_eq!(l.total, 3 + 9);
+    let net = &l.nets[0];
+    let centre = net.surface.centre().unwrap();
+    assert!(
+        (centre.loss - own.loss).abs() < 1e-5 * own.loss,
+        "{centre:?} vs {own:?}"
+    );
+    assert_eq!(centre.error, own.error);
+    let line = net.line.as_ref().unwrap();
+    assert_eq!(line.alphas, vec![0.0, 0.5, 1.0]);
+    assert!((line.loss[2] - own.loss).abs() < 1e-5 * own.loss);
+    assert!(
+        (line.loss[0] - initial.loss).abs() < 1e-4 * initial.loss,
+        "{} vs {}",
+        line.loss[0],
+        initial.loss
+    );
+    assert!(line.loss[0] > line.loss[2], "training lowered the loss");
+    // Away from the centre the loss changes, and the model is handed back as it came.
+    assert!(net.surface.at(0, 0).unwrap().loss != centre.loss);
+    assert_eq!(subjects[0].model.state(), before);
+    assert!(net.cosine.abs() < 0.2);
+}
+
+#[test]
+fn partial_results_arrive_point_by_point_and_cancel_stops_the_job() {
+    let ds = Arc::new(data());
+    let settings = Settings {
+        grid: 9,
+        line_points: 0,
+        ..small()
+    };
+    let model = trained(false, ShortcutOption::A, &ds);
+    let mut m2 = trained(false, ShortcutOption::A, &ds);
+    let before = m2.state();
+    let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let w = wakes.clone();
+    let job = landscape::spawn(
+        settings,
+        vec![Subject::new("plain-8", model, None)],
+        ds.clone(),
+        Arc::new(move || {
+            w.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }),
+    );
+    let mut l = Landscape::new();
+    let mut grid_events = 0;
+    while let Some(e) = job.recv() {
+        l.apply(&e);
+        if let Event::Grid { ix, iy, .. } = e {
+            // Row by row: the n-th point is (n % 9, n / 9).
+            assert_eq!((ix, iy), (grid_events % 9, grid_events / 9));
+            grid_events += 1;
+            if grid_events == 5 {
+                assert!(l.progress() > 0.0 && l.progress() < 1.0);
+                assert_eq!(l.nets[0].surface.filled, 5);
+                job.cancel();
+            }
+        }
+    }
+    assert_eq!(l.status, Status::Cancelled);
+    assert!((5..81).contains(&grid_events), "{grid_events}");
+    assert!(!l.nets[0].surface.is_complete());
+    assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) >= grid_events);
+    let mut back = job.join().expect("the nets come back");
+    assert_eq!(back[0].model.state(), before, "trained weights restored");
+
+    // Bad input is an event, not a panic.
+    let bad = Settings { grid: 1, ..small() };
+    let mut l = Landscape::new();
+    landscape::run(&bad, &mut back, &ds, &AtomicBool::new(false), &mut |e| {
+        l.apply(&e)
+    });
+    assert!(
+        matches!(&l.status, Status::Failed(r) if r.contains("grid")),
+        "{:?}",
+        l.status
+    );
+}
+
+#[test]
+fn a_pair_draws_on_shared_levels_and_exports() {
+    let ds = data();
+    let s = Settings { grid: 5, ..small() };
+    let mut subjects = vec![
+        Subject::new("plain-8", trained(false, ShortcutOption::A, &ds), None),
+        Subject::new("resnet-8", trained(true, ShortcutOption::A, &ds), None),
+    ];
+    let l = run_sync(&s, &mut subjects, &ds);
+    let levels = plot::landscape::shared_levels(&l);
+    let plots = plot::landscape::contour_plots(&l, &levels);
+    assert_eq!(plots.len(), 2);
+    assert_eq!(plots[0].levels, plots[1].levels);
+    let (lo, hi) = l
+        .nets
+        .iter()
+        .flat_map(|n| n.surface.loss.iter())
+        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    assert!(
+        levels
+            .values
+            .iter()
+            .all(|&v| v >= lo as f64 && v <= hi as f64)
+    );
+    for size in [(900, 500), (400, 300)] {
+        let png = plot::contours_to_png(&plot::landscape::title(&l), &plots, size).unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        assert_eq!((img.width(), img.height()), size);
+        let scenes = plot::landscape::surface_scenes(&l, &levels, Default::default());
+        let png = plot::surfaces_to_png("surfaces", &scenes, &levels, size).unwrap();
+        assert_eq!(image::load_from_memory(&png).unwrap().width(), size.0);
+    }
+    let csv = plot::landscape::surface_csv(&l);
+    assert_eq!(csv.lines().count(), 1 + 2 * 25);
+    let row = csv
+        .lines()
+        .find(|r| r.starts_with("resnet-8,0,0,"))
+        .unwrap();
+    let loss: f32 = row.split(',').nth(3).unwrap().parse().unwrap();
+    assert_eq!(loss, l.nets[1].surface.centre().unwrap().loss);
+    let figs = plot::landscape::figures_csv(&l);
+    assert_eq!(figs.lines().count(), 3);
+}
