@@ -45,9 +45,9 @@ fn small() -> Settings {
         range: 0.5,
         images: 60,
         batch: 25,
-        line_points: 3,
+        line_points: 4,
         line_from: 0.0,
-        line_to: 1.0,
+        line_to: 1.5,
         threads: 1,
         ..Settings::default()
     }
@@ -66,7 +66,11 @@ fn directions_are_filter_normalised_and_leave_batch_norm_alone() {
     // Option B: projection shortcuts add 1x1 convs and their batch norms.
     let mut m = trained(true, ShortcutOption::B, &ds);
     let w = Weights::capture(&mut m).unwrap();
-    assert!(w.tensors.iter().any(|t| t.name.ends_with("proj.weight")));
+    assert!(
+        w.tensors
+            .iter()
+            .any(|t| t.name.ends_with("proj.conv.weight"))
+    );
     let d = Direction::random_filter_normalised(&w, 11, Axis::X);
     let (mut filters, mut still) = (0, 0);
     for (t, dt) in w.tensors.iter().zip(&d.tensors) {
@@ -169,7 +173,7 @@ fn the_centre_is_the_trained_net_and_the_line_ends_at_both_nets() {
         l.status
     );
     assert_eq!(l.done, l.total);
-    assert_eq!(l.total, 3 + 9);
+    assert_eq!(l.total, 4 + 9);
     let net = &l.nets[0];
     let centre = net.surface.centre().unwrap();
     assert!(
@@ -178,7 +182,9 @@ fn the_centre_is_the_trained_net_and_the_line_ends_at_both_nets() {
     );
     assert_eq!(centre.error, own.error);
     let line = net.line.as_ref().unwrap();
-    assert_eq!(line.alphas, vec![0.0, 0.5, 1.0]);
+    // The line ends past the trained net, so its statistics were moved last: the grid after it
+    // must start from the trained statistics again.
+    assert_eq!(line.alphas, vec![0.0, 0.5, 1.0, 1.5]);
     assert!((line.loss[2] - own.loss).abs() < 1e-5 * own.loss);
     assert!(
         (line.loss[0] - initial.loss).abs() < 1e-4 * initial.loss,
@@ -291,4 +297,129 @@ fn a_pair_draws_on_shared_levels_and_exports() {
     assert_eq!(loss, l.nets[1].surface.centre().unwrap().loss);
     let figs = plot::landscape::figures_csv(&l);
     assert_eq!(figs.lines().count(), 3);
+}
+
+fn train_saved(arch: &str, dir: &std::path::Path) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_resnet-lab"))
+        .args(["train", "--data", "builtin", "--max-per-class", "12"])
+        .args(["--arch", arch, "--depth", "8", "--width", "4"])
+        .args(["--batch", "20", "--max-steps", "6", "--threads", "1"])
+        .arg("--save")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn the_cli_writes_the_same_grid_as_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (plain, res, out) = (
+        tmp.path().join("plain"),
+        tmp.path().join("resnet"),
+        tmp.path().join("out"),
+    );
+    train_saved("plain", &plain);
+    train_saved("resnet", &res);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_resnet-lab"))
+        .arg("landscape")
+        .args([&plain, &res])
+        .args([
+            "--grid", "5", "--range", "0.8", "--images", "50", "--batch", "20",
+        ])
+        .args(["--line-points", "3", "--seed", "4", "--threads", "1"])
+        .args(["--width", "500", "--height", "300", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    for f in [
+        "surface.csv",
+        "line.csv",
+        "figures.csv",
+        "contours.png",
+        "surface-3d.png",
+        "slice.png",
+        "line-loss.png",
+        "line-error.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing; {stderr}");
+    }
+    let img = image::open(out.join("contours.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (500, 300));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("plain-8") && stdout.contains("non-convex"),
+        "{stdout}"
+    );
+
+    // The same computation in-process, from the same run folders and data.
+    let mut subjects = Vec::new();
+    let mut data = None;
+    for dir in [&plain, &res] {
+        let run = resnet_lab::train::run_dir::open(dir).unwrap();
+        let info = run.history.data.clone().unwrap();
+        let h = &run.history.hyper;
+        let init = landscape::initial_weights(&run.spec, info.input(), h.seed, h.model).unwrap();
+        subjects.push(Subject::new(
+            run.history.label.clone(),
+            run.model.unwrap(),
+            Some(init),
+        ));
+        let progress = resnet_lab::data::Progress::default();
+        data = Some(resnet_lab::data::load(&info.source, &info.options, &progress).unwrap());
+    }
+    let s = Settings {
+        grid: 5,
+        range: 0.8,
+        images: 50,
+        batch: 20,
+        line_points: 3,
+        seed: 4,
+        threads: 1,
+        ..Settings::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let l = pool.install(|| run_sync(&s, &mut subjects, data.as_ref().unwrap()));
+    let csv = std::fs::read_to_string(out.join("surface.csv")).unwrap();
+    let mut rows = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let net = l.nets.iter().find(|n| n.label == f[0]).unwrap();
+        let s = &net.surface;
+        let x: f64 = f[1].parse().unwrap();
+        let y: f64 = f[2].parse().unwrap();
+        let ix = s.coords.iter().position(|c| *c == x).unwrap();
+        let iy = s.coords.iter().position(|c| *c == y).unwrap();
+        let p = s.at(ix, iy).unwrap();
+        assert_eq!(f[3].parse::<f32>().unwrap(), p.loss, "{line}");
+        assert_eq!(f[4].parse::<f32>().unwrap(), p.error, "{line}");
+        rows += 1;
+    }
+    assert_eq!(rows, 2 * 25);
+    assert_eq!(csv, plot::landscape::surface_csv(&l));
+    assert_eq!(
+        std::fs::read_to_string(out.join("line.csv")).unwrap(),
+        plot::landscape::line_csv(&l)
+    );
+
+    // A run folder without weights is refused in one sentence.
+    std::fs::remove_file(plain.join("weights.safetensors")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_resnet-lab"))
+        .arg("landscape")
+        .arg(&plain)
+        .arg("--out")
+        .arg(tmp.path().join("none"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no trained weights"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -89,6 +89,7 @@ impl Direction {
                     .iter()
                     .zip(&to.stats)
                     .map(|(a, b)| BnStats {
+                        key: a.key.clone(),
                         mean: diff(&a.mean, &b.mean),
                         var: diff(&a.var, &b.var),
                     })
@@ -126,7 +127,7 @@ pub fn norm(v: &[f32]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::landscape::weights::Tensor;
+    use crate::landscape::weights::WeightTensor as Tensor;
     use crate::nn::ParamKind;
 
     fn weights() -> Weights {

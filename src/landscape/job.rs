@@ -30,6 +30,9 @@ pub struct Settings {
     /// Points on the initial-to-trained line (0 = no line).
     pub line_points: usize,
     /// The line runs over alpha in [line_from, line_to]; 0 is the initial net, 1 the trained one.
+    /// Beyond [0, 1] a running variance can extrapolate below zero (it is clamped there), and the
+    /// loss then explodes for a reason that has nothing to do with the weights: keep to [0, 1]
+    /// unless that is what you want to show.
     pub line_from: f32,
     pub line_to: f32,
     /// Compute threads (0 = one per core).
@@ -45,8 +48,8 @@ impl Default for Settings {
             batch: 250,
             seed: 0,
             line_points: 41,
-            line_from: -0.5,
-            line_to: 1.5,
+            line_from: 0.0,
+            line_to: 1.0,
             threads: 0,
         }
     }
@@ -327,6 +330,8 @@ fn compute(
                 point: finite(point),
             });
         }
+        // The line moved the running statistics; the grid keeps the trained ones.
+        p.trained.restore(&mut s.model);
     }
     for (iy, &b) in coords.iter().enumerate() {
         for (ix, &a) in coords.iter().enumerate() {

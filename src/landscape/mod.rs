@@ -21,7 +21,7 @@ pub use figures::{Figures, figures};
 pub use job::{Event, JobHandle, Settings, Subject, initial_weights, run, spawn};
 pub use probe::{Point, Probe};
 pub use result::{Landscape, Line, NetLandscape, Status, Surface};
-pub use weights::{BnStats, Tensor, Weights};
+pub use weights::{BnStats, WeightTensor, Weights};
 
 /// Why a landscape could not be computed, in words for the learner.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

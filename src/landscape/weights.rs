@@ -2,11 +2,12 @@
 //! `base + a*d1 + b*d2` back into the model without allocating.
 use super::LandscapeError;
 use super::direction::Direction;
-use crate::nn::{Model, ParamKind};
+use crate::nn::{Model, ParamKind, TensorData};
+use std::collections::HashMap;
 
 /// One parameter tensor.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
+pub struct WeightTensor {
     pub name: String,
     pub kind: ParamKind,
     /// Filters (output channels, or output units of a linear layer); each filter is a contiguous
@@ -15,7 +16,7 @@ pub struct Tensor {
     pub value: Vec<f32>,
 }
 
-impl Tensor {
+impl WeightTensor {
     /// Whether the landscape directions move this tensor: conv and linear weights do; biases and
     /// batch-norm parameters do not (Li et al.'s `ignore='biasbn'`).
     pub fn is_filtered(&self) -> bool {
@@ -31,6 +32,8 @@ impl Tensor {
 /// Running mean and variance of one batch norm.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BnStats {
+    /// The batch norm's module path (`<key>.running_mean`).
+    pub key: String,
     pub mean: Vec<f32>,
     pub var: Vec<f32>,
 }
@@ -38,54 +41,66 @@ pub struct BnStats {
 /// Every parameter of a model (forward order) and every batch norm's running statistics.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
-    pub tensors: Vec<Tensor>,
+    pub tensors: Vec<WeightTensor>,
     pub stats: Vec<BnStats>,
 }
 
 impl Weights {
-    /// Copies the model's weights. Filter counts come from the spec's shape inference: the
-    /// layer `L` owns `L.weight`, and its output channels are the filters.
+    /// Copies the model's weights and running statistics. A tensor's filters are its first
+    /// dimension (output channels of a conv `[out, in, k, k]`, units of a linear `[out, in]`),
+    /// as in the reference code's filter normalisation.
     pub fn capture(model: &mut Model) -> Result<Self, LandscapeError> {
-        let info = model
-            .spec()
-            .infer(model.input_shape())
-            .map_err(|e| LandscapeError::Model(e.to_string()))?;
+        let all = model.params();
+        let shapes: HashMap<&str, &[usize]> = all
+            .iter()
+            .map(|t| (t.name.as_str(), t.shape.as_slice()))
+            .collect();
         let mut tensors = Vec::new();
+        let mut problem = None;
         model.visit_params(&mut |p| {
-            tensors.push(Tensor {
+            let rows = match shapes.get(p.name.as_str()) {
+                Some(shape) if shape.len() >= 2 => shape[0],
+                Some(_) => 1,
+                None => {
+                    problem.get_or_insert_with(|| format!("{} has no shape", p.name));
+                    1
+                }
+            };
+            if rows == 0 || !p.value.len().is_multiple_of(rows) {
+                problem.get_or_insert_with(|| {
+                    format!(
+                        "{} has {} entries, which do not split into {rows} filters",
+                        p.name,
+                        p.value.len()
+                    )
+                });
+            }
+            tensors.push(WeightTensor {
                 name: p.name.clone(),
                 kind: p.kind,
-                rows: 1,
+                rows: rows.max(1),
                 value: p.value.clone(),
             })
         });
-        // Parameters and layer infos both run in forward order, so a moving cursor pairs each
-        // weight with its own layer even when a learner gave two layers the same name.
-        let mut cursor = info.layers.iter();
-        for t in tensors.iter_mut().filter(|t| t.is_filtered()) {
-            let layer = cursor
-                .by_ref()
-                .find(|l| format!("{}.weight", l.name) == t.name)
-                .ok_or_else(|| {
-                    LandscapeError::Model(format!("no layer owns the parameter {}", t.name))
-                })?;
-            t.rows = layer.output.c;
-            if t.rows == 0 || !t.value.len().is_multiple_of(t.rows) {
-                return Err(LandscapeError::Model(format!(
-                    "{} has {} entries, which do not split into {} filters",
-                    t.name,
-                    t.value.len(),
-                    t.rows
-                )));
-            }
+        if let Some(p) = problem {
+            return Err(LandscapeError::Model(p));
         }
         let mut stats = Vec::new();
-        model.visit_running_stats(&mut |m, v| {
+        for t in &all {
+            let (Some(key), Some(v)) = (t.name.strip_suffix(".running_mean"), t.as_f32()) else {
+                continue;
+            };
+            let var = all
+                .iter()
+                .find(|u| u.name == format!("{key}.running_var"))
+                .and_then(|u| u.as_f32())
+                .ok_or_else(|| LandscapeError::Model(format!("{key} has no running variance")))?;
             stats.push(BnStats {
-                mean: m.to_vec(),
-                var: v.to_vec(),
-            })
-        });
+                key: key.to_string(),
+                mean: v.to_vec(),
+                var: var.to_vec(),
+            });
+        }
         Ok(Self { tensors, stats })
     }
 
@@ -107,14 +122,15 @@ impl Weights {
         self.tensors.iter().map(|t| t.value.len()).sum()
     }
 
-    /// Writes these weights back into `model` (which must be the model they came from).
+    /// Writes these weights and statistics back into `model` (which must be the model they
+    /// came from).
     pub fn restore(&self, model: &mut Model) {
         self.write_moved(model, &[]);
+        self.write_stats(model, &[]);
     }
 
     /// Writes `self + sum(step * direction)` into `model`'s parameters in place. Running
-    /// statistics move only along directions that carry them; a variance is kept non-negative
-    /// (an extrapolated interpolation can overshoot zero).
+    /// statistics are written only when a direction carries them (see [`Weights::restore`]).
     pub fn write_moved(&self, model: &mut Model, moves: &[(&Direction, f32)]) {
         let mut i = 0;
         model.visit_params(&mut |p| {
@@ -130,22 +146,56 @@ impl Weights {
             }
             i += 1;
         });
-        let mut j = 0;
-        model.visit_running_stats(&mut |m, v| {
-            let s = &self.stats[j];
-            m.copy_from_slice(&s.mean);
-            v.copy_from_slice(&s.var);
+        if moves.iter().any(|(d, _)| d.stats.is_some()) {
+            self.write_stats(model, moves);
+        }
+    }
+
+    /// Running statistics moved along the directions that carry them; a variance is kept
+    /// non-negative (an extrapolated line can overshoot zero).
+    fn write_stats(&self, model: &mut Model, moves: &[(&Direction, f32)]) {
+        let mut all = model.params();
+        let by_key: HashMap<&str, usize> = self
+            .stats
+            .iter()
+            .enumerate()
+            .map(|(j, s)| (s.key.as_str(), j))
+            .collect();
+        for t in &mut all {
+            let TensorData::F32(v) = &mut t.data else {
+                continue;
+            };
+            let (key, is_var) = match (
+                t.name.strip_suffix(".running_mean"),
+                t.name.strip_suffix(".running_var"),
+            ) {
+                (Some(k), _) => (k, false),
+                (_, Some(k)) => (k, true),
+                _ => continue,
+            };
+            let Some(&j) = by_key.get(key) else { continue };
+            let pick = |s: &BnStats| {
+                if is_var {
+                    s.var.clone()
+                } else {
+                    s.mean.clone()
+                }
+            };
+            *v = pick(&self.stats[j]);
             for (d, step) in moves {
-                if let Some(ds) = d.stats.as_ref().map(|st| &st[j]) {
-                    for (x, dx) in m.iter_mut().zip(&ds.mean) {
+                if let Some(ds) = &d.stats {
+                    for (x, dx) in v.iter_mut().zip(pick(&ds[j])) {
                         *x += step * dx;
-                    }
-                    for (x, dx) in v.iter_mut().zip(&ds.var) {
-                        *x = (*x + step * dx).max(0.0);
                     }
                 }
             }
-            j += 1;
-        });
+            if is_var {
+                v.iter_mut().for_each(|x| *x = x.max(0.0));
+            }
+        }
+        // Same names and shapes as the model's own tensors: this cannot fail.
+        model
+            .load(&all)
+            .expect("the model takes back its own tensors");
     }
 }

@@ -745,13 +745,3 @@ impl Model {
         v
     }
 }
-
-impl Model {
-    /// Every batch norm's running mean and variance (the statistics eval mode normalises with),
-    /// in forward order. The loss landscape's 1-D interpolation moves them along with the weights.
-    pub fn visit_running_stats(&mut self, f: &mut dyn FnMut(&mut [f32], &mut [f32])) {
-        for node in &mut self.nodes {
-            node.visit_bn(&mut |b| f(&mut b.running_mean, &mut b.running_var));
-        }
-    }
-}

@@ -67,6 +67,39 @@ pub fn title(l: &Landscape) -> String {
     )
 }
 
+/// Each net's colour: plain nets warm, residual nets cool, numbered within their family.
+fn colors(l: &Landscape) -> Vec<[u8; 3]> {
+    let (mut plain, mut res) = (0, 0);
+    l.nets
+        .iter()
+        .map(|n| {
+            let k = if n.label.starts_with("plain") {
+                &mut plain
+            } else {
+                &mut res
+            };
+            *k += 1;
+            net_color(&n.label, *k - 1)
+        })
+        .collect()
+}
+
+/// Loss on a log10 axis when the values span more than a factor of 100 (an exploding end would
+/// flatten everything else).
+fn maybe_log(c: &mut Chart) {
+    let (lo, hi) = c
+        .series
+        .iter()
+        .flat_map(|s| &s.points)
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p[1]), b.max(p[1])));
+    if lo > 0.0 && hi / lo > 100.0 {
+        c.log10_y = true;
+        for p in c.series.iter_mut().flat_map(|s| s.points.iter_mut()) {
+            p[1] = p[1].log10();
+        }
+    }
+}
+
 /// Loss (or error) from the initial (0) to the trained (1) weights, one line per net.
 pub fn line_chart(l: &Landscape, error: bool) -> Chart {
     let (title, y) = if error {
@@ -75,7 +108,7 @@ pub fn line_chart(l: &Landscape, error: bool) -> Chart {
         ("Loss from initial to trained weights", "cross-entropy loss")
     };
     let mut c = Chart::new(title, "alpha (0 = initial weights, 1 = trained)", y);
-    for (i, n) in l.nets.iter().enumerate() {
+    for (n, rgb) in l.nets.iter().zip(colors(l)) {
         let Some(line) = &n.line else { continue };
         let vals = if error { &line.error } else { &line.loss };
         let points = line
@@ -87,10 +120,13 @@ pub fn line_chart(l: &Landscape, error: bool) -> Chart {
             .collect();
         c.series.push(Series {
             name: n.label.clone(),
-            rgb: net_color(&n.label, i),
+            rgb,
             points,
             dashed: false,
         });
+    }
+    if !error {
+        maybe_log(&mut c);
     }
     c
 }
@@ -102,7 +138,7 @@ pub fn slice_chart(l: &Landscape) -> Chart {
         "step along direction 1",
         "cross-entropy loss",
     );
-    for (i, n) in l.nets.iter().enumerate() {
+    for (n, rgb) in l.nets.iter().zip(colors(l)) {
         let s = &n.surface;
         let mid = s.side() / 2;
         let points = (0..s.side())
@@ -112,11 +148,12 @@ pub fn slice_chart(l: &Landscape) -> Chart {
             .collect();
         c.series.push(Series {
             name: n.label.clone(),
-            rgb: net_color(&n.label, i),
+            rgb,
             points,
             dashed: false,
         });
     }
+    maybe_log(&mut c);
     c
 }
 

@@ -14,7 +14,8 @@ impl Default for View3 {
     fn default() -> Self {
         Self {
             azimuth: -50.0,
-            elevation: 30.0,
+            // High enough to look into a narrow well past the surface's front rim.
+            elevation: 50.0,
         }
     }
 }
