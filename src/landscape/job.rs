@@ -174,6 +174,8 @@ pub fn initial_weights(
 pub enum Event {
     Started {
         labels: Vec<String>,
+        /// Which nets have shortcuts (colours and checks tell the families apart by this).
+        residual: Vec<bool>,
         /// Grid coordinates along x and along y (the same values).
         coords: Vec<f64>,
         /// Line alphas, for the nets that have a line.
@@ -295,6 +297,10 @@ fn compute(
     let total = lines * alphas.len() + subjects.len() * coords.len() * coords.len();
     emit(Event::Started {
         labels: subjects.iter().map(|s| s.label.clone()).collect(),
+        residual: subjects
+            .iter()
+            .map(|s| s.model.spec().has_shortcuts())
+            .collect(),
         coords: coords.clone(),
         alphas: alphas.clone(),
         has_line: has_line.clone(),

@@ -87,6 +87,8 @@ impl Line {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetLandscape {
     pub label: String,
+    /// Whether the net has shortcuts.
+    pub residual: bool,
     pub surface: Surface,
     pub line: Option<Line>,
     /// Cosine between its two random directions.
@@ -141,6 +143,7 @@ impl Landscape {
         match e {
             Event::Started {
                 labels,
+                residual,
                 coords,
                 alphas,
                 has_line,
@@ -153,6 +156,7 @@ impl Landscape {
                     .enumerate()
                     .map(|(i, label)| NetLandscape {
                         label: label.clone(),
+                        residual: residual.get(i).copied().unwrap_or(false),
                         surface: Surface::new(coords.clone()),
                         line: has_line
                             .get(i)

@@ -595,6 +595,23 @@ impl NetSpec {
         })
     }
 
+    /// Weighted layers (convs and linear layers, projections excluded), as the paper counts
+    /// depth; the same number as [`NetInfo::depth`], without an input shape.
+    pub fn depth(&self) -> usize {
+        count_weighted(&self.layers)
+    }
+
+    /// Whether any block adds a shortcut (a residual net) rather than none (a plain net).
+    pub fn has_shortcuts(&self) -> bool {
+        fn any(layers: &[LayerSpec]) -> bool {
+            layers.iter().any(|l| match l {
+                LayerSpec::Block(b) => b.shortcut != Shortcut::None || any(&b.body),
+                _ => false,
+            })
+        }
+        any(&self.layers)
+    }
+
     /// Checks the net is a classifier: valid shapes and a Linear head.
     pub fn validate(&self, input: Shape) -> Result<NetInfo, SpecError> {
         let info = self.infer(input)?;

@@ -3,7 +3,7 @@
 use super::contour::ContourPlot;
 use super::field::{Field, Levels};
 use super::surface::{Scene, View3, ZScale, scene};
-use super::{Chart, Series, net_color};
+use super::{Chart, Family, Series, family_color};
 use crate::landscape::{Figures, Landscape, NetLandscape, Surface, figures};
 use crate::util::csv_field;
 
@@ -67,19 +67,23 @@ pub fn title(l: &Landscape) -> String {
     )
 }
 
-/// Each net's colour: plain nets warm, residual nets cool, numbered within their family.
+/// Each net's colour: the family's hue (plain red, residual blue), shaded by its place among
+/// the nets of its family.
 fn colors(l: &Landscape) -> Vec<[u8; 3]> {
-    let (mut plain, mut res) = (0, 0);
+    let family = |n: &NetLandscape| {
+        if n.residual {
+            Family::Residual
+        } else {
+            Family::Plain
+        }
+    };
     l.nets
         .iter()
-        .map(|n| {
-            let k = if n.label.starts_with("plain") {
-                &mut plain
-            } else {
-                &mut res
-            };
-            *k += 1;
-            net_color(&n.label, *k - 1)
+        .enumerate()
+        .map(|(i, n)| {
+            let same = |m: &&NetLandscape| family(m) == family(n);
+            let shade = l.nets[..i].iter().filter(same).count();
+            family_color(family(n), shade, l.nets.iter().filter(same).count())
         })
         .collect()
 }
@@ -118,12 +122,7 @@ pub fn line_chart(l: &Landscape, error: bool) -> Chart {
             .filter(|(_, v)| v.is_finite())
             .map(|(a, v)| [*a, if error { *v as f64 * 100.0 } else { *v as f64 }])
             .collect();
-        c.series.push(Series {
-            name: n.label.clone(),
-            rgb,
-            points,
-            dashed: false,
-        });
+        c.series.push(Series::new(n.label.clone(), rgb, points));
     }
     if !error {
         maybe_log(&mut c);
@@ -146,12 +145,7 @@ pub fn slice_chart(l: &Landscape) -> Chart {
             .filter(|(_, p)| p.loss.is_finite())
             .map(|(ix, p)| [s.coords[ix], p.loss as f64])
             .collect();
-        c.series.push(Series {
-            name: n.label.clone(),
-            rgb,
-            points,
-            dashed: false,
-        });
+        c.series.push(Series::new(n.label.clone(), rgb, points));
     }
     maybe_log(&mut c);
     c
