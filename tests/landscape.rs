@@ -148,6 +148,37 @@ fn twins_get_the_same_directions_for_the_same_seed() {
             "another seed, another direction"
         );
     }
+    // With projection shortcuts the residual net has extra tensors; every tensor the two share
+    // still gets the same numbers, because streams follow names, not positions.
+    let mut proj = trained(true, ShortcutOption::B, &ds);
+    let wb = Weights::capture(&mut proj).unwrap();
+    assert!(wb.tensors.len() > wp.tensors.len());
+    let (dp, db) = (
+        Direction::random_filter_normalised(&wp, 5, Axis::X),
+        Direction::random_filter_normalised(&wb, 5, Axis::X),
+    );
+    let unit = |v: &[f32]| {
+        let n = landscape::direction::norm(v);
+        v.iter().map(|x| *x as f64 / n).collect::<Vec<_>>()
+    };
+    let mut shared = 0;
+    for (t, a) in wp.tensors.iter().zip(&dp.tensors) {
+        let j = wb.tensors.iter().position(|u| u.name == t.name).unwrap();
+        if a.is_empty() {
+            continue;
+        }
+        let len = t.value.len() / t.rows;
+        for (fa, fb) in a.chunks(len).zip(db.tensors[j].chunks(len)) {
+            let (ua, ub) = (unit(fa), unit(fb));
+            assert!(
+                ua.iter().zip(&ub).all(|(x, y)| (x - y).abs() < 1e-5),
+                "{}",
+                t.name
+            );
+        }
+        shared += 1;
+    }
+    assert_eq!(shared, 8, "7 convs and the classifier");
 }
 
 #[test]
@@ -236,6 +267,7 @@ fn partial_results_arrive_point_by_point_and_cancel_stops_the_job() {
         }
     }
     assert_eq!(l.status, Status::Cancelled);
+    assert!(!l.is_complete(), "a cancelled job proves nothing");
     assert!((5..81).contains(&grid_events), "{grid_events}");
     assert!(!l.nets[0].surface.is_complete());
     assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) >= grid_events);

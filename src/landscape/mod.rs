@@ -9,6 +9,12 @@
 //! - [`job`]: settings, the computation with events point by point, cancel, and the worker.
 //! - [`result`]: [`Landscape`], filled in from the events; what views and exports read.
 //! - [`figures`]: how bowl-like a surface is (non-convex share, curvature ratio, minima, roughness).
+//!
+//! A view drives it like a training run: build [`Subject`]s from trained models (and their
+//! initial weights), [`spawn`] a job with [`Settings`], drain its events each frame into a
+//! [`Landscape`] and draw that (`plot::landscape` turns it into contour panels, 3-D scenes, 1-D
+//! charts and CSV, all on shared levels); `JobHandle::cancel` stops it within one batch, and
+//! `JobHandle::join` hands the models back with their trained weights.
 pub mod direction;
 pub mod figures;
 pub mod job;

@@ -1,4 +1,5 @@
 //! What a computation has produced so far: every view, export and check reads this.
+use super::figures::{Figures, figures};
 use super::job::Event;
 use super::probe::Point;
 
@@ -95,6 +96,13 @@ pub struct NetLandscape {
     pub cosine: f64,
 }
 
+impl NetLandscape {
+    /// How bowl-like its loss surface is, over the points computed so far.
+    pub fn figures(&self) -> Option<Figures> {
+        figures(&self.surface.coords, &self.surface.loss_f64())
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Status {
     #[default]
@@ -129,6 +137,18 @@ pub struct Landscape {
 impl Landscape {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Finished with every surface and line filled: the only state a check may conclude from.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.status, Status::Finished { .. })
+            && !self.nets.is_empty()
+            && self.nets.iter().all(|n| {
+                n.surface.is_complete()
+                    && n.line
+                        .as_ref()
+                        .is_none_or(|l| l.loss.iter().all(|v| !v.is_nan()))
+            })
     }
 
     /// Share of the evaluations done, in [0, 1].
