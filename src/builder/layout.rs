@@ -89,7 +89,8 @@ pub struct ShortcutPath {
     pub boxed: Option<Bx>,
     /// The arrow into the + node; its head ends on the node's rim.
     pub arrow: (Pt, Pt),
-    /// Where the lane's caption ("identity") goes, left-centre anchored.
+    /// Where the lane's caption ("identity") goes, right-centre anchored: just left of the
+    /// lane, between it and the main lane.
     pub caption: Pt,
 }
 
@@ -281,7 +282,7 @@ pub fn layout(draft: &BlockDraft, report: &BlockReport, width: f32, height: f32)
             ],
             boxed,
             arrow: (pt(short_x, plus_c.y), pt(rim, plus_c.y)),
-            caption: pt((short_x + 8.0).min(width - 60.0), mid),
+            caption: pt(short_x - 6.0, mid),
         }
     });
     if has_sum {
