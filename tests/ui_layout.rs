@@ -2,15 +2,18 @@
 //! (or reachable by scrolling their own scroll area), never cut off at the window's edge.
 //!
 //! `SHOTS_DIR=/some/dir cargo test --test ui_layout -- --ignored screenshots` also renders the
-//! main screens with wgpu at 1024x700, 1280x800 and 1920x1080 at 200% for a look by eye.
+//! main screens with wgpu at 1024x700 and 1280x800 for a look by eye (larger renders time out
+//! on a software GPU; look at 4K and 200% in the real app under Xvfb).
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use resnet_lab::builder::{ExerciseId, PaletteItem};
 use resnet_lab::data;
 use resnet_lab::nn::presets::{self, ShortcutOption};
 use resnet_lab::plot::charts::SweepPoint;
 use resnet_lab::train::{Hyper, NetEntry, RunHistory, trainer};
 use resnet_lab::ui::ResNetLabApp;
 use resnet_lab::ui::app::Tab;
+use resnet_lab::ui::builder_view::BuilderView;
 use resnet_lab::ui::train_view::PlotPage;
 
 const SMALL: egui::Vec2 = egui::vec2(1024.0, 700.0);
@@ -76,11 +79,10 @@ fn screenshots() {
         return;
     };
     let dir = std::path::PathBuf::from(dir);
-    let runs = vec![
-        history(8, false, 40),
-        history(20, false, 40),
-        history(20, true, 40),
-    ];
+    let mut stopped = history(20, false, 38);
+    stopped.status = resnet_lab::train::RunStatus::Stopped;
+    stopped.total_steps = 260;
+    let runs = vec![history(8, false, 40), stopped, history(20, true, 40)];
     let sweep = vec![
         SweepPoint {
             residual: false,
@@ -99,12 +101,15 @@ fn screenshots() {
         ("train-sweep", Tab::Train, PlotPage::Sweep, 6),
         ("data", Tab::Data, PlotPage::Errors, 1),
         ("build", Tab::Build, PlotPage::Errors, 3),
+        ("build-mismatch", Tab::Build, PlotPage::Errors, 4),
     ];
     for (size, scale, tag) in [
         (SMALL, 1.0, "1024x700"),
         (egui::vec2(1280.0, 800.0), 1.0, "1280x800"),
-        (egui::vec2(1920.0, 1080.0), 2.0, "1920x1080@200"),
     ] {
+        if std::env::var("SHOTS_ONLY").is_ok_and(|t| t != tag) {
+            continue;
+        }
         for (name, tab, page, lesson) in &shots {
             let mut app = small_app();
             app.train.session.restore(runs.clone(), sweep.clone());
@@ -112,6 +117,22 @@ fn screenshots() {
             app.train.page = *page;
             app.lessons.progress.current = *lesson;
             app.scale = scale;
+            match *name {
+                "build" => near_miss(&mut app.builder),
+                "build-mismatch" => {
+                    app.builder.open_exercise(ExerciseId::Conv);
+                    for item in [
+                        PaletteItem::Conv3x3Stride2,
+                        PaletteItem::BatchNorm,
+                        PaletteItem::ReLU,
+                        PaletteItem::Conv3x3,
+                        PaletteItem::BatchNorm,
+                    ] {
+                        app.builder.add(item);
+                    }
+                }
+                _ => {}
+            }
             let mut h = Harness::builder()
                 .with_size(size)
                 .with_context_setup(resnet_lab::ui::app::setup_fonts)
@@ -122,6 +143,25 @@ fn screenshots() {
             img.save(dir.join(format!("{name}-{tag}.png"))).unwrap();
         }
     }
+}
+
+/// The identity exercise with the learner's classic slip: the last ReLU before the +, nothing
+/// after it; then Check.
+fn near_miss(b: &mut BuilderView) {
+    b.open_exercise(ExerciseId::Identity);
+    for item in [
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+        PaletteItem::ReLU,
+        PaletteItem::Conv3x3,
+        PaletteItem::BatchNorm,
+    ] {
+        b.add(item);
+    }
+    // The palette now points after the +; the learner clicks the last layer and adds a ReLU.
+    b.select(Some(4));
+    b.add(PaletteItem::ReLU);
+    b.grade = Some(resnet_lab::builder::Exercise::get(ExerciseId::Identity).grade(&b.state.draft));
 }
 
 #[test]
