@@ -122,7 +122,7 @@ impl BuilderView {
         {
             self.state.net = net;
         }
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label("Input");
             let l = ui.label("Channels");
             ui.add(egui::DragValue::new(&mut self.state.net_input.c).range(1..=64))
@@ -146,7 +146,7 @@ impl BuilderView {
         ui.separator();
         let net = self.shown_net();
         let info = net.validate(self.state.net_input);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(&net.name).strong().size(16.0));
             if let Ok(i) = &info {
                 ui.separator();
@@ -243,7 +243,7 @@ impl BuilderView {
     /// One small mark per top-level layer, blocks taller with their skip drawn above: the whole
     /// net at a glance, even at 110 layers.
     fn strip(&mut self, ui: &mut Ui, layers: &[LayerInfo]) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let l = ui.label("Zoom");
             ui.add(
                 egui::Slider::new(&mut self.state.strip_zoom, 0.3..=3.0)
