@@ -606,7 +606,8 @@ pub fn status_word(status: &RunStatus, done: usize, total: usize) -> (String, St
             format!("⏹ stopped at {done}/{total}: incomplete"),
             StatusTone::Warn,
         ),
-        RunStatus::Diverged { step } => (format!("⚠ diverged at step {step}"), StatusTone::Bad),
+        // The step and the hint follow on the line below (RunStatus::describe).
+        RunStatus::Diverged { .. } => ("⚠ diverged".into(), StatusTone::Bad),
         RunStatus::Failed(_) => ("⚠ failed".into(), StatusTone::Bad),
     }
 }
