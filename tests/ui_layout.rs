@@ -411,3 +411,35 @@ fn diagram_gallery() {
         }
     }
 }
+
+#[test]
+#[ignore = "renders PNGs for a look by eye; needs SHOTS_DIR"]
+fn plot_gallery() {
+    let Ok(dir) = std::env::var("SHOTS_DIR") else {
+        return;
+    };
+    let mut stopped = history(20, false, 30);
+    stopped.status = resnet_lab::train::RunStatus::Stopped;
+    stopped.total_steps = 260;
+    let runs = vec![history(8, false, 40), stopped, history(20, true, 40)];
+    let grid = resnet_lab::plot::charts::grad_heatmap(&runs[1], 120);
+    let mut chart = resnet_lab::plot::charts::train_error(&runs);
+    // A reference curve behind the live ones, as the lessons draw them.
+    let reference = resnet_lab::plot::charts::train_error(&[history(20, false, 60)]);
+    let mut r = reference.series[0].clone().reference();
+    r.name = "plain-20 reference".into();
+    chart.series.push(r);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(560.0, 560.0))
+        .with_context_setup(resnet_lab::ui::app::setup_fonts)
+        .wgpu()
+        .build_ui(move |ui| {
+            resnet_lab::ui::plots::chart(ui, &chart, 220.0);
+            resnet_lab::ui::plots::heatmap(ui, &grid, 140.0);
+        });
+    h.run_steps(4);
+    h.render()
+        .expect("render")
+        .save(std::path::Path::new(&dir).join("plots-in-app.png"))
+        .unwrap();
+}

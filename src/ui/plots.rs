@@ -379,10 +379,11 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) -> Option<Kind> {
             text,
         );
     }
+    // The steps' axis name sits under their labels, level with the layers' axis name.
     painter.text(
-        pos2(outer.left(), rect.top()),
+        pos2(outer.left(), outer.bottom()),
         egui::Align2::LEFT_BOTTOM,
-        "step",
+        "step ↓",
         font.clone(),
         weak,
     );
