@@ -1,5 +1,6 @@
 //! Contour plots and 3-D surfaces as PNG: panels side by side with one colour bar, so a plain
 //! net and its residual twin are read on the same levels.
+use super::axis;
 use super::contour::ContourPlot;
 use super::field::{Levels, raster};
 use super::png::{DrawResult, render};
@@ -78,6 +79,11 @@ fn layout<'a>(
 
 fn draw_contour(plot: &ContourPlot, area: &Area, px: &Px) -> DrawResult {
     let (x0, x1, y0, y1) = plot.field.extent();
+    // Tick labels in the app's style ("-1", "-0.5", "0"), from the same 1-2-5 steps.
+    let (sx, sy) = (
+        axis::nice_step((x1 - x0) / 4.0),
+        axis::nice_step((y1 - y0) / 4.0),
+    );
     let mut ctx = ChartBuilder::on(area)
         .caption(&plot.title, ("sans-serif", px(36.0).max(9)))
         .margin(px(20.0))
@@ -90,6 +96,8 @@ fn draw_contour(plot: &ContourPlot, area: &Area, px: &Px) -> DrawResult {
         .y_desc(plot.y_label.as_str())
         .x_labels(5)
         .y_labels(5)
+        .x_label_formatter(&|v| axis::format_value(*v, sx))
+        .y_label_formatter(&|v| axis::format_value(*v, sy))
         .label_style(("sans-serif", px(24.0).max(8)))
         .axis_desc_style(("sans-serif", px(28.0).max(8)))
         .draw()?;
