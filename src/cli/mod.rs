@@ -1,6 +1,7 @@
 //! The headless command line: the same experiments as the app, reproducible and scriptable.
 mod bench;
 mod export;
+mod landscape;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
@@ -32,6 +33,9 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Draw the app's plots (PNG + CSV) from run JSON files.
     Export(export::ExportArgs),
+    /// The loss landscape around saved runs (Li et al. 2018): contour and 3-D plots on shared
+    /// levels, the initial-to-trained line, CSV and convexity figures.
+    Landscape(landscape::LandscapeArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -140,6 +144,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Sweep(a) => sweep(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::Landscape(a) => landscape::run(a),
     }
 }
 
