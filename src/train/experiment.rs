@@ -16,8 +16,11 @@ pub enum OptimizerChoice {
 pub struct Hyper {
     pub epochs: usize,
     pub batch: usize,
+    #[serde(with = "crate::util::json_float")]
     pub lr: f32,
+    #[serde(with = "crate::util::json_float")]
     pub momentum: f32,
+    #[serde(with = "crate::util::json_float")]
     pub weight_decay: f32,
     pub optimizer: OptimizerChoice,
     pub schedule: Schedule,

@@ -474,7 +474,7 @@ impl TrainView {
         let (tx, rx) = channel();
         let c = ctx.clone();
         std::thread::spawn(move || {
-            let r = std::fs::read(&path)
+            let r = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
                 .map_err(|e| format!("Could not read {}: {e}", path.display()))
                 .and_then(|b| {
                     serde_json::from_slice::<SavedExperiment>(&b)
@@ -526,6 +526,13 @@ impl TrainView {
                     ui.weak(format!("train err {:.1}%", e * 100.0));
                 }
             });
+            // A run that ended but learned nothing says so, with what to try.
+            if let Some(v) = r.history.verdict() {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("{}: {v}", r.history.label),
+                );
+            }
         }
         if !self.session.sweep_queue.is_empty() {
             ui.weak(format!(
