@@ -51,6 +51,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 const MAX_RUN_FILE: u64 = 1 << 30;
 
 pub fn run(a: ExportArgs) -> Result<(), String> {
+    super::out_dir(&a.out)?;
     let mut runs = Vec::new();
     for p in &a.runs {
         let text = crate::util::read_regular_text(p, MAX_RUN_FILE, "a run history")
@@ -63,7 +64,6 @@ pub fn run(a: ExportArgs) -> Result<(), String> {
         })?;
         runs.push(h);
     }
-    super::out_dir(&a.out)?;
     let size = (a.width, a.height);
     let mut written = 0;
     for chart in charts::all(&runs).iter().filter(|c| !c.is_empty()) {

@@ -173,14 +173,26 @@ impl CommonArgs {
         }
     }
 
-    /// Applies `--mem-limit` for this process.
-    fn apply_mem_limit(&self) {
+    /// Applies `--threads` and `--mem-limit` for this process; a `RESNET_LAB_MEM_LIMIT` that is
+    /// not a size is an error here rather than silently ignored.
+    fn apply_mem_limit(&self) -> Result<(), String> {
+        if self.threads > 0 {
+            // The CLI trains on the calling thread, so the global pool is the run's pool. It can
+            // be set only once per process; a second call (tests) keeps the first.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .build_global();
+        }
         if let Some(bytes) = self.mem_limit {
             crate::util::set_mem_limit(Some(crate::util::MemLimit {
                 bytes,
                 source: format!("--mem-limit {}", crate::util::bytes_text(bytes)),
             }));
+        } else if let Ok(v) = std::env::var(crate::util::MEM_LIMIT_ENV) {
+            crate::util::parse_mem_limit(&v)
+                .map_err(|e| format!("{}={v}: {e}", crate::util::MEM_LIMIT_ENV))?;
         }
+        Ok(())
     }
 
     fn load(&self) -> Result<data::Dataset, String> {
@@ -323,7 +335,12 @@ fn read_spec(p: &Path, ds: &data::Dataset) -> Result<NetEntry, String> {
 fn train(a: TrainArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
-    a.common.apply_mem_limit();
+    a.common.apply_mem_limit()?;
+    if let Some(out) = &a.out {
+        // Refused now rather than after the training it could not save.
+        crate::util::check_writable(out)
+            .map_err(|e| format!("cannot write --out {}: {e}", out.display()))?;
+    }
     let ds = a.common.load()?;
     let entry = match &a.spec {
         Some(p) => read_spec(p, &ds)?,
@@ -356,7 +373,7 @@ pub(crate) fn out_dir(dir: &Path) -> Result<(), String> {
 fn sweep(a: SweepArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
-    a.common.apply_mem_limit();
+    a.common.apply_mem_limit()?;
     out_dir(&a.out)?;
     let ds = a.common.load()?;
     // Every run is built and checked before the first one trains.
@@ -385,7 +402,10 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
             "{depth},{arch_name},{},{},{}\n",
             f(h.final_train_err()),
             f(h.final_test_err()),
-            crate::util::csv_field(&h.status.describe())
+            crate::util::csv_field(&match h.verdict() {
+                Some(v) => format!("{}: {v}", h.status.describe()),
+                None => h.status.describe(),
+            })
         );
         match (outcome(&h), h.final_train_err()) {
             (Err(e), _) => failures.push(e),

@@ -22,8 +22,10 @@ use super::{DataError, LoadOptions, Progress, Raw, choose_size, data_limit, too_
 const MAX_BYTES: u64 = 2 << 30;
 /// Largest image side we accept.
 pub const MAX_SIDE: usize = 8192;
-/// Images read (and resized) at a time when streaming.
+/// Images read (and resized) at a time when streaming...
 const CHUNK: usize = 256;
+/// ...and at most this many bytes of them.
+const CHUNK_BYTES: usize = 16 << 20;
 
 /// A parsed IDX file: its dimension sizes and its unsigned-byte data.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,13 +221,15 @@ fn read_resized(
 ) -> Result<Vec<u8>, DataError> {
     let (len_from, len_to) = (from.0 * from.1, to.0 * to.1);
     let mut out = Vec::with_capacity(n * len_to);
-    let mut buf = vec![0u8; CHUNK.min(n.max(1)) * len_from];
+    // A chunk of at most CHUNK images and CHUNK_BYTES: 256 images of 8192x8192 would be 16 GiB.
+    let per_chunk = (CHUNK_BYTES / len_from.max(1)).clamp(1, CHUNK);
+    let mut buf = vec![0u8; per_chunk.min(n.max(1)) * len_from];
     let mut done = 0;
     while done < n {
         if progress.is_cancelled() {
             return Err(DataError::Cancelled);
         }
-        let k = CHUNK.min(n - done);
+        let k = per_chunk.min(n - done);
         let chunk = &mut buf[..k * len_from];
         if let Err(e) = f.reader.read_exact(chunk) {
             if f.gz && e.kind() != std::io::ErrorKind::UnexpectedEof {

@@ -8,10 +8,11 @@
 //!
 //! - **parameters**: value + gradient, plus one spare copy (snapshots, saving): 3 x P.
 //! - **optimizer state**: SGD keeps one velocity per parameter, Adam two moments.
-//! - **activations kept for backward**: the output of every layer the shape inference lists
-//!   (convs, batch norms, ReLUs, pools, linear layers, and every block's output) for the whole
-//!   batch. The engine keeps less (fused ReLUs keep nothing, a conv shares its input with the
-//!   layer before), so this is an upper bound.
+//! - **activations kept for backward**: the output of every conv, batch norm, projection, pool
+//!   and linear layer the shape inference lists, for the whole batch. ReLUs and blocks are not
+//!   counted: in this engine a ReLU works in place on a buffer it takes over (or is fused into
+//!   the batch norm or the addition before it) and a block's output is its body's last buffer.
+//!   If the engine starts copying there, count them here.
 //! - **gradients in flight**: during backward, dL/dy, dL/dx and a block's copy for its shortcut:
 //!   3 x the largest layer output for the batch.
 //! - **evaluation**: the test split runs in chunks of [`eval_chunk`] images in inference mode:
@@ -39,7 +40,7 @@ pub fn eval_chunk(pixels: usize) -> usize {
     (EVAL_CHUNK * 1024 / pixels.max(1)).clamp(1, EVAL_CHUNK)
 }
 /// Resident memory of the process before training: code, libraries, allocator arenas.
-const BASE: u64 = 96 << 20;
+const BASE: u64 = 48 << 20;
 /// Stack and allocator arena of each compute thread.
 const PER_THREAD: u64 = 8 << 20;
 /// Head-room on the parts that scale with batch and image size, for allocator slack and for
@@ -91,7 +92,7 @@ impl Estimate {
             ("convolution workspace", self.workspace),
             ("evaluation", self.eval + self.batches),
         ];
-        parts.sort_by(|a, b| b.1.cmp(&a.1));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.1));
         parts
             .iter()
             .filter(|p| p.1 > 0)
@@ -160,8 +161,10 @@ pub fn estimate(
     let mut conv_ws = 0u64;
     for l in &info.layers {
         let out = l.output.len() as u64;
-        sum_out = sum_out.saturating_add(out);
         max_out = max_out.max(out);
+        if l.kind != "ReLU" && !l.kind.starts_with("Block") {
+            sum_out = sum_out.saturating_add(out);
+        }
         if let Some((k, cout)) = conv_of(&l.kind, l) {
             let plane = (l.output.h * l.output.w).max(512) as u64;
             let rows = (k * k * l.input.c) as u64;

@@ -8,8 +8,8 @@ mod write;
 pub use mem::{MEM_LIMIT_ENV, MemLimit, mem_limit, parse_mem_limit, set_mem_limit};
 pub use read::{bytes_text, open_regular, read_regular, read_regular_text};
 pub use write::{
-    TEMP_SUFFIX, install_signal_cleanup, is_temp_name, kind_of, temp_files_in, write_atomic,
-    write_atomic_with,
+    TEMP_SUFFIX, check_writable, install_signal_cleanup, is_temp_name, kind_of, temp_files_in,
+    write_atomic, write_atomic_with,
 };
 
 /// Quotes a CSV field when it holds a comma, quote or newline.

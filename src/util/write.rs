@@ -19,7 +19,7 @@ use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, FileType, Permissions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
@@ -42,24 +42,16 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| invalid(format!("{} names a folder, not a file", path.display())))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(invalid(format!("{} is not a folder", dir.display()))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("the folder {} does not exist", dir.display()),
-            ));
-        }
-        Err(e) => return Err(e),
-    }
+    write_with(path, fill, RAND_CHARS)
+}
+
+/// `rand_chars` is [`RAND_CHARS`] except in a test that needs a predictable temporary name.
+fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    rand_chars: usize,
+) -> io::Result<()> {
+    let (name, dir) = target_parts(path)?;
     let existing = check_target(path)?;
     sweep_stale(dir, name);
     let mode = existing
@@ -70,7 +62,7 @@ pub fn write_atomic_with(
     let tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(TEMP_SUFFIX)
-        .rand_bytes(RAND_CHARS)
+        .rand_bytes(rand_chars)
         .permissions(Permissions::from_mode(mode))
         .tempfile_in(dir)?;
     let _guard = SignalSlot::register(tmp.path());
@@ -81,6 +73,17 @@ pub fn write_atomic_with(
     }
     tmp.as_file().sync_all()?;
     test_hook_delay();
+    // The rename moves whatever the temporary *name* holds: make sure it is still our file.
+    let ours = tmp.as_file().metadata()?;
+    match fs::symlink_metadata(tmp.path()) {
+        Ok(m) if m.dev() == ours.dev() && m.ino() == ours.ino() => {}
+        _ => {
+            return Err(io::Error::other(format!(
+                "the temporary file {} was replaced by something else while it was written",
+                tmp.path().display()
+            )));
+        }
+    }
     // The target may have changed while we wrote: look again just before the rename.
     let now = check_target(path)?;
     match now {
@@ -103,6 +106,34 @@ pub fn write_atomic_with(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Whether [`write_atomic`] could write `path` now: it names a file, its folder exists, and
+/// nothing but a regular file is there. Lets a command refuse a bad output path before it
+/// spends minutes on work it could not save.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    target_parts(path)?;
+    check_target(path).map(|_| ())
+}
+
+/// The target's file name and its folder, which must exist.
+fn target_parts(path: &Path) -> io::Result<(&OsStr, &Path)> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| invalid(format!("{} names a folder, not a file", path.display())))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok((name, dir)),
+        Ok(_) => Err(invalid(format!("{} is not a folder", dir.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("the folder {} does not exist", dir.display()),
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -340,6 +371,74 @@ mod tests {
         assert!(e.to_string().contains("missing"), "{e}");
         let e = write_atomic(Path::new("/"), b"1").unwrap_err();
         assert!(e.to_string().contains("folder"), "{e}");
+    }
+
+    #[test]
+    fn a_link_planted_at_the_temporary_name_cannot_redirect_the_write() {
+        // With no random part the temporary name is predictable: plant a link there first.
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        fs::write(&victim, "precious").unwrap();
+        let target = dir.path().join("out.json");
+        let mut tmp_name = temp_prefix(OsStr::new("out.json"), std::process::id()).into_vec();
+        tmp_name.extend_from_slice(TEMP_SUFFIX.as_bytes());
+        let planted = dir.path().join(OsString::from_vec(tmp_name));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let e = write_with(&target, |w| w.write_all(b"attack"), 0).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(
+            fs::symlink_metadata(&planted)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(!target.exists());
+        // A dangling link (to a file that does not exist yet) is not followed either.
+        let later = dir.path().join("later.txt");
+        fs::remove_file(&planted).unwrap();
+        std::os::unix::fs::symlink(&later, &planted).unwrap();
+        assert!(write_with(&target, |w| w.write_all(b"attack"), 0).is_err());
+        assert!(!later.exists());
+        // With the random part, the same write goes through beside the planted link.
+        write_atomic(&target, b"ok").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"ok");
+        assert!(!later.exists());
+    }
+
+    #[test]
+    fn non_regular_targets_are_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_atomic(dir.path(), b"x").unwrap_err().to_string();
+        assert!(
+            e.contains("a folder") || e.contains("names a folder"),
+            "{e}"
+        );
+        let real = dir.path().join("real.json");
+        fs::write(&real, "keep").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = write_atomic(&link, b"x").unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert_eq!(fs::read_to_string(&real).unwrap(), "keep");
+        for dev in ["/dev/null", "/dev/full"] {
+            let e = write_atomic(Path::new(dev), b"x").unwrap_err().to_string();
+            assert!(e.contains("character device") && e.contains(dev), "{e}");
+            let t = fs::symlink_metadata(dev).unwrap().file_type();
+            assert!(t.is_char_device(), "{dev} is no longer a device");
+        }
+        // A failing producer leaves nothing behind and its error comes back.
+        let p = dir.path().join("half.json");
+        let e = write_atomic_with(&p, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "disk full (simulated)",
+            ))
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert!(!p.exists() && temp_files_in(dir.path()).is_empty());
     }
 
     #[test]
