@@ -5,9 +5,10 @@ pub mod flags;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
+use crate::nn::Model;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{ModelOptions, NetSpec};
-use crate::train::{Hyper, NetEntry, RunHistory, trainer};
+use crate::train::{DataInfo, Hyper, NetEntry, RunHistory, run_dir, trainer};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -118,8 +119,13 @@ pub struct TrainArgs {
     /// Train this NetSpec JSON instead of a preset.
     #[arg(long)]
     pub spec: Option<PathBuf>,
+    /// Write the history JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Save the run to this folder: net.json, history.json and the trained weights
+    /// (weights.safetensors), for `eval`, `predict`, `export-torch` and the app's Open run.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -195,7 +201,7 @@ impl CommonArgs {
         Ok(())
     }
 
-    fn load(&self) -> Result<data::Dataset, String> {
+    fn load(&self) -> Result<(data::Dataset, DataInfo), String> {
         let source = if self.data == "builtin" {
             Source::Builtin
         } else {
@@ -222,7 +228,8 @@ impl CommonArgs {
             ds.train.len(),
             ds.test.len()
         );
-        Ok(ds)
+        let info = DataInfo::new(source, opts, &ds);
+        Ok((ds, info))
     }
 
     fn preset(&self, arch: Arch, depth: usize, classes: usize) -> Result<NetSpec, String> {
@@ -241,15 +248,22 @@ impl CommonArgs {
     }
 }
 
-/// Trains one net synchronously, drawing a progress bar on stderr.
-pub fn train_one(net: &NetEntry, hyper: &Hyper, ds: &data::Dataset) -> RunHistory {
+/// Trains one net synchronously, drawing a progress bar on stderr; hands back its history and
+/// the trained model.
+pub fn train_one(
+    net: &NetEntry,
+    hyper: &Hyper,
+    ds: &data::Dataset,
+    info: &DataInfo,
+) -> (RunHistory, Option<Model>) {
     let mut history = RunHistory::new(net, hyper);
+    history.data = Some(info.clone());
     let mut bar = progress::Bar::new(&net.label);
     let mut emit = |e: trainer::Event| {
         history.apply(&e);
         bar.update(&history);
     };
-    trainer::run(
+    let model = trainer::run(
         net,
         hyper,
         ds,
@@ -257,7 +271,7 @@ pub fn train_one(net: &NetEntry, hyper: &Hyper, ds: &data::Dataset) -> RunHistor
         &mut emit,
     );
     bar.finish(&history);
-    history
+    (history, model)
 }
 
 fn write_json(path: &Path, history: &RunHistory) -> Result<(), String> {
@@ -341,17 +355,21 @@ fn train(a: TrainArgs) -> Result<(), String> {
         crate::util::check_writable(out)
             .map_err(|e| format!("cannot write --out {}: {e}", out.display()))?;
     }
-    let ds = a.common.load()?;
+    let (ds, info) = a.common.load()?;
     let entry = match &a.spec {
         Some(p) => read_spec(p, &ds)?,
         None => NetEntry::new(a.common.preset(a.arch, a.depth, ds.classes.len())?),
     };
     check_budget(&entry.label, &entry.spec, &hyper, &ds)?;
-    let history = train_one(&entry, &hyper, &ds);
+    let (history, mut model) = train_one(&entry, &hyper, &ds, &info);
     warn_verdict(&history);
     if let Some(out) = &a.out {
         write_json(out, &history)?;
         eprintln!("wrote {}", out.display());
+    }
+    if let Some(dir) = &a.save {
+        run_dir::save(dir, &history, model.as_mut())?;
+        eprintln!("saved the run to {}", dir.display());
     }
     outcome(&history)
 }
@@ -375,7 +393,7 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
     hyper.validate()?;
     a.common.apply_mem_limit()?;
     out_dir(&a.out)?;
-    let ds = a.common.load()?;
+    let (ds, info) = a.common.load()?;
     // Every run is built and checked before the first one trains.
     let mut plan = Vec::new();
     for &depth in &a.depths {
@@ -389,7 +407,7 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
     let mut failures = Vec::new();
     let mut points = Vec::new();
     for (depth, arch, spec) in plan {
-        let h = train_one(&NetEntry::new(spec), &hyper, &ds);
+        let (h, _) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
         warn_verdict(&h);
         write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
         let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();
