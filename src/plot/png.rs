@@ -109,7 +109,7 @@ fn label_of(ticks: &[Tick], v: f64) -> String {
 
 /// How many ticks fit along `px` pixels at one label per `per` pixels.
 fn tick_budget(px: u32, per: f64) -> usize {
-    ((px as f64 / per).floor() as usize).clamp(2, 12)
+    ((px as f64 / per).floor() as usize).clamp(3, 12)
 }
 
 /// Lays the legend out in rows across `width`; returns each entry's (x, row) and the row count.
