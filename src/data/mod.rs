@@ -120,6 +120,7 @@ pub struct LoadOptions {
     pub size: Option<(usize, usize)>,
     pub color: ColorMode,
     /// Share of each class held out for testing when the data has no test split of its own.
+    #[serde(with = "crate::util::json_float")]
     pub test_fraction: f32,
     /// Seeds the held-out split and the built-in set.
     pub seed: u64,

@@ -90,7 +90,7 @@ impl Estimate {
             ),
             ("the data set", self.dataset),
             ("convolution workspace", self.workspace),
-            ("evaluation", self.eval + self.batches),
+            ("input batches and evaluation", self.eval + self.batches),
         ];
         parts.sort_by_key(|p| std::cmp::Reverse(p.1));
         parts
