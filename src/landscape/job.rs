@@ -424,6 +424,17 @@ pub fn spawn(
     data: Arc<Dataset>,
     wake: Wake,
 ) -> JobHandle {
+    spawn_prepared(settings, move || Ok((subjects, data)), wake)
+}
+
+/// Like [`spawn`], but the nets and data come from `prepare`, run on the worker first (copying
+/// a trained net, rebuilding its initial weights or loading a data set must not hold up a UI);
+/// its error is reported as `Failed`.
+pub fn spawn_prepared(
+    settings: Settings,
+    prepare: impl FnOnce() -> Result<(Vec<Subject>, Arc<Dataset>), String> + Send + 'static,
+    wake: Wake,
+) -> JobHandle {
     let (tx, rx) = channel::<Event>();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
@@ -434,7 +445,15 @@ pub fn spawn(
                 let _ = tx.send(e);
                 wake();
             };
-            let mut subjects = subjects;
+            let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(prepare))
+                .unwrap_or_else(|_| Err("internal error while preparing the nets".into()));
+            let (mut subjects, data) = match prepared {
+                Ok(p) => p,
+                Err(reason) => {
+                    report(Event::Failed { reason });
+                    return None;
+                }
+            };
             let pool = match rayon::ThreadPoolBuilder::new()
                 .num_threads(settings.threads)
                 .build()

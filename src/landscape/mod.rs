@@ -24,7 +24,7 @@ pub mod weights;
 
 pub use direction::{Axis, Direction};
 pub use figures::{Figures, figures};
-pub use job::{Event, JobHandle, Settings, Subject, initial_weights, run, spawn};
+pub use job::{Event, JobHandle, Settings, Subject, initial_weights, run, spawn, spawn_prepared};
 pub use probe::{Point, Probe};
 pub use result::{Landscape, Line, NetLandscape, Status, Surface};
 pub use weights::{BnStats, WeightTensor, Weights};

@@ -1,6 +1,7 @@
 //! The app shell: top bar, lesson panel, workspace tabs, persistence and routing between views.
 use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
+use super::landscape::LandscapeView;
 use super::lesson_view::{LessonAction, LessonProgress, LessonView};
 use super::session::{NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
@@ -18,6 +19,7 @@ pub enum Tab {
     Train,
     Data,
     Build,
+    Landscape,
 }
 
 /// Everything that survives a restart.
@@ -74,6 +76,7 @@ pub struct ResNetLabApp {
     pub train: TrainView,
     pub data: DataView,
     pub builder: BuilderView,
+    pub landscape: LandscapeView,
     pub tab: Tab,
     pub dark: bool,
     pub scale: f32,
@@ -97,6 +100,7 @@ impl ResNetLabApp {
             train,
             data: DataView::new(p.data_form),
             builder: BuilderView::from_saved(p.builder),
+            landscape: LandscapeView::default(),
             tab: p.tab,
             dark: p.dark,
             scale: if SCALES.contains(&p.scale) {
@@ -279,6 +283,7 @@ impl ResNetLabApp {
             self.dataset = Some(ds);
         }
         self.train.poll(&ctx, self.dataset.as_ref());
+        self.landscape.poll();
         if let Some(source) = self.train.wants_source.take() {
             // A reopened experiment brings its data source back unless it is already loaded.
             let current = self.data.loaded.as_ref().map(|l| &l.source);
@@ -326,6 +331,12 @@ impl ResNetLabApp {
                 ui.selectable_value(&mut self.tab, Tab::Train, RichText::new("Train").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Data, RichText::new("Data").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Build, RichText::new("Build").size(16.0));
+                ui.selectable_value(
+                    &mut self.tab,
+                    Tab::Landscape,
+                    RichText::new("Landscape").size(16.0),
+                )
+                .on_hover_text("The loss surface around a trained plain net and its residual twin");
             });
             ui.separator();
             match self.tab {
@@ -338,6 +349,10 @@ impl ResNetLabApp {
                     if let Some(a) = self.builder.ui(ui) {
                         self.on_builder(a);
                     }
+                }
+                Tab::Landscape => {
+                    self.landscape
+                        .ui(ui, &self.train.session, &self.train.exporter.dir)
                 }
             }
         });

@@ -1,0 +1,608 @@
+//! The Landscape tab: the loss surface around a plain net and its residual twin (Li et al.
+//! 2018), computed on a worker and drawn as it arrives. This file holds the state and the page
+//! layout; `paint` draws the panels, `sources` finds and copies the nets.
+pub mod paint;
+pub mod sources;
+
+use crate::landscape::{self, Event, JobHandle, Landscape, Settings, Status};
+use crate::plot::contour::ContourPlot;
+use crate::plot::field::Levels;
+use crate::plot::landscape as pictures;
+use crate::plot::surface::{Scene, View3};
+use crate::ui::export::Exporter;
+use crate::ui::plots;
+use crate::ui::session::Session;
+use egui::{Rect, RichText, Sense, TextureHandle, Ui, vec2};
+use sources::{Candidate, NetRef, OpenedRun};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Page {
+    #[default]
+    Contours,
+    Surface,
+    Curves,
+}
+
+/// Pictures made from the landscape at `done` points (redrawn only when more points arrive).
+struct Drawn {
+    done: usize,
+    status: Status,
+    levels: Levels,
+    contours: Vec<ContourPlot>,
+    textures: Vec<TextureHandle>,
+    scenes: Option<(View3, Vec<Scene>)>,
+}
+
+pub struct LandscapeView {
+    pub settings: Settings,
+    /// The nets chosen in the two pickers.
+    pub plain: Option<NetRef>,
+    pub residual: Option<NetRef>,
+    /// Runs opened from their folders.
+    pub folders: Vec<OpenedRun>,
+    pub folder_path: String,
+    opening: Option<(PathBuf, Receiver<Result<OpenedRun, String>>)>,
+    job: Option<JobHandle>,
+    started: Option<Instant>,
+    /// What has been computed so far (also read by lesson checks).
+    pub result: Landscape,
+    pub page: Page,
+    pub view3: View3,
+    pub exporter: Exporter,
+    /// Size of exported pictures, in pixels.
+    pub png_size: [u32; 2],
+    pub message: Option<String>,
+    drawn: Option<Drawn>,
+}
+
+impl Default for LandscapeView {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            plain: None,
+            residual: None,
+            folders: Vec::new(),
+            folder_path: String::new(),
+            opening: None,
+            job: None,
+            started: None,
+            result: Landscape::new(),
+            page: Page::Contours,
+            view3: View3::default(),
+            exporter: Exporter::default(),
+            png_size: [1800, 900],
+            message: None,
+            drawn: None,
+        }
+    }
+}
+
+impl LandscapeView {
+    pub fn is_running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    pub fn is_opening(&self) -> bool {
+        self.opening.is_some()
+    }
+
+    /// Drains the job's and the folder loader's news; call every frame, whatever the tab.
+    pub fn poll(&mut self) {
+        if let Some((dir, rx)) = &self.opening
+            && let Ok(r) = rx.try_recv()
+        {
+            match r {
+                Ok(run) => {
+                    let id = NetRef::Folder(self.folders.len());
+                    if run.residual {
+                        self.residual = Some(id);
+                    } else {
+                        self.plain = Some(id);
+                    }
+                    self.message = Some(format!("Opened {} from {}.", run.label, dir.display()));
+                    self.folders.push(run);
+                }
+                Err(e) => self.message = Some(format!("Could not open the run: {e}")),
+            }
+            self.opening = None;
+        }
+        if let Some(job) = &self.job {
+            // Read before draining: a job that had ended by now has sent all its events.
+            let finished = job.is_finished();
+            for e in job.drain() {
+                self.result.apply(&e);
+            }
+            if finished && let Some(job) = self.job.take() {
+                let _ = job.join();
+                if !self.result.status.is_done() {
+                    self.result.apply(&Event::Failed {
+                        reason: "the worker stopped without saying why".into(),
+                    });
+                }
+            }
+        }
+        self.exporter.poll();
+    }
+
+    /// Starts computing the chosen nets' landscapes.
+    pub fn start(&mut self, session: &Session, ctx: &egui::Context) {
+        self.cancel();
+        let ids: Vec<NetRef> = [self.plain, self.residual].into_iter().flatten().collect();
+        if ids.is_empty() {
+            self.message =
+                Some("Choose a trained net first (train one, or open a run folder).".into());
+            return;
+        }
+        let materials: Result<Vec<_>, String> = ids
+            .iter()
+            .map(|id| sources::material(*id, session, &self.folders))
+            .collect();
+        let materials = match materials.and_then(|m| sources::same_data(&m).map(|_| m)) {
+            Ok(m) => m,
+            Err(e) => {
+                self.message = Some(format!("Cannot start: {e}."));
+                return;
+            }
+        };
+        if let Err(e) = self.settings.validate() {
+            self.message = Some(format!("Cannot start: {e}."));
+            return;
+        }
+        let ctx = ctx.clone();
+        let wake: landscape::job::Wake = Arc::new(move || ctx.request_repaint());
+        self.job = Some(landscape::spawn_prepared(
+            self.settings.clone(),
+            move || sources::subjects(materials),
+            wake,
+        ));
+        self.result = Landscape::new();
+        self.result.status = Status::Running;
+        self.started = Some(Instant::now());
+        self.drawn = None;
+        self.message = None;
+    }
+
+    pub fn cancel(&mut self) {
+        if let Some(job) = &self.job {
+            job.cancel();
+        }
+    }
+
+    /// Opens the run folder typed in the path field on a worker.
+    pub fn open_folder(&mut self, ctx: &egui::Context) {
+        let dir = PathBuf::from(self.folder_path.trim());
+        if dir.as_os_str().is_empty() {
+            self.message = Some("Type the path of a run folder (saved with its weights).".into());
+            return;
+        }
+        let (tx, rx) = channel();
+        let (d, ctx) = (dir.clone(), ctx.clone());
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(|| sources::open_folder(&d))
+                .unwrap_or_else(|_| Err("internal error while opening the run".into()));
+            let _ = tx.send(r);
+            ctx.request_repaint();
+        });
+        self.opening = Some((dir, rx));
+        self.message = None;
+    }
+
+    /// The tab: choices and settings on top, the pictures below.
+    pub fn ui(&mut self, ui: &mut Ui, session: &Session, export_dir: &str) {
+        self.poll();
+        self.exporter.dir = export_dir.to_string();
+        let cands = sources::candidates(session, &self.folders);
+        self.keep_valid(&cands);
+        self.controls(ui, session, &cands);
+        ui.separator();
+        self.page_bar(ui);
+        self.redraw_if_needed(ui);
+        match self.page {
+            Page::Contours => self.contours(ui),
+            Page::Surface => self.surfaces(ui),
+            Page::Curves => self.curves(ui),
+        }
+        if self.job.is_some() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(500));
+        }
+        if let Some(t) = self.exporter.notice_expires_in() {
+            ui.ctx().request_repaint_after(t);
+        }
+    }
+
+    /// Drops choices that no longer name the net they named; picks defaults when unset.
+    fn keep_valid(&mut self, cands: &[Candidate]) {
+        for (slot, residual) in [(&mut self.plain, false), (&mut self.residual, true)] {
+            if slot.is_some_and(|id| !cands.iter().any(|c| c.id == id && c.residual == residual)) {
+                *slot = None;
+            }
+            if slot.is_none() {
+                *slot = cands
+                    .iter()
+                    .rev()
+                    .find(|c| c.residual == residual)
+                    .map(|c| c.id);
+            }
+        }
+    }
+
+    fn controls(&mut self, ui: &mut Ui, session: &Session, cands: &[Candidate]) {
+        let busy = self.job.is_some();
+        ui.horizontal_wrapped(|ui| {
+            for (name, residual) in [("Plain net", false), ("Residual net", true)] {
+                let l = ui.label(name);
+                let slot = if residual {
+                    &mut self.residual
+                } else {
+                    &mut self.plain
+                };
+                let text = slot
+                    .and_then(|id| cands.iter().find(|c| c.id == id))
+                    .map(|c| c.label.clone())
+                    .unwrap_or_else(|| "(none)".into());
+                ui.add_enabled_ui(!busy, |ui| {
+                    egui::ComboBox::from_id_salt(("landscape-net", residual))
+                        .selected_text(text)
+                        .width(140.0)
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(slot, None, "(none)");
+                            for c in cands.iter().filter(|c| c.residual == residual) {
+                                ui.selectable_value(slot, Some(c.id), &c.label);
+                            }
+                        })
+                        .response
+                        .labelled_by(l.id);
+                });
+            }
+            ui.separator();
+            let l = ui.label("Run folder");
+            ui.add(egui::TextEdit::singleline(&mut self.folder_path).desired_width(130.0))
+                .labelled_by(l.id)
+                .on_hover_text("A folder written by `resnet-lab train --save DIR`");
+            if self.opening.is_some() {
+                ui.spinner();
+            } else if ui
+                .button("Open")
+                .on_hover_text("Read the run's trained net and the data it trained on")
+                .clicked()
+            {
+                self.open_folder(ui.ctx());
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.add_enabled_ui(!busy, |ui| {
+                let s = &mut self.settings;
+                setting(ui, "Grid", egui::DragValue::new(&mut s.grid).range(3..=101))
+                    .on_hover_text("Points per side (odd: the trained net is the middle point)");
+                setting(
+                    ui,
+                    "Range ±",
+                    egui::DragValue::new(&mut s.range)
+                        .range(0.05..=10.0)
+                        .speed(0.05),
+                )
+                .on_hover_text("The grid spans [-range, range] along both directions");
+                setting(
+                    ui,
+                    "Images",
+                    egui::DragValue::new(&mut s.images)
+                        .range(10..=50_000)
+                        .speed(10),
+                )
+                .on_hover_text(
+                    "Training images every point is evaluated on (the same for both nets)",
+                );
+                setting(ui, "Seed", egui::DragValue::new(&mut s.seed))
+                    .on_hover_text("Seeds the two random directions (the same for both nets)");
+            });
+            if busy {
+                if ui.button("■ Cancel").clicked() {
+                    self.cancel();
+                }
+            } else if ui
+                .add_enabled(!cands.is_empty(), egui::Button::new("▶ Compute"))
+                .on_hover_text("Evaluate both nets on the grid around their trained weights")
+                .on_disabled_hover_text(
+                    "Train a plain net and its residual twin first, or open run folders",
+                )
+                .clicked()
+            {
+                self.start(session, ui.ctx());
+            }
+            self.status_line(ui);
+        });
+        if cands.is_empty() && self.opening.is_none() {
+            ui.weak("No trained nets yet: train a plain net and its residual twin in the Train tab, or open a saved run folder.");
+        }
+        if let Some(m) = &self.message {
+            ui.label(RichText::new(m).color(ui.visuals().warn_fg_color));
+        }
+    }
+
+    fn status_line(&self, ui: &mut Ui) {
+        let l = &self.result;
+        match &l.status {
+            Status::Waiting => {}
+            Status::Running => {
+                let secs = self
+                    .started
+                    .map(|t| t.elapsed().as_secs_f64())
+                    .unwrap_or(0.0);
+                let text = if l.total == 0 {
+                    "copying the nets…".to_string()
+                } else {
+                    let eta = if l.done > 0 {
+                        format!(
+                            ", about {:.0}s left",
+                            secs / l.done as f64 * (l.total - l.done.min(l.total)) as f64
+                        )
+                    } else {
+                        String::new()
+                    };
+                    format!("{}/{} points, {secs:.0}s{eta}", l.done, l.total)
+                };
+                ui.add(
+                    egui::ProgressBar::new(l.progress())
+                        .desired_width(220.0)
+                        .text(text),
+                );
+            }
+            Status::Finished { wall_secs } => {
+                ui.label(format!(
+                    "Done: {} points over {} images in {wall_secs:.1}s.",
+                    l.done, l.images
+                ));
+            }
+            Status::Cancelled => {
+                ui.label(format!(
+                    "Cancelled at {}/{} points: what was computed is shown.",
+                    l.done, l.total
+                ));
+            }
+            Status::Failed(e) => {
+                ui.label(RichText::new(format!("Failed: {e}")).color(ui.visuals().error_fg_color));
+            }
+        }
+    }
+
+    fn page_bar(&mut self, ui: &mut Ui) {
+        let has = self.result.nets.iter().any(|n| n.surface.filled > 0);
+        ui.horizontal_wrapped(|ui| {
+            ui.selectable_value(&mut self.page, Page::Contours, "Contours");
+            ui.selectable_value(&mut self.page, Page::Surface, "3-D surface");
+            ui.selectable_value(&mut self.page, Page::Curves, "Curves");
+            ui.separator();
+            let l = ui.label("PNG size");
+            ui.add(egui::DragValue::new(&mut self.png_size[0]).range(200..=8000).suffix(" px"))
+                .labelled_by(l.id);
+            ui.label("×");
+            ui.add(egui::DragValue::new(&mut self.png_size[1]).range(150..=8000).suffix(" px"));
+            let ctx = ui.ctx().clone();
+            if ui
+                .add_enabled(has, egui::Button::new("Save PNG"))
+                .on_hover_text("Draw this page's pictures at the size given and save them as PNG")
+                .clicked()
+            {
+                self.export_png(&ctx);
+            }
+            if ui
+                .add_enabled(has, egui::Button::new("Save CSV"))
+                .on_hover_text("Write every computed point (net, x, y, loss, error), as `resnet-lab landscape` does")
+                .clicked()
+            {
+                self.export_csv(&ctx);
+            }
+            if let Some(t) = self.exporter.notice_text() {
+                ui.weak(t);
+            }
+        });
+    }
+
+    /// Writes this page's pictures as PNG on a worker.
+    pub fn export_png(&mut self, ctx: &egui::Context) {
+        let l = self.result.clone();
+        let size = (self.png_size[0], self.png_size[1]);
+        let view = self.view3;
+        let wake = waker(ctx);
+        let (name, make): (&str, Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>) =
+            match self.page {
+                Page::Contours => (
+                    "landscape-contours.png",
+                    Box::new(move || {
+                        let levels = pictures::shared_levels(&l);
+                        crate::plot::contours_to_png(
+                            &pictures::title(&l),
+                            &pictures::contour_plots(&l, &levels),
+                            size,
+                        )
+                    }),
+                ),
+                Page::Surface => (
+                    "landscape-surface-3d.png",
+                    Box::new(move || {
+                        let levels = pictures::shared_levels(&l);
+                        let scenes = pictures::surface_scenes(&l, &levels, view);
+                        crate::plot::surfaces_to_png(&pictures::title(&l), &scenes, &levels, size)
+                    }),
+                ),
+                Page::Curves => (
+                    "landscape-line-loss.png",
+                    Box::new(move || crate::plot::to_png(&pictures::line_chart(&l, false), size)),
+                ),
+            };
+        let path = self.exporter.folder().join(name);
+        self.exporter.spawn(path, wake, make);
+    }
+
+    /// Writes the grid (and the line) as CSV on a worker: the same tables as the CLI's
+    /// `surface.csv` and `line.csv`.
+    pub fn export_csv(&mut self, ctx: &egui::Context) {
+        let l = self.result.clone();
+        let path = self.exporter.folder().join("landscape-surface.csv");
+        let l2 = l.clone();
+        self.exporter.spawn(path, waker(ctx), move || {
+            Ok(pictures::surface_csv(&l2).into_bytes())
+        });
+        if l.nets.iter().any(|n| n.line.is_some()) {
+            let path = self.exporter.folder().join("landscape-line.csv");
+            self.exporter.spawn(path, waker(ctx), move || {
+                Ok(pictures::line_csv(&l).into_bytes())
+            });
+        }
+    }
+
+    fn redraw_if_needed(&mut self, ui: &Ui) {
+        let l = &self.result;
+        let stale = self
+            .drawn
+            .as_ref()
+            .is_none_or(|d| d.done != l.done || d.status != l.status);
+        if stale {
+            let levels = pictures::shared_levels(l);
+            let contours = pictures::contour_plots(l, &levels);
+            let textures = contours
+                .iter()
+                .enumerate()
+                .map(|(i, p)| paint::texture(ui, &format!("landscape-{i}"), p))
+                .collect();
+            self.drawn = Some(Drawn {
+                done: l.done,
+                status: l.status.clone(),
+                levels,
+                contours,
+                textures,
+                scenes: None,
+            });
+        }
+        if let Some(d) = &mut self.drawn
+            && self.page == Page::Surface
+            && d.scenes.as_ref().is_none_or(|(v, _)| *v != self.view3)
+        {
+            d.scenes = Some((
+                self.view3,
+                pictures::surface_scenes(l, &d.levels, self.view3),
+            ));
+        }
+    }
+
+    /// The area below the controls, split into one panel per net and a colour bar strip.
+    fn panels(ui: &mut Ui, n: usize, sense: Sense) -> (Vec<Rect>, Rect, egui::Response) {
+        let w = ui.available_width();
+        let h = (ui.available_height() - 48.0).clamp(160.0, w * 0.55);
+        let (rect, resp) = ui.allocate_exact_size(vec2(w, h), sense);
+        let bar_w = 70.0;
+        let pw = (w - bar_w) / n.max(1) as f32;
+        let rects = (0..n)
+            .map(|i| Rect::from_min_size(rect.min + vec2(i as f32 * pw, 0.0), vec2(pw, h)))
+            .collect();
+        let bar = Rect::from_min_max(rect.right_top() - vec2(bar_w, 0.0), rect.max);
+        (rects, bar, resp)
+    }
+
+    fn contours(&mut self, ui: &mut Ui) {
+        let Some(d) = &self.drawn else { return };
+        if d.contours.is_empty() {
+            ui.weak("Choose a plain net and its residual twin, then press ▶ Compute: each net's loss is evaluated on a grid around its trained weights, along two random filter-normalised directions.");
+            return;
+        }
+        let (rects, bar, resp) = Self::panels(ui, d.contours.len(), Sense::hover());
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, "Contour plots"));
+        for ((p, t), r) in d.contours.iter().zip(&d.textures).zip(rects) {
+            paint::contour_panel(ui, r, p, Some(t));
+        }
+        paint::color_bar(ui, bar, &d.levels);
+        self.figures_line(ui);
+    }
+
+    fn surfaces(&mut self, ui: &mut Ui) {
+        let Some(d) = &self.drawn else { return };
+        let Some((_, scenes)) = &d.scenes else { return };
+        if scenes.is_empty() {
+            ui.weak("Nothing computed yet.");
+            return;
+        }
+        let (rects, bar, resp) = Self::panels(ui, scenes.len(), Sense::drag());
+        for (s, r) in scenes.iter().zip(rects) {
+            paint::scene_panel(ui, r, s);
+        }
+        paint::color_bar(ui, bar, &d.levels);
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, "3-D surfaces"));
+        let resp = resp.on_hover_text("Drag to turn the surfaces");
+        if resp.dragged() {
+            let dlt = resp.drag_delta();
+            self.view3 = self.view3.dragged(-dlt.x as f64 * 0.5, dlt.y as f64 * 0.3);
+        }
+        ui.weak(format!(
+            "Azimuth {:.0}°, elevation {:.0}°: drag the pictures to turn them. Both share one height scale.",
+            self.view3.azimuth, self.view3.elevation
+        ));
+    }
+
+    fn curves(&mut self, ui: &mut Ui) {
+        let l = &self.result;
+        let ctx = ui.ctx().clone();
+        // Two rows of charts, each under its title, buttons and legend (about 70 px).
+        let h = ((ui.available_height() - 150.0) / 2.0).clamp(100.0, 400.0);
+        let mut asked = Vec::new();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.columns(2, |cols| {
+                let c = pictures::line_chart(l, false);
+                if let Some(k) = plots::chart(&mut cols[0], &c, h) {
+                    asked.push((c, k));
+                }
+                let c = pictures::line_chart(l, true);
+                if let Some(k) = plots::chart(&mut cols[1], &c, h) {
+                    asked.push((c, k));
+                }
+            });
+            let c = pictures::slice_chart(l);
+            if let Some(k) = plots::chart(ui, &c, h) {
+                asked.push((c, k));
+            }
+        });
+        for (c, k) in asked {
+            self.exporter.export(c, k, waker(&ctx));
+        }
+    }
+
+    /// Each net's figures, once its grid is complete (never from a partial grid).
+    fn figures_line(&self, ui: &mut Ui) {
+        let l = &self.result;
+        if !l.is_complete() {
+            if !l.nets.is_empty() {
+                ui.weak("Figures (share of non-convex points, curvature ratio) appear when every point is computed.");
+            }
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            for n in &l.nets {
+                if let (Some(f), Some(c)) = (n.figures(), n.surface.centre()) {
+                    ui.label(format!(
+                        "{}: trained loss {:.3}; not locally convex at {:.0}% of points; curvature ratio {:.2}.",
+                        n.label,
+                        c.loss,
+                        f.nonconvex_share * 100.0,
+                        f.curvature_ratio
+                    ));
+                }
+            }
+        })
+        .response
+        .on_hover_text("Curvature ratio: where the surface bends down along some direction, how strongly compared with how it bends up (-min/max curvature of the plotted surface, averaged over the grid; Li et al. take the same ratio of Hessian eigenvalues). 0 everywhere is a bowl.");
+    }
+}
+
+fn setting(ui: &mut Ui, name: &str, w: egui::DragValue<'_>) -> egui::Response {
+    let l = ui.label(name);
+    ui.add(w).labelled_by(l.id)
+}
+
+fn waker(ctx: &egui::Context) -> impl Fn() + Send + 'static {
+    let ctx = ctx.clone();
+    move || ctx.request_repaint()
+}

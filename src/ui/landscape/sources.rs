@@ -1,0 +1,209 @@
+//! The nets the Landscape tab can look at: runs trained in the app (their models kept by the
+//! session) and runs opened from their folders (`train --save DIR`, or saved from the app).
+//! Everything slow (reading weights, loading a data set, copying a net, rebuilding its initial
+//! weights) runs on a worker.
+use crate::data::{Dataset, Progress};
+use crate::landscape::{self, Subject, Weights};
+use crate::train::{DataInfo, Hyper, run_dir};
+use crate::ui::session::{Session, SharedModel};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Where a net comes from. Indices are checked against the label every frame, so a list that
+/// changed under a choice drops the choice instead of swapping nets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetRef {
+    /// The session's run at this index.
+    Trained(usize),
+    /// The opened run folder at this index.
+    Folder(usize),
+}
+
+/// A net on offer in the pickers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub id: NetRef,
+    pub label: String,
+    pub residual: bool,
+}
+
+/// A run opened from its folder.
+pub struct OpenedRun {
+    pub dir: PathBuf,
+    pub label: String,
+    pub residual: bool,
+    pub model: SharedModel,
+    pub initial: Option<Weights>,
+    pub data: Arc<Dataset>,
+    pub info: Option<DataInfo>,
+}
+
+/// Reads a run folder, its trained net and the data set it trained on, and rebuilds its
+/// initial weights from its seed (as the CLI does). Slow: call it on a worker.
+pub fn open_folder(dir: &Path) -> Result<OpenedRun, String> {
+    let run = run_dir::open(dir)?;
+    let mut model = run.model.ok_or_else(|| {
+        format!(
+            "{} holds no trained weights (save the run with its weights)",
+            dir.display()
+        )
+    })?;
+    model.set_probe(false);
+    let info = run.history.data.clone().ok_or_else(|| {
+        format!(
+            "{} does not record the data set it trained on",
+            dir.display()
+        )
+    })?;
+    let h = &run.history.hyper;
+    let initial = landscape::initial_weights(&run.spec, model.input_shape(), h.seed, h.model)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let data = crate::data::load(&info.source, &info.options, &Progress::default())
+        .map_err(|e| format!("{}: its data set: {e}", dir.display()))?;
+    let label = if run.history.label.is_empty() {
+        run.spec.name.clone()
+    } else {
+        run.history.label.clone()
+    };
+    Ok(OpenedRun {
+        dir: dir.to_path_buf(),
+        label,
+        residual: run.spec.has_shortcuts(),
+        model: Arc::new(Mutex::new(model)),
+        initial: Some(initial),
+        data: Arc::new(data),
+        info: Some(info),
+    })
+}
+
+/// Every net with trained weights: the session's runs first, then the opened folders.
+pub fn candidates(session: &Session, folders: &[OpenedRun]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for (i, r) in session.runs.iter().enumerate() {
+        let (Some(_), Some(net)) = (&r.model, &r.history.net) else {
+            continue;
+        };
+        let mut label = r.history.label.clone();
+        if !matches!(r.history.status, crate::train::RunStatus::Finished) {
+            label.push_str(&format!(" ({})", r.history.status.describe()));
+        }
+        out.push(Candidate {
+            id: NetRef::Trained(i),
+            label,
+            residual: net.spec.has_shortcuts(),
+        });
+    }
+    for (i, f) in folders.iter().enumerate() {
+        out.push(Candidate {
+            id: NetRef::Folder(i),
+            label: format!("{} (folder {})", f.label, short_dir(&f.dir)),
+            residual: f.residual,
+        });
+    }
+    out
+}
+
+fn short_dir(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
+/// What a job needs of one net, gathered on the UI thread without copying anything big.
+pub struct Material {
+    pub label: String,
+    pub model: SharedModel,
+    /// The initial weights, or how to rebuild them.
+    pub initial: Initial,
+    pub data: Arc<Dataset>,
+    pub info: Option<DataInfo>,
+}
+
+pub enum Initial {
+    Known(Option<Weights>),
+    FromSeed(Hyper),
+}
+
+/// The material of `id`, or why there is none.
+pub fn material(id: NetRef, session: &Session, folders: &[OpenedRun]) -> Result<Material, String> {
+    match id {
+        NetRef::Trained(i) => {
+            let r = session
+                .runs
+                .get(i)
+                .ok_or("that run is gone; choose again")?;
+            let (Some(model), Some(data)) = (&r.model, &r.data) else {
+                return Err(format!("{} has no trained net to look at", r.history.label));
+            };
+            Ok(Material {
+                label: r.history.label.clone(),
+                model: model.clone(),
+                initial: Initial::FromSeed(r.history.hyper.clone()),
+                data: data.clone(),
+                info: r.history.data.clone(),
+            })
+        }
+        NetRef::Folder(i) => {
+            let f = folders
+                .get(i)
+                .ok_or("that run folder is gone; open it again")?;
+            Ok(Material {
+                label: f.label.clone(),
+                model: f.model.clone(),
+                initial: Initial::Known(f.initial.clone()),
+                data: f.data.clone(),
+                info: f.info.clone(),
+            })
+        }
+    }
+}
+
+/// Refuses a pair that trained on different data (the pictures would not compare).
+pub fn same_data(m: &[Material]) -> Result<(), String> {
+    let key = |m: &Material| {
+        m.info
+            .as_ref()
+            .map(|i| (i.source.clone(), i.options.clone()))
+    };
+    if let [a, b] = m
+        && !Arc::ptr_eq(&a.data, &b.data)
+        && (key(a).is_none() || key(a) != key(b))
+    {
+        return Err(format!(
+            "{} and {} trained on different data sets; look at nets trained on the same data",
+            a.label, b.label
+        ));
+    }
+    Ok(())
+}
+
+/// Copies each net (the job moves its weights; the session's copy stays as it is) and finds
+/// its initial weights. Runs on the landscape worker.
+pub fn subjects(materials: Vec<Material>) -> Result<(Vec<Subject>, Arc<Dataset>), String> {
+    let data = materials
+        .first()
+        .map(|m| m.data.clone())
+        .ok_or("choose a net to look at")?;
+    let mut out = Vec::new();
+    for m in materials {
+        let mut model = {
+            let mut src = m
+                .model
+                .lock()
+                .map_err(|_| format!("{} is unreadable after an earlier failure", m.label))?;
+            let tensors = src.params();
+            run_dir::model_with_weights(src.spec(), src.input_shape(), &tensors)
+                .map_err(|e| format!("{}: {e}", m.label))?
+        };
+        model.set_probe(false);
+        let initial = match m.initial {
+            Initial::Known(w) => w,
+            Initial::FromSeed(h) => Some(
+                landscape::initial_weights(model.spec(), model.input_shape(), h.seed, h.model)
+                    .map_err(|e| format!("{}: {e}", m.label))?,
+            ),
+        };
+        out.push(Subject::new(m.label, model, initial));
+    }
+    Ok((out, data))
+}
