@@ -5,7 +5,7 @@ use resnet_lab::train::{EpochPoint, RunHistory, RunStatus};
 #[test]
 fn every_lesson_parses_with_known_values() {
     let all = lessons::parse_all();
-    assert_eq!(all.len(), 9);
+    assert_eq!(all.len(), 10);
     let mut ids = Vec::new();
     for l in &all {
         let l = l.as_ref().unwrap_or_else(|e| panic!("{e}"));

@@ -9,7 +9,7 @@ use crate::nn::presets::valid_cifar_depth;
 use std::fmt;
 
 /// The lesson files, in the order the app shows them.
-const SOURCES: [(&str, &str); 9] = [
+const SOURCES: [(&str, &str); 10] = [
     (
         "01-why-deeper.md",
         include_str!("../../lessons/01-why-deeper.md"),
@@ -45,6 +45,10 @@ const SOURCES: [(&str, &str); 9] = [
     (
         "09-very-deep.md",
         include_str!("../../lessons/09-very-deep.md"),
+    ),
+    (
+        "10-shape-of-the-loss.md",
+        include_str!("../../lessons/10-shape-of-the-loss.md"),
     ),
 ];
 
