@@ -409,32 +409,31 @@ impl LandscapeView {
         let size = (self.png_size[0], self.png_size[1]);
         let view = self.view3;
         let wake = waker(ctx);
-        let (name, make): (&str, Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>) =
-            match self.page {
-                Page::Contours => (
-                    "landscape-contours.png",
-                    Box::new(move || {
-                        let levels = pictures::shared_levels(&l);
-                        crate::plot::contours_to_png(
-                            &pictures::title(&l),
-                            &pictures::contour_plots(&l, &levels),
-                            size,
-                        )
-                    }),
-                ),
-                Page::Surface => (
-                    "landscape-surface-3d.png",
-                    Box::new(move || {
-                        let levels = pictures::shared_levels(&l);
-                        let scenes = pictures::surface_scenes(&l, &levels, view);
-                        crate::plot::surfaces_to_png(&pictures::title(&l), &scenes, &levels, size)
-                    }),
-                ),
-                Page::Curves => (
-                    "landscape-line-loss.png",
-                    Box::new(move || crate::plot::to_png(&pictures::line_chart(&l, false), size)),
-                ),
-            };
+        let (name, make): (&str, Drawing) = match self.page {
+            Page::Contours => (
+                "landscape-contours.png",
+                Box::new(move || {
+                    let levels = pictures::shared_levels(&l);
+                    crate::plot::contours_to_png(
+                        &pictures::title(&l),
+                        &pictures::contour_plots(&l, &levels),
+                        size,
+                    )
+                }),
+            ),
+            Page::Surface => (
+                "landscape-surface-3d.png",
+                Box::new(move || {
+                    let levels = pictures::shared_levels(&l);
+                    let scenes = pictures::surface_scenes(&l, &levels, view);
+                    crate::plot::surfaces_to_png(&pictures::title(&l), &scenes, &levels, size)
+                }),
+            ),
+            Page::Curves => (
+                "landscape-line-loss.png",
+                Box::new(move || crate::plot::to_png(&pictures::line_chart(&l, false), size)),
+            ),
+        };
         let path = self.exporter.folder().join(name);
         self.exporter.spawn(path, wake, make);
     }
@@ -596,6 +595,9 @@ impl LandscapeView {
         .on_hover_text("Curvature ratio: where the surface bends down along some direction, how strongly compared with how it bends up (-min/max curvature of the plotted surface, averaged over the grid; Li et al. take the same ratio of Hessian eigenvalues). 0 everywhere is a bowl.");
     }
 }
+
+/// Draws a picture's bytes on an export worker.
+type Drawing = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
 
 fn setting(ui: &mut Ui, name: &str, w: egui::DragValue<'_>) -> egui::Response {
     let l = ui.label(name);

@@ -149,7 +149,7 @@ pub fn contour_panel(ui: &Ui, rect: Rect, plot: &ContourPlot, tex: Option<&Textu
 
 /// Multiples of `step` within [lo, hi].
 fn steps(lo: f64, hi: f64, step: f64) -> Vec<f64> {
-    if !(step > 0.0) || !lo.is_finite() || !hi.is_finite() {
+    if step.is_nan() || step <= 0.0 || !lo.is_finite() || !hi.is_finite() {
         return Vec::new();
     }
     let first = (lo / step - 1e-9).ceil() as i64;
