@@ -203,6 +203,11 @@ fn cancel_stops_the_job_and_keeps_what_was_computed() {
     h.get_by_label("Contour plots");
     assert!(h.query_by_label_contains("not locally convex").is_none());
     assert!(h.query_by_label_contains("Cancelled at").is_some());
+    // A picker the learner set to "(none)" stays so (one net alone is allowed).
+    h.state_mut().landscape.residual = None;
+    h.run_steps(3);
+    assert_eq!(h.state().landscape.residual, None);
+    assert!(h.state().landscape.plain.is_some());
 }
 
 fn train_saved(arch: &str, dir: &std::path::Path) {

@@ -57,6 +57,8 @@ pub struct LandscapeView {
     pub png_size: [u32; 2],
     pub message: Option<String>,
     drawn: Option<Drawn>,
+    /// The nets on offer last frame.
+    seen: Option<Vec<Candidate>>,
 }
 
 impl Default for LandscapeView {
@@ -77,6 +79,7 @@ impl Default for LandscapeView {
             png_size: [1800, 900],
             message: None,
             drawn: None,
+            seen: None,
         }
     }
 }
@@ -215,13 +218,19 @@ impl LandscapeView {
         }
     }
 
-    /// Drops choices that no longer name the net they named; picks defaults when unset.
+    /// Drops choices that no longer name the net they named; when the list of nets changes,
+    /// fills an empty picker with the newest net of its family (a "(none)" the learner chose
+    /// stays until then).
     fn keep_valid(&mut self, cands: &[Candidate]) {
+        let changed = self.seen.as_deref() != Some(cands);
+        if changed {
+            self.seen = Some(cands.to_vec());
+        }
         for (slot, residual) in [(&mut self.plain, false), (&mut self.residual, true)] {
             if slot.is_some_and(|id| !cands.iter().any(|c| c.id == id && c.residual == residual)) {
                 *slot = None;
             }
-            if slot.is_none() {
+            if slot.is_none() && changed {
                 *slot = cands
                     .iter()
                     .rev()
