@@ -20,6 +20,9 @@ use super::spec::{LayerInfo, LayerSpec, NetSpec, Shape, Shortcut, SpecError};
 use crate::rng::Rng64;
 use std::sync::Arc;
 
+mod state;
+pub use state::LayerOutput;
+
 const BN_EPS: f32 = 1e-5;
 const BN_MOMENTUM: f32 = 0.1;
 
@@ -160,24 +163,31 @@ impl ConvNode {
 }
 
 struct BnNode {
+    /// The layer's name, for the activation probe.
     name: String,
+    /// Its module path: parameter and buffer names start with it.
+    key: String,
     relu: bool,
     gamma: Param,
     beta: Param,
     running_mean: Vec<f32>,
     running_var: Vec<f32>,
+    /// Train-mode forward passes so far (PyTorch's `num_batches_tracked`).
+    batches_tracked: i64,
     saved: Option<(Arc<Tensor>, bn::BnSaved)>,
 }
 
 impl BnNode {
-    fn new(name: String, c: usize) -> Self {
+    fn new(name: String, key: String, c: usize) -> Self {
         Self {
-            gamma: Param::new(format!("{name}.gamma"), ParamKind::BnGamma, vec![1.0; c]),
-            beta: Param::new(format!("{name}.beta"), ParamKind::BnBeta, vec![0.0; c]),
+            gamma: Param::new(format!("{key}.weight"), ParamKind::BnGamma, vec![1.0; c]),
+            beta: Param::new(format!("{key}.bias"), ParamKind::BnBeta, vec![0.0; c]),
             name,
+            key,
             relu: false,
             running_mean: vec![0.0; c],
             running_var: vec![1.0; c],
+            batches_tracked: 0,
             saved: None,
         }
     }
@@ -217,6 +227,7 @@ impl BnNode {
             self.relu,
             cs,
         );
+        self.batches_tracked += 1;
         let m = st.count as f32;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
         let var = st.var();
@@ -276,6 +287,35 @@ struct BlockNode {
     /// Set when the ReLU after the block is fused into the addition.
     relu: bool,
     out: Option<Arc<Tensor>>,
+}
+
+impl BlockNode {
+    /// `scale * branch + shortcut(x)`, then ReLU when `relu`; also returns the projection
+    /// shortcut's output when there is one.
+    fn join(&mut self, x: &Act, branch: &Act, cx: &mut Ctx, relu: bool) -> (Tensor, Option<Act>) {
+        let proj = match &mut self.shortcut {
+            ShortcutNode::Projection(p) => {
+                // The projection's BN is not a "layer response" the probe plots.
+                let mut quiet = Ctx {
+                    n: cx.n,
+                    train: cx.train,
+                    isa: cx.isa,
+                    taps: None,
+                };
+                let h = p.0.forward(x.clone(), &mut quiet);
+                Some(p.1.forward(h, &mut quiet))
+            }
+            _ => None,
+        };
+        let sc = match (&self.shortcut, &proj) {
+            (ShortcutNode::Identity, _) => JoinShortcut::Same(&x.t, x.pre()),
+            (ShortcutNode::Pad(s), _) => JoinShortcut::PadA(&x.t, x.pre(), *s),
+            (ShortcutNode::Projection(_), Some(p)) => JoinShortcut::Same(&p.t, p.pre()),
+            _ => JoinShortcut::None,
+        };
+        let out = eltwise::join(cx.isa, &branch.t, branch.pre(), self.scale, sc, relu);
+        (out, proj)
+    }
 }
 
 struct LinearNode {
@@ -375,34 +415,8 @@ impl Node {
             }
             Node::Block(b) => {
                 let branch = forward_seq(&mut b.body, x.clone(), cx);
-                let proj = match &mut b.shortcut {
-                    ShortcutNode::Projection(p) => {
-                        // The projection's BN is not a "layer response" the probe plots.
-                        let mut quiet = Ctx {
-                            n: cx.n,
-                            train: cx.train,
-                            isa: cx.isa,
-                            taps: None,
-                        };
-                        let h = p.0.forward(x.clone(), &mut quiet);
-                        Some(p.1.forward(h, &mut quiet))
-                    }
-                    _ => None,
-                };
-                let sc = match (&b.shortcut, &proj) {
-                    (ShortcutNode::Identity, _) => JoinShortcut::Same(&x.t, x.pre()),
-                    (ShortcutNode::Pad(s), _) => JoinShortcut::PadA(&x.t, x.pre(), *s),
-                    (ShortcutNode::Projection(_), Some(p)) => JoinShortcut::Same(&p.t, p.pre()),
-                    _ => JoinShortcut::None,
-                };
-                let out = Arc::new(eltwise::join(
-                    cx.isa,
-                    &branch.t,
-                    branch.pre(),
-                    b.scale,
-                    sc,
-                    b.relu,
-                ));
+                let relu = b.relu;
+                let out = Arc::new(b.join(&x, &branch, cx, relu).0);
                 if let Some(t) = cx.taps.as_deref_mut() {
                     let (m, s) = eltwise::moments(cx.isa, &out, None);
                     t.push(Tap {
@@ -558,7 +572,7 @@ impl Builder<'_> {
 
     fn conv(
         &mut self,
-        name: String,
+        key: String,
         input: Shape,
         out: usize,
         k: usize,
@@ -577,7 +591,7 @@ impl Builder<'_> {
         let w = self.he(geom.weight_len(), input.c * k * k);
         ConvNode {
             geom,
-            w: Param::new(format!("{name}.weight"), ParamKind::ConvWeight, w),
+            w: Param::new(format!("{key}.weight"), ParamKind::ConvWeight, w),
             stats: false,
             input: None,
         }
@@ -593,12 +607,12 @@ impl Builder<'_> {
                     k,
                     stride,
                     pad,
-                } => Node::Conv(self.conv(info.name, info.input, *out, *k, *stride, *pad)),
+                } => Node::Conv(self.conv(info.key, info.input, *out, *k, *stride, *pad)),
                 LayerSpec::BatchNorm => {
                     if let Some(Node::Conv(c)) = nodes.last_mut() {
                         c.stats = true;
                     }
-                    Node::Bn(BnNode::new(info.name, info.input.c))
+                    Node::Bn(BnNode::new(info.name, info.key, info.input.c))
                 }
                 LayerSpec::ReLU => match nodes.last_mut() {
                     Some(Node::Bn(b)) if !b.relu => {
@@ -621,8 +635,8 @@ impl Builder<'_> {
                         inp,
                         out: *out,
                         in_shape: info.input,
-                        w: Param::new(format!("{}.weight", info.name), ParamKind::LinearWeight, w),
-                        b: Param::new(format!("{}.bias", info.name), ParamKind::LinearBias, b),
+                        w: Param::new(format!("{}.weight", info.key), ParamKind::LinearWeight, w),
+                        b: Param::new(format!("{}.bias", info.key), ParamKind::LinearBias, b),
                         input: None,
                     })
                 }
@@ -640,10 +654,20 @@ impl Builder<'_> {
                             let pinfo = self.next_info().clone();
                             let stride = super::spec::matching_stride(input, output)
                                 .expect("checked by inference");
-                            let mut c =
-                                self.conv(pinfo.name.clone(), input, output.c, 1, stride, 0);
+                            let mut c = self.conv(
+                                format!("{}.conv", pinfo.key),
+                                input,
+                                output.c,
+                                1,
+                                stride,
+                                0,
+                            );
                             c.stats = true;
-                            let bn = BnNode::new(format!("{}.bn", pinfo.name), output.c);
+                            let bn = BnNode::new(
+                                format!("{}.bn", pinfo.name),
+                                format!("{}.bn", pinfo.key),
+                                output.c,
+                            );
                             ShortcutNode::Projection(Box::new((c, bn)))
                         }
                     };
