@@ -9,12 +9,14 @@
 //! - [`job`]: settings, the computation with events point by point, cancel, and the worker.
 //! - [`result`]: [`Landscape`], filled in from the events; what views and exports read.
 //! - [`figures`]: how bowl-like a surface is (non-convex share, curvature ratio, minima, roughness).
+//! - [`check`]: the lesson's check on a finished pair (is the residual surface clearly more convex?).
 //!
 //! A view drives it like a training run: build [`Subject`]s from trained models (and their
 //! initial weights), [`spawn`] a job with [`Settings`], drain its events each frame into a
 //! [`Landscape`] and draw that (`plot::landscape` turns it into contour panels, 3-D scenes, 1-D
 //! charts and CSV, all on shared levels); `JobHandle::cancel` stops it within one batch, and
 //! `JobHandle::join` hands the models back with their trained weights.
+pub mod check;
 pub mod direction;
 pub mod figures;
 pub mod job;
@@ -22,6 +24,7 @@ pub mod probe;
 pub mod result;
 pub mod weights;
 
+pub use check::{Verdict, bowl_check};
 pub use direction::{Axis, Direction};
 pub use figures::{Figures, figures};
 pub use job::{Event, JobHandle, Settings, Subject, initial_weights, run, spawn, spawn_prepared};
