@@ -1,6 +1,7 @@
 //! The headless command line: the same experiments as the app, reproducible and scriptable.
 mod bench;
 mod export;
+pub mod lessons;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
@@ -31,6 +32,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Draw the app's plots (PNG + CSV) from run JSON files.
     Export(export::ExportArgs),
+    /// Run every lesson's Try it headless: time its effect (--check) or make its reference curves.
+    Lessons(lessons::LessonsArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -134,6 +137,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Sweep(a) => sweep(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::Lessons(a) => lessons::run(a),
     }
 }
 

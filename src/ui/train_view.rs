@@ -3,6 +3,7 @@ use super::export::{Exporter, Kind};
 use super::plots;
 use super::session::{DEPTHS, NetChoice, SavedExperiment, Session, TrainConfig};
 use crate::data::{Dataset, Source};
+use crate::lessons::reference::{ChartKind, Reference};
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
 use crate::plot::{Chart, charts};
@@ -33,6 +34,8 @@ pub struct TrainView {
     wake: Option<Wake>,
     /// The data source of an experiment just opened, for the app to load.
     pub wants_source: Option<Source>,
+    /// Complete runs of the lesson setup now training, drawn faintly behind the live curves.
+    pub reference: Option<Arc<Reference>>,
 }
 
 impl TrainView {
@@ -46,10 +49,11 @@ impl TrainView {
             opening: None,
             wake: None,
             wants_source: None,
+            reference: None,
         }
     }
 
-    fn wake(&mut self, ctx: &egui::Context) -> Wake {
+    pub fn wake(&mut self, ctx: &egui::Context) -> Wake {
         self.wake
             .get_or_insert_with(|| {
                 let c = ctx.clone();
@@ -538,6 +542,11 @@ impl TrainView {
     /// The current page's plots; returns an export request.
     fn plots_ui(&mut self, ui: &mut Ui) -> Option<(Chart, Kind)> {
         let runs = self.session.histories();
+        let reference = self.reference.clone();
+        let behind = |chart: Chart, kind: ChartKind| match &reference {
+            Some(r) => r.behind(chart, kind),
+            None => chart,
+        };
         let mut asked = None;
         let mut show = |ui: &mut Ui, chart: Chart, h: f32| {
             if let Some(k) = plots::chart(ui, &chart, h) {
@@ -548,13 +557,25 @@ impl TrainView {
         let h = 220.0;
         match self.page {
             PlotPage::Errors => {
-                show(ui, charts::train_error(&runs), h);
-                show(ui, charts::test_error(&runs), h);
-                show(ui, charts::loss(&runs), h);
+                show(
+                    ui,
+                    behind(charts::train_error(&runs), ChartKind::TrainError),
+                    h,
+                );
+                show(
+                    ui,
+                    behind(charts::test_error(&runs), ChartKind::TestError),
+                    h,
+                );
+                show(ui, behind(charts::loss(&runs), ChartKind::Loss), h);
             }
             PlotPage::Gradients => {
-                show(ui, charts::grad_flow(&runs), h);
-                show(ui, charts::activation_std(&runs), h);
+                show(ui, behind(charts::grad_flow(&runs), ChartKind::GradFlow), h);
+                show(
+                    ui,
+                    behind(charts::activation_std(&runs), ChartKind::ActivationStd),
+                    h,
+                );
                 for r in &runs {
                     let grid = charts::grad_heatmap(r, 120);
                     if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
@@ -566,7 +587,11 @@ impl TrainView {
                 }
             }
             PlotPage::Sweep => {
-                show(ui, charts::sweep(&self.session.sweep_points), h + 60.0);
+                show(
+                    ui,
+                    behind(charts::sweep(&self.session.sweep_points), ChartKind::Sweep),
+                    h + 60.0,
+                );
             }
         }
         asked
