@@ -160,3 +160,45 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn train_save_writes_a_run_folder_that_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let o = bin()
+        .args([
+            "train",
+            "--data",
+            "builtin",
+            "--max-per-class",
+            "10",
+            "--depth",
+            "8",
+        ])
+        .args([
+            "--width",
+            "4",
+            "--shortcut",
+            "b",
+            "--epochs",
+            "1",
+            "--batch",
+            "10",
+        ])
+        .args(["--max-steps", "2", "--threads", "1", "--save"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let saved = resnet_lab::train::run_dir::open(&run).unwrap();
+    assert_eq!(saved.history.steps_done(), 2);
+    let data = saved
+        .history
+        .data
+        .as_ref()
+        .expect("the data set is recorded");
+    assert_eq!(data.classes.len(), 10);
+    assert_eq!((data.channels, data.height, data.width), (1, 28, 28));
+    let mut m = saved.model.expect("weights were saved");
+    assert_eq!(m.params()[0].name, "conv1.weight");
+}

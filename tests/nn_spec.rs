@@ -345,7 +345,7 @@ fn zero_init_residual_makes_each_block_start_as_identity() {
     .unwrap();
     let mut zeroed = 0;
     m.visit_params(&mut |p| {
-        if p.name.contains("block") && p.name.ends_with("bn2.gamma") {
+        if p.name.contains("block") && p.name.ends_with("bn2.weight") {
             assert!(p.value.iter().all(|&g| g == 0.0), "{}", p.name);
             zeroed += 1;
         }

@@ -5,9 +5,10 @@ pub mod lessons;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
+use crate::nn::Model;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{ModelOptions, NetSpec};
-use crate::train::{Hyper, NetEntry, RunHistory, trainer};
+use crate::train::{DataInfo, Hyper, NetEntry, RunHistory, run_dir, trainer};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -110,8 +111,13 @@ pub struct TrainArgs {
     /// Train this NetSpec JSON instead of a preset.
     #[arg(long)]
     pub spec: Option<PathBuf>,
+    /// Write the history JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Save the run to this folder: net.json, history.json and the trained weights
+    /// (weights.safetensors), for `eval`, `predict`, `export-torch` and the app's Open run.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -165,7 +171,7 @@ impl CommonArgs {
         }
     }
 
-    fn load(&self) -> Result<data::Dataset, String> {
+    fn load(&self) -> Result<(data::Dataset, DataInfo), String> {
         let source = if self.data == "builtin" {
             Source::Builtin
         } else {
@@ -191,7 +197,8 @@ impl CommonArgs {
             ds.train.len(),
             ds.test.len()
         );
-        Ok(ds)
+        let info = DataInfo::new(source, opts, &ds);
+        Ok((ds, info))
     }
 
     fn preset(&self, arch: Arch, depth: usize, classes: usize) -> Result<NetSpec, String> {
@@ -210,15 +217,22 @@ impl CommonArgs {
     }
 }
 
-/// Trains one net synchronously, drawing a progress bar on stderr.
-pub fn train_one(net: &NetEntry, hyper: &Hyper, ds: &data::Dataset) -> RunHistory {
+/// Trains one net synchronously, drawing a progress bar on stderr; hands back its history and
+/// the trained model.
+pub fn train_one(
+    net: &NetEntry,
+    hyper: &Hyper,
+    ds: &data::Dataset,
+    info: &DataInfo,
+) -> (RunHistory, Option<Model>) {
     let mut history = RunHistory::new(net, hyper);
+    history.data = Some(info.clone());
     let mut bar = progress::Bar::new(&net.label);
     let mut emit = |e: trainer::Event| {
         history.apply(&e);
         bar.update(&history);
     };
-    trainer::run(
+    let model = trainer::run(
         net,
         hyper,
         ds,
@@ -226,7 +240,7 @@ pub fn train_one(net: &NetEntry, hyper: &Hyper, ds: &data::Dataset) -> RunHistor
         &mut emit,
     );
     bar.finish(&history);
-    history
+    (history, model)
 }
 
 fn write_json(path: &Path, history: &RunHistory) -> Result<(), String> {
@@ -245,7 +259,7 @@ fn outcome(h: &RunHistory) -> Result<(), String> {
 fn train(a: TrainArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
-    let ds = a.common.load()?;
+    let (ds, info) = a.common.load()?;
     let spec = match &a.spec {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -255,10 +269,14 @@ fn train(a: TrainArgs) -> Result<(), String> {
         }
         None => a.common.preset(a.arch, a.depth, ds.classes.len())?,
     };
-    let history = train_one(&NetEntry::new(spec), &hyper, &ds);
+    let (history, mut model) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
     if let Some(out) = &a.out {
         write_json(out, &history)?;
         eprintln!("wrote {}", out.display());
+    }
+    if let Some(dir) = &a.save {
+        run_dir::save(dir, &history, model.as_mut())?;
+        eprintln!("saved the run to {}", dir.display());
     }
     outcome(&history)
 }
@@ -266,7 +284,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
 fn sweep(a: SweepArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
-    let ds = a.common.load()?;
+    let (ds, info) = a.common.load()?;
     std::fs::create_dir_all(&a.out)
         .map_err(|e| format!("could not create {}: {e}", a.out.display()))?;
     let mut csv = String::from("depth,arch,final_train_err,final_test_err,status\n");
@@ -275,7 +293,7 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
     for &depth in &a.depths {
         for &arch in &a.arch {
             let spec = a.common.preset(arch, depth, ds.classes.len())?;
-            let h = train_one(&NetEntry::new(spec), &hyper, &ds);
+            let (h, _) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
             write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
             let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();
             let arch_name = if arch == Arch::Plain {

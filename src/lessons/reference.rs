@@ -7,7 +7,7 @@
 //! the app never downloads anything.
 use super::check;
 use crate::plot::charts::{self, SweepPoint};
-use crate::plot::{Chart, Series, net_color};
+use crate::plot::{Chart, Family, Series, family_color};
 use crate::train::RunHistory;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -167,48 +167,35 @@ pub enum ChartKind {
     Sweep,
 }
 
-/// The look of a reference series. This is the one place to switch to the chart's own
-/// "reference" style once `plot::Chart` has it.
-pub fn reference_style(mut s: Series) -> Series {
-    // Halfway to grey reads as faint on both the light and the dark theme.
-    s.rgb = s.rgb.map(|c| ((c as u16 + 128) / 2) as u8);
-    s.dashed = false;
-    s
-}
-
+/// A reference series: the chart's own faint style (thin, behind the live curves, one shared
+/// legend entry).
 fn series(name: String, rgb: [u8; 3], points: Vec<[f64; 2]>) -> Series {
-    reference_style(Series {
-        name,
-        rgb,
-        points,
-        dashed: false,
-    })
+    Series::new(name, rgb, points).reference()
 }
 
 fn to_f64(v: &[[f32; 2]]) -> Vec<[f64; 2]> {
     v.iter().map(|p| [p[0] as f64, p[1] as f64]).collect()
 }
 
-impl Reference {
-    /// Family colour index of each run, as the live charts assign them.
-    fn colour(&self, label: &str) -> [u8; 3] {
-        let family = |l: &str| l.starts_with("plain");
-        let mut labels: Vec<&str> = Vec::new();
-        for r in &self.runs {
-            if !labels.contains(&r.label.as_str()) {
-                labels.push(&r.label);
-            }
-        }
-        let i = labels
-            .iter()
-            .filter(|l| family(l) == family(label))
-            .position(|l| *l == label)
-            .unwrap_or(0);
-        net_color(label, i)
-    }
+/// The colour of `label`'s live series in `chart` (its curves may carry a suffix such as
+/// " first batch"), or its family's middle shade.
+fn colour_in(chart: &Chart, label: &str) -> [u8; 3] {
+    chart
+        .series
+        .iter()
+        .find(|s| {
+            s.name == label
+                || s.name
+                    .strip_prefix(label)
+                    .is_some_and(|rest| rest.starts_with(' '))
+        })
+        .map(|s| s.rgb)
+        .unwrap_or_else(|| family_color(Family::of_label(label), 0, 1))
+}
 
-    /// Faint series for `kind`, to be drawn behind the live ones.
-    pub fn series(&self, kind: ChartKind) -> Vec<Series> {
+impl Reference {
+    /// Faint series for `kind`, to be drawn behind `live`'s series in their colours.
+    pub fn series(&self, kind: ChartKind, live: &Chart) -> Vec<Series> {
         let name = |l: &str| format!("{l} (complete runs)");
         match kind {
             ChartKind::Sweep => {
@@ -260,7 +247,8 @@ impl Reference {
                             .collect(),
                         ChartKind::Sweep => Vec::new(),
                     };
-                    (!pts.is_empty()).then(|| series(name(&r.label), self.colour(&r.label), pts))
+                    (!pts.is_empty())
+                        .then(|| series(name(&r.label), colour_in(live, &r.label), pts))
                 })
                 .collect(),
         }
@@ -268,7 +256,7 @@ impl Reference {
 
     /// `chart` with this reference's faint series put behind its live ones.
     pub fn behind(&self, mut chart: Chart, kind: ChartKind) -> Chart {
-        let mut s = self.series(kind);
+        let mut s = self.series(kind, &chart);
         s.append(&mut chart.series);
         chart.series = s;
         chart

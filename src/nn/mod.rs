@@ -7,7 +7,9 @@ pub mod ops;
 pub mod optim;
 pub mod presets;
 pub mod spec;
+pub mod tensor;
 
-pub use model::{Model, ModelOptions, Param, ParamKind, Tap};
+pub use model::{LayerOutput, Model, ModelOptions, Param, ParamKind, Tap};
 pub use optim::{Optimizer, OptimizerKind, Schedule};
 pub use spec::{BlockSpec, LayerInfo, LayerSpec, NetInfo, NetSpec, Shape, Shortcut, SpecError};
+pub use tensor::{Tensor, TensorData};

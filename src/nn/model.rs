@@ -8,6 +8,9 @@ use super::spec::{LayerInfo, LayerSpec, NetSpec, Shape, Shortcut, SpecError};
 use crate::rng::Rng64;
 use std::sync::Arc;
 
+mod state;
+pub use state::LayerOutput;
+
 type Act = Arc<Vec<f32>>;
 
 const BN_EPS: f32 = 1e-5;
@@ -108,7 +111,10 @@ impl ConvNode {
 }
 
 struct BnNode {
+    /// The layer's name, for the activation probe.
     name: String,
+    /// Its module path: parameter and buffer names start with it.
+    key: String,
     c: usize,
     hw: usize,
     relu: bool,
@@ -116,21 +122,25 @@ struct BnNode {
     beta: Param,
     running_mean: Vec<f32>,
     running_var: Vec<f32>,
+    /// Train-mode forward passes so far (PyTorch's `num_batches_tracked`).
+    batches_tracked: i64,
     x_hat: Vec<f32>,
     inv_std: Vec<f32>,
 }
 
 impl BnNode {
-    fn new(name: String, c: usize, hw: usize) -> Self {
+    fn new(name: String, key: String, c: usize, hw: usize) -> Self {
         Self {
-            gamma: Param::new(format!("{name}.gamma"), ParamKind::BnGamma, vec![1.0; c]),
-            beta: Param::new(format!("{name}.beta"), ParamKind::BnBeta, vec![0.0; c]),
+            gamma: Param::new(format!("{key}.weight"), ParamKind::BnGamma, vec![1.0; c]),
+            beta: Param::new(format!("{key}.bias"), ParamKind::BnBeta, vec![0.0; c]),
             name,
+            key,
             c,
             hw,
             relu: false,
             running_mean: vec![0.0; c],
             running_var: vec![1.0; c],
+            batches_tracked: 0,
             x_hat: Vec::new(),
             inv_std: Vec::new(),
         }
@@ -168,6 +178,7 @@ impl BnNode {
             &mut y,
             cx.taps.is_some(),
         );
+        self.batches_tracked += 1;
         let m = (cx.n * self.hw) as f32;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
         for ch in 0..self.c {
@@ -481,7 +492,7 @@ impl Builder<'_> {
 
     fn conv(
         &mut self,
-        name: String,
+        key: String,
         input: Shape,
         out: usize,
         k: usize,
@@ -500,7 +511,7 @@ impl Builder<'_> {
         let w = self.he(geom.weight_len(), input.c * k * k);
         ConvNode {
             geom,
-            w: Param::new(format!("{name}.weight"), ParamKind::ConvWeight, w),
+            w: Param::new(format!("{key}.weight"), ParamKind::ConvWeight, w),
             input: None,
         }
     }
@@ -515,9 +526,10 @@ impl Builder<'_> {
                     k,
                     stride,
                     pad,
-                } => Node::Conv(self.conv(info.name, info.input, *out, *k, *stride, *pad)),
+                } => Node::Conv(self.conv(info.key, info.input, *out, *k, *stride, *pad)),
                 LayerSpec::BatchNorm => Node::Bn(BnNode::new(
                     info.name,
+                    info.key,
                     info.input.c,
                     info.input.h * info.input.w,
                 )),
@@ -544,8 +556,8 @@ impl Builder<'_> {
                     Node::Linear(LinearNode {
                         inp,
                         out: *out,
-                        w: Param::new(format!("{}.weight", info.name), ParamKind::LinearWeight, w),
-                        b: Param::new(format!("{}.bias", info.name), ParamKind::LinearBias, b),
+                        w: Param::new(format!("{}.weight", info.key), ParamKind::LinearWeight, w),
+                        b: Param::new(format!("{}.bias", info.key), ParamKind::LinearBias, b),
                         input: None,
                     })
                 }
@@ -567,9 +579,17 @@ impl Builder<'_> {
                             let pinfo = self.next_info().clone();
                             let stride = super::spec::matching_stride(input, output)
                                 .expect("checked by inference");
-                            let c = self.conv(pinfo.name.clone(), input, output.c, 1, stride, 0);
+                            let c = self.conv(
+                                format!("{}.conv", pinfo.key),
+                                input,
+                                output.c,
+                                1,
+                                stride,
+                                0,
+                            );
                             let bn = BnNode::new(
                                 format!("{}.bn", pinfo.name),
+                                format!("{}.bn", pinfo.key),
                                 output.c,
                                 output.h * output.w,
                             );

@@ -128,6 +128,11 @@ pub enum SpecError {
 pub struct LayerInfo {
     /// Human-readable name, e.g. `stage2.block1.conv1`.
     pub name: String,
+    /// The layer's module path in the generated PyTorch module, unique within the net: the name
+    /// with each dot-separated part made a Python identifier (`identity block` becomes
+    /// `identity_block`), and `_2`, `_3`, ... added where two layers would share one. Parameter
+    /// names are this plus `.weight`, `.bias`, ... (PyTorch's `state_dict` keys).
+    pub key: String,
     /// Nesting depth: 0 for top-level layers, 1 inside a block, ...
     pub depth: usize,
     pub kind: String,
@@ -208,17 +213,152 @@ pub fn check_shortcut(
     })
 }
 
+/// Python keywords and `torch.nn.Module` attributes: a module path part must not shadow them.
+const PY_RESERVED: [&str; 93] = [
+    "False",
+    "None",
+    "True",
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "try",
+    "while",
+    "with",
+    "yield",
+    "case",
+    "match",
+    "type",
+    "T_destination",
+    "add_module",
+    "apply",
+    "bfloat16",
+    "buffers",
+    "call_super_init",
+    "children",
+    "compile",
+    "cpu",
+    "cuda",
+    "double",
+    "dump_patches",
+    "eval",
+    "extra_repr",
+    "float",
+    "forward",
+    "get_buffer",
+    "get_extra_state",
+    "get_parameter",
+    "get_submodule",
+    "half",
+    "ipu",
+    "load_state_dict",
+    "modules",
+    "mtia",
+    "named_buffers",
+    "named_children",
+    "named_modules",
+    "named_parameters",
+    "parameters",
+    "register_backward_hook",
+    "register_buffer",
+    "register_forward_hook",
+    "register_forward_pre_hook",
+    "register_full_backward_hook",
+    "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook",
+    "register_module",
+    "register_parameter",
+    "register_state_dict_post_hook",
+    "register_state_dict_pre_hook",
+    "requires_grad_",
+    "set_extra_state",
+    "set_submodule",
+    "share_memory",
+    "state_dict",
+    "to",
+    "to_empty",
+    "train",
+    "training",
+    "xpu",
+    "zero_grad",
+    "weight",
+    "bias",
+];
+
+/// One part of a module path as a Python identifier that shadows nothing: letters, digits and
+/// `_`, starting with a letter (`2nd block` becomes `n2nd_block`, `class` becomes `class_`).
+pub fn py_ident(part: &str) -> String {
+    let mut s: String = part
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !s.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        s.insert(0, 'n');
+    }
+    if PY_RESERVED.contains(&s.as_str()) {
+        s.push('_');
+    }
+    s
+}
+
 struct Walker {
     out: Vec<LayerInfo>,
     blocks: usize,
     convs: usize,
+    /// Module paths handed out so far, and every prefix of them (containers).
+    keys: std::collections::HashSet<String>,
 }
 
 impl Walker {
+    /// A unique module path for `local` (a display name part, maybe dotted) under `key_prefix`.
+    fn key(&mut self, key_prefix: &str, local: &str) -> String {
+        let local: Vec<String> = local.split('.').map(py_ident).collect();
+        let base = join(key_prefix, &local.join("."));
+        let mut key = base.clone();
+        let mut k = 2;
+        while self.keys.contains(&key) {
+            key = format!("{base}_{k}");
+            k += 1;
+        }
+        let mut at = 0;
+        while let Some(dot) = key[at..].find('.') {
+            self.keys.insert(key[..at + dot].to_string());
+            at += dot + 1;
+        }
+        self.keys.insert(key.clone());
+        key
+    }
+
     fn walk(
         &mut self,
         layers: &[LayerSpec],
         prefix: &str,
+        key_prefix: &str,
         depth: usize,
         mut s: Shape,
     ) -> Result<Shape, SpecError> {
@@ -234,11 +374,12 @@ impl Walker {
                 } => {
                     local_conv += 1;
                     self.convs += 1;
-                    let name = if prefix.is_empty() {
+                    let local = if prefix.is_empty() {
                         format!("conv{}", self.convs)
                     } else {
-                        format!("{prefix}.conv{local_conv}")
+                        format!("conv{local_conv}")
                     };
+                    let name = join(prefix, &local);
                     let bad = |p: String| SpecError::BadLayer {
                         layer: name.clone(),
                         problem: p,
@@ -269,8 +410,8 @@ impl Walker {
                 }
                 LayerSpec::BatchNorm => {
                     local_bn += 1;
-                    let name = join(prefix, &format!("bn{local_bn}"));
-                    (name, s, 2 * s.c, 4 * s.len() as u64)
+                    let local = format!("bn{local_bn}");
+                    (join(prefix, &local), s, 2 * s.c, 4 * s.len() as u64)
                 }
                 LayerSpec::ReLU => (
                     join(prefix, &format!("relu{}", i + 1)),
@@ -325,9 +466,11 @@ impl Walker {
                             ),
                         });
                     }
+                    let key = self.key(key_prefix, local_part(prefix, &name));
                     let at = self.out.len();
                     self.out.push(LayerInfo {
                         name: name.clone(),
+                        key: key.clone(),
                         depth,
                         kind: layer.label(),
                         input: s,
@@ -335,14 +478,16 @@ impl Walker {
                         params: 0,
                         flops: 0,
                     });
-                    let body_out = self.walk(&b.body, &name, depth + 1, s)?;
+                    let body_out = self.walk(&b.body, &name, &key, depth + 1, s)?;
                     check_shortcut(&name, b.shortcut, s, body_out)?;
                     let mut sc_flops = body_out.len() as u64;
                     if b.shortcut == Shortcut::Projection {
                         let sc_params = s.c * body_out.c + 2 * body_out.c;
                         sc_flops += 2 * (body_out.len() * s.c) as u64 + 4 * body_out.len() as u64;
+                        let key = self.key(&key, "proj");
                         self.out.push(LayerInfo {
                             name: format!("{name}.proj"),
+                            key,
                             depth: depth + 1,
                             kind: "Projection 1x1 + BN".into(),
                             input: s,
@@ -374,8 +519,10 @@ impl Walker {
                     problem: "its output would be empty".into(),
                 });
             }
+            let key = self.key(key_prefix, local_part(prefix, &name));
             self.out.push(LayerInfo {
                 name,
+                key,
                 depth,
                 kind: layer.label(),
                 input: s,
@@ -386,6 +533,15 @@ impl Walker {
             s = out;
         }
         Ok(s)
+    }
+}
+
+/// `name` without the `prefix.` that [`join`] put in front of it.
+fn local_part<'a>(prefix: &str, name: &'a str) -> &'a str {
+    if prefix.is_empty() {
+        name
+    } else {
+        name.get(prefix.len() + 1..).unwrap_or(name)
     }
 }
 
@@ -424,8 +580,9 @@ impl NetSpec {
             out: Vec::new(),
             blocks: 0,
             convs: 0,
+            keys: Default::default(),
         };
-        let output = w.walk(&self.layers, "", 0, input)?;
+        let output = w.walk(&self.layers, "", "", 0, input)?;
         let top = w.out.iter().filter(|l| l.depth == 0);
         let (params, flops) = top.fold((0, 0), |(p, f), l| (p + l.params, f + l.flops));
         let depth = count_weighted(&self.layers);
@@ -436,6 +593,23 @@ impl NetSpec {
             flops,
             depth,
         })
+    }
+
+    /// Weighted layers (convs and linear layers, projections excluded), as the paper counts
+    /// depth; the same number as [`NetInfo::depth`], without an input shape.
+    pub fn depth(&self) -> usize {
+        count_weighted(&self.layers)
+    }
+
+    /// Whether any block adds a shortcut (a residual net) rather than none (a plain net).
+    pub fn has_shortcuts(&self) -> bool {
+        fn any(layers: &[LayerSpec]) -> bool {
+            layers.iter().any(|l| match l {
+                LayerSpec::Block(b) => b.shortcut != Shortcut::None || any(&b.body),
+                _ => false,
+            })
+        }
+        any(&self.layers)
     }
 
     /// Checks the net is a classifier: valid shapes and a Linear head.

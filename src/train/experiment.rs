@@ -1,6 +1,6 @@
 //! What an experiment is: nets, data source and hyper-parameters, all saved as JSON.
-use crate::data::{Augment, LoadOptions, Source};
-use crate::nn::{ModelOptions, NetSpec, OptimizerKind, Schedule};
+use crate::data::{Augment, Dataset, LoadOptions, Source};
+use crate::nn::{ModelOptions, NetSpec, OptimizerKind, Schedule, Shape};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -170,5 +170,65 @@ impl Default for Experiment {
             data: DataConfig::default(),
             hyper: Hyper::default(),
         }
+    }
+}
+
+/// The data a run trained on, frozen when it started: where it came from, and what the net saw
+/// (input shape, class names, the normalisation), so a saved net can classify new images.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataInfo {
+    pub source: Source,
+    pub options: LoadOptions,
+    pub name: String,
+    pub classes: Vec<String>,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Per channel, pixels scaled to [0, 1]: the net saw `(x / 255 - mean) / std`.
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub train_len: usize,
+    pub test_len: usize,
+}
+
+impl Default for DataInfo {
+    fn default() -> Self {
+        Self {
+            source: Source::Builtin,
+            options: LoadOptions::default(),
+            name: String::new(),
+            classes: Vec::new(),
+            channels: 0,
+            height: 0,
+            width: 0,
+            mean: Vec::new(),
+            std: Vec::new(),
+            train_len: 0,
+            test_len: 0,
+        }
+    }
+}
+
+impl DataInfo {
+    pub fn new(source: Source, options: LoadOptions, ds: &Dataset) -> Self {
+        Self {
+            source,
+            options,
+            name: ds.name.clone(),
+            classes: ds.classes.clone(),
+            channels: ds.channels,
+            height: ds.height,
+            width: ds.width,
+            mean: ds.mean.clone(),
+            std: ds.std.clone(),
+            train_len: ds.train.len(),
+            test_len: ds.test.len(),
+        }
+    }
+
+    /// The shape of one input image.
+    pub fn input(&self) -> Shape {
+        Shape::new(self.channels, self.height, self.width)
     }
 }

@@ -1,5 +1,5 @@
 //! Everything a plot, an export or a lesson check reads about one run.
-use super::experiment::{Hyper, NetEntry};
+use super::experiment::{DataInfo, Hyper, NetEntry};
 use super::trainer::Event;
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +66,8 @@ pub struct RunHistory {
     pub label: String,
     pub net: Option<NetEntry>,
     pub hyper: Hyper,
+    /// The data set it trained on (absent in histories saved before runs recorded it).
+    pub data: Option<DataInfo>,
     pub status: RunStatus,
     pub params: usize,
     pub flops_per_image: u64,

@@ -4,10 +4,13 @@
 //! calls [`worker::spawn`], which runs the same function on its own thread.
 pub mod experiment;
 pub mod history;
+pub mod run_dir;
+pub mod safetensors;
 pub mod trainer;
 pub mod worker;
 
-pub use experiment::{DataConfig, Experiment, Hyper, NetEntry, OptimizerChoice};
+pub use experiment::{DataConfig, DataInfo, Experiment, Hyper, NetEntry, OptimizerChoice};
 pub use history::{EpochPoint, RunHistory, RunStatus};
+pub use run_dir::SavedRun;
 pub use trainer::{Control, Event};
 pub use worker::{Command, RunHandle};

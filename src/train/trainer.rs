@@ -72,17 +72,20 @@ pub enum Control {
 
 /// Trains one net on `data`; every observation goes to `emit`. `poll` is called before each step
 /// and may block (the worker uses that to pause).
+///
+/// Hands back the model as training left it (finished, stopped or diverged), or `None` when the
+/// run failed before a model was built.
 pub fn run(
     net: &NetEntry,
     hyper: &Hyper,
     data: &Dataset,
     poll: &mut dyn FnMut(&mut Hyper) -> Control,
     emit: &mut dyn FnMut(Event),
-) {
+) -> Option<Model> {
     let mut hyper = hyper.clone();
     if let Err(e) = hyper.validate() {
         emit(Event::Failed { reason: e });
-        return;
+        return None;
     }
     let input = Shape::new(data.channels, data.height, data.width);
     let mut model = match Model::new(&net.spec, input, hyper.seed, hyper.model) {
@@ -91,7 +94,7 @@ pub fn run(
             emit(Event::Failed {
                 reason: e.to_string(),
             });
-            return;
+            return None;
         }
     };
     if model.classes() != data.classes.len() {
@@ -103,14 +106,14 @@ pub fn run(
                 data.classes.len()
             ),
         });
-        return;
+        return None;
     }
     let n_train = data.train.len();
     if n_train == 0 {
         emit(Event::Failed {
             reason: "the data set has no training images".into(),
         });
-        return;
+        return None;
     }
     let batch = hyper.batch.min(n_train);
     let steps_per_epoch = n_train / batch;
@@ -159,7 +162,7 @@ pub fn run(
             let (loss, dlogits, bad) = cross_entropy(batch, model.classes(), &logits, &labels);
             if !loss.is_finite() {
                 emit(Event::Diverged { step, loss });
-                return;
+                return Some(model);
             }
             model.zero_grad();
             model.backward(dlogits);
@@ -207,6 +210,7 @@ pub fn run(
         img_per_sec: (step * batch) as f64 / wall.max(1e-9),
         stopped,
     });
+    Some(model)
 }
 
 /// Error and mean loss over a whole split in eval mode (running batch-norm statistics).

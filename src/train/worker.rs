@@ -2,6 +2,7 @@
 use super::experiment::{Hyper, NetEntry};
 use super::trainer::{self, Control, Event};
 use crate::data::Dataset;
+use crate::nn::Model;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
@@ -22,7 +23,7 @@ pub struct RunHandle {
     pub label: String,
     commands: Sender<Command>,
     events: Receiver<Event>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Option<Model>>>,
 }
 
 impl RunHandle {
@@ -43,6 +44,15 @@ impl RunHandle {
 
     pub fn is_finished(&self) -> bool {
         self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// The trained model once the worker has ended (`None` before that, after a failure, or on
+    /// a second call). Never blocks.
+    pub fn take_model(&mut self) -> Option<Model> {
+        if !self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+            return None;
+        }
+        self.thread.take()?.join().ok().flatten()
     }
 }
 
@@ -76,7 +86,7 @@ pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> Run
                     report(Event::Failed {
                         reason: format!("could not start worker threads: {e}"),
                     });
-                    return;
+                    return None;
                 }
             };
             let inner = report.clone();
@@ -84,18 +94,22 @@ pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> Run
                 pool.install(move || {
                     let mut poll = |h: &mut Hyper| poll_commands(&crx, h);
                     let mut emit = |e: Event| inner(e);
-                    trainer::run(&net, &hyper, &data, &mut poll, &mut emit);
+                    trainer::run(&net, &hyper, &data, &mut poll, &mut emit)
                 })
             }));
-            if let Err(panic) = result {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                report(Event::Failed {
-                    reason: format!("internal error in the training worker: {what}"),
-                });
+            match result {
+                Ok(model) => model,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "unknown panic".into());
+                    report(Event::Failed {
+                        reason: format!("internal error in the training worker: {what}"),
+                    });
+                    None
+                }
             }
         })
         .expect("the OS refused to start a thread");

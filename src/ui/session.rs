@@ -157,20 +157,23 @@ pub struct Run {
 }
 
 impl Run {
+    /// Seconds left at the pace so far; only while the run is training (never paused or done).
     pub fn eta_secs(&self) -> Option<f64> {
         let started = self.started?;
         let done = self.history.steps_done();
         let total = self.history.total_steps;
-        if done == 0 || total == 0 || self.history.status.is_done() {
+        if done == 0 || total == 0 || self.history.status != RunStatus::Running {
             return None;
         }
         let per = started.elapsed().as_secs_f64() / done as f64;
         Some(per * total.saturating_sub(done) as f64)
     }
 
+    /// How much of its budget the run has done: a stopped or diverged run shows where it ended,
+    /// not a full bar.
     pub fn fraction(&self) -> f32 {
         let total = self.history.total_steps;
-        if self.history.status.is_done() {
+        if self.history.status == RunStatus::Finished {
             1.0
         } else if total == 0 {
             0.0
@@ -189,6 +192,9 @@ pub struct Session {
     pub sweeping: bool,
     pub paused: bool,
     pub message: Option<String>,
+    /// When the current pause began: resuming moves the runs' start times on by the pause, so
+    /// their ETAs count training time only.
+    pub paused_since: Option<Instant>,
 }
 
 /// At most this many runs train at once: one per core here.
@@ -300,6 +306,16 @@ impl Session {
     }
 
     pub fn pause(&mut self, pause: bool) {
+        if pause && !self.paused {
+            self.paused_since = Some(Instant::now());
+        } else if !pause && let Some(since) = self.paused_since.take() {
+            let pause_len = since.elapsed();
+            for r in &mut self.runs {
+                if let Some(t) = &mut r.started {
+                    *t += pause_len;
+                }
+            }
+        }
         self.paused = pause;
         for r in &self.runs {
             if let Some(h) = &r.handle {
@@ -329,6 +345,7 @@ impl Session {
             }
         }
         self.paused = false;
+        self.paused_since = None;
     }
 
     /// Drains worker events into histories; in a sweep, records finished runs and starts the next.

@@ -6,13 +6,18 @@ use crate::data::{Dataset, Source};
 use crate::lessons::reference::{ChartKind, Reference};
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
-use crate::plot::{Chart, charts};
+use crate::plot::{Chart, Family, Series, charts, family_color};
 use crate::train::worker::Wake;
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+/// How long an informational message stays above the plots, and one that says something failed.
+const MESSAGE_SECS: u64 = 15;
+const MESSAGE_ERROR_SECS: u64 = 40;
 
 /// Which plots the workspace shows under the controls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
@@ -36,6 +41,8 @@ pub struct TrainView {
     pub wants_source: Option<Source>,
     /// Complete runs of the lesson setup now training, drawn faintly behind the live curves.
     pub reference: Option<Arc<Reference>>,
+    /// The session message on screen and since when, so it can expire.
+    message_seen: Option<(String, Instant)>,
 }
 
 impl TrainView {
@@ -50,6 +57,7 @@ impl TrainView {
             wake: None,
             wants_source: None,
             reference: None,
+            message_seen: None,
         }
     }
 
@@ -64,6 +72,7 @@ impl TrainView {
 
     pub fn start(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
         let wake = self.wake(ctx);
+        self.exporter.clear_notice();
         match data {
             Some(d) => self.session.start(&self.config, d, &wake),
             None => {
@@ -76,6 +85,7 @@ impl TrainView {
 
     pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
         let wake = self.wake(ctx);
+        self.exporter.clear_notice();
         match data {
             Some(d) => self.session.start_sweep(&self.config, d, &wake),
             None => {
@@ -140,9 +150,13 @@ impl TrainView {
 
     pub fn ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
         let ctx = ui.ctx().clone();
+        // The setup column gives way to the plots on narrow windows.
+        let width = ui.available_width();
         egui::Panel::left("train-setup")
             .resizable(true)
-            .default_size(300.0)
+            .default_size((width * 0.36).clamp(230.0, 300.0))
+            .min_size(220.0)
+            .max_size((width * 0.5).max(230.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.setup_ui(ui, data, source);
@@ -150,7 +164,7 @@ impl TrainView {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             self.status_ui(ui);
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.selectable_value(&mut self.page, PlotPage::Errors, "Errors & loss");
                 ui.selectable_value(
                     &mut self.page,
@@ -490,7 +504,41 @@ impl TrainView {
         self.opening = Some(rx);
     }
 
+    /// Drops the session's message once it has been on screen long enough: a note such as
+    /// "Opened experiment.json." must not sit above the plots for the rest of the session.
+    /// Messages that say something cannot start stay longer.
+    fn expire_message(&mut self, ctx: &egui::Context) {
+        let Some(m) = &self.session.message else {
+            self.message_seen = None;
+            return;
+        };
+        let limit = if m.starts_with("Cannot") || m.starts_with("Could not") {
+            MESSAGE_ERROR_SECS
+        } else {
+            MESSAGE_SECS
+        };
+        match &self.message_seen {
+            Some((text, at)) if text == m => {
+                let left = Duration::from_secs(limit).saturating_sub(at.elapsed());
+                if left.is_zero() {
+                    self.session.message = None;
+                    self.message_seen = None;
+                } else {
+                    ctx.request_repaint_after(left);
+                }
+            }
+            _ => {
+                self.message_seen = Some((m.clone(), Instant::now()));
+                ctx.request_repaint_after(Duration::from_secs(limit));
+            }
+        }
+    }
+
     fn status_ui(&mut self, ui: &mut Ui) {
+        self.expire_message(ui.ctx());
+        if let Some(left) = self.exporter.notice_expires_in() {
+            ui.ctx().request_repaint_after(left);
+        }
         if let Some(m) = &self.session.message {
             ui.colored_label(ui.visuals().warn_fg_color, m);
         }
@@ -503,33 +551,7 @@ impl TrainView {
             );
         }
         for r in &self.session.runs {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(&r.history.label).strong());
-                ui.add(
-                    egui::ProgressBar::new(r.fraction())
-                        .desired_width(160.0)
-                        .text(format!(
-                            "{}/{} steps",
-                            r.history.steps_done(),
-                            r.history.total_steps
-                        )),
-                );
-                let status = r.history.status.describe();
-                match &r.history.status {
-                    RunStatus::Diverged { .. } | RunStatus::Failed(_) => {
-                        ui.colored_label(ui.visuals().error_fg_color, status);
-                    }
-                    _ => {
-                        ui.label(status);
-                    }
-                }
-                if let Some(eta) = r.eta_secs() {
-                    ui.weak(format!("about {:.0} s left", eta.ceil()));
-                }
-                if let Some(e) = r.history.final_train_err() {
-                    ui.weak(format!("train err {:.1}%", e * 100.0));
-                }
-            });
+            run_row(ui, r);
         }
         if !self.session.sweep_queue.is_empty() {
             ui.weak(format!(
@@ -537,6 +559,38 @@ impl TrainView {
                 self.session.sweep_queue.len()
             ));
         }
+    }
+
+    /// Error against depth from the sweep's complete runs; a run that stopped, diverged or failed
+    /// is no final error, so it shows as a hollow, labelled point apart from the lines.
+    fn sweep_chart(&self) -> Chart {
+        let mut c = charts::sweep(&self.session.sweep_points);
+        if !self.session.sweeping {
+            return c;
+        }
+        for r in &self.session.runs {
+            let (Some(choice), Some(note)) = (&r.choice, charts::incomplete_note(&r.history))
+            else {
+                continue;
+            };
+            let Some(err) = crate::lessons::check::final_err(&r.history) else {
+                continue;
+            };
+            let family = if choice.residual {
+                Family::Residual
+            } else {
+                Family::Plain
+            };
+            c.series.push(
+                Series::new(
+                    r.history.label.clone(),
+                    family_color(family, 0, 1),
+                    vec![[choice.depth as f64, err as f64 * 100.0]],
+                )
+                .partial(note),
+            );
+        }
+        c
     }
 
     /// The current page's plots; returns an export request.
@@ -587,13 +641,81 @@ impl TrainView {
                 }
             }
             PlotPage::Sweep => {
-                show(
-                    ui,
-                    behind(charts::sweep(&self.session.sweep_points), ChartKind::Sweep),
-                    h + 60.0,
-                );
+                show(ui, behind(self.sweep_chart(), ChartKind::Sweep), h + 60.0);
             }
         }
         asked
+    }
+}
+
+/// What a run's status line says: a short word with a symbol, and the colour to say it in.
+pub fn status_word(status: &RunStatus, done: usize, total: usize) -> (String, StatusTone) {
+    match status {
+        RunStatus::Waiting => ("waiting".into(), StatusTone::Quiet),
+        RunStatus::Running => ("training".into(), StatusTone::Normal),
+        RunStatus::Paused => ("⏸ paused".into(), StatusTone::Quiet),
+        RunStatus::Finished => ("✔ finished".into(), StatusTone::Good),
+        RunStatus::Stopped => (
+            format!("⏹ stopped at {done}/{total}: incomplete"),
+            StatusTone::Warn,
+        ),
+        RunStatus::Diverged { step } => (format!("⚠ diverged at step {step}"), StatusTone::Bad),
+        RunStatus::Failed(_) => ("⚠ failed".into(), StatusTone::Bad),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusTone {
+    Normal,
+    Quiet,
+    Good,
+    Warn,
+    Bad,
+}
+
+/// One run's line: name, a bar that shows how much of its budget it did, its state in words,
+/// the time left (only while training) and its error so far.
+fn run_row(ui: &mut Ui, r: &super::session::Run) {
+    let h = &r.history;
+    let (done, total) = (h.steps_done(), h.total_steps);
+    let (word, tone) = status_word(&h.status, done, total);
+    let v = ui.visuals();
+    let (text_c, bar_c) = match tone {
+        StatusTone::Normal => (v.text_color(), v.selection.bg_fill),
+        StatusTone::Quiet => (v.weak_text_color(), v.widgets.inactive.bg_fill),
+        StatusTone::Good => (egui::Color32::from_rgb(80, 180, 100), v.selection.bg_fill),
+        StatusTone::Warn => (v.warn_fg_color, v.widgets.inactive.bg_fill),
+        StatusTone::Bad => (v.error_fg_color, v.error_fg_color.gamma_multiply(0.5)),
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(&h.label).strong());
+        ui.add(
+            egui::ProgressBar::new(r.fraction())
+                .desired_width(130.0)
+                .fill(bar_c)
+                .text(format!("{done}/{total} steps")),
+        );
+        ui.label(RichText::new(word).color(text_c));
+        if let Some(eta) = r.eta_secs() {
+            ui.weak(format!("about {:.0} s left", eta.ceil()));
+        }
+        if let Some(e) = h.final_train_err() {
+            let what = if h.status == RunStatus::Finished {
+                "final train err"
+            } else {
+                "train err so far"
+            };
+            ui.weak(format!("{what} {:.1}%", e * 100.0));
+        }
+    });
+    match &h.status {
+        RunStatus::Diverged { .. } | RunStatus::Failed(_) => {
+            ui.label(
+                RichText::new(h.status.describe())
+                    .small()
+                    .color(ui.visuals().error_fg_color),
+            );
+        }
+        _ => {}
     }
 }
