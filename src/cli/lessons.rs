@@ -274,6 +274,17 @@ fn references(a: &LessonsArgs, dir: &Path) -> Result<(), String> {
         for &seed in &seeds {
             eprintln!("lesson {n} ({}), seed {seed}, {steps} steps…", lesson.id);
             let t = run_try(&lesson, seed, Sizing::Steps(steps))?;
+            eprintln!(
+                "  first passed: {}; at the end: {}",
+                t.first_pass
+                    .as_ref()
+                    .map(|o| o.figure.as_str())
+                    .unwrap_or("never"),
+                t.last
+                    .as_ref()
+                    .map(|o| o.message.as_str())
+                    .unwrap_or("no check")
+            );
             if let Some(bad) = t
                 .histories
                 .iter()

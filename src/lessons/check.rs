@@ -224,14 +224,19 @@ pub fn evaluate(check: Check, runs: &[RunHistory]) -> Option<Outcome> {
     })
 }
 
-/// Pairs (a, b) with `pick(a, b)`, comparable, judged at an equal step; the passing pair with
-/// the widest gap, else the most advanced pair's reason.
+/// A pair that shows the effect: both runs, the equal step, and their errors there.
+type Shown<'a> = (Run<'a>, Run<'a>, usize, f32, f32);
+/// The pair closest to showing it, and where it stands.
+type Closest<'a> = (Run<'a>, Run<'a>, AtStep);
+
+/// Comparable pairs (a, b) judged at an equal step by `gap(err_a, err_b) >= MARGIN`: the pair
+/// with the widest gap, else the most advanced pair's state (None: no pair).
 fn judge_pairs<'a>(
     pairs: Vec<(Run<'a>, Run<'a>)>,
     gap: impl Fn(f32, f32) -> f32,
-) -> Result<(Run<'a>, Run<'a>, usize, f32, f32), Option<(Run<'a>, Run<'a>, AtStep)>> {
-    let mut best: Option<(Run, Run, usize, f32, f32)> = None;
-    let mut fallback: Option<(Run, Run, AtStep)> = None;
+) -> Result<Shown<'a>, Option<Closest<'a>>> {
+    let mut best: Option<Shown> = None;
+    let mut fallback: Option<Closest> = None;
     for (a, b) in pairs {
         match at_equal_step(a.h, b.h) {
             AtStep::Ready { step, a: ea, b: eb } => {

@@ -184,10 +184,15 @@ impl Plan {
             Some(s) => format!("{s} steps each"),
             None => format!("{} epochs each", self.hyper.epochs),
         };
+        let warmup = match self.hyper.warmup_steps {
+            0 => String::new(),
+            n => format!(" after {n} warm-up steps"),
+        };
         format!(
-            "{what}, width {}, batch {}, on {}x{} shapes ({} training images), {budget}",
+            "{what}, width {}, batch {}, learning rate {}{warmup}, on {}x{} shapes ({} training images), {budget}",
             self.width,
             self.hyper.batch,
+            self.hyper.lr,
             data.height,
             data.width,
             data.train.len()

@@ -225,3 +225,28 @@ impl TryIt {
         (runs.len() == expected && done == expected).then_some(a.lesson.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lessons::plan::Size;
+
+    /// The speed probe builds nets through the plan, the session through `NetChoice`: they
+    /// must be the same nets with the same settings, or the probe would time something else.
+    #[test]
+    fn the_probe_and_the_session_build_the_same_nets() {
+        for lesson in crate::lessons::all() {
+            let Some(plan) = Plan::new(&lesson, Size::Quick, 3) else {
+                continue;
+            };
+            for net in &plan.nets {
+                let (entry, hyper) = plan.entry(net, 10).unwrap();
+                let c = choice(net, plan.width);
+                let e = c.entry(10).unwrap();
+                assert_eq!(e.spec, entry.spec, "{}", net.label());
+                assert_eq!(e.label, entry.label);
+                assert_eq!(c.hyper(&plan.hyper), hyper, "{}", net.label());
+            }
+        }
+    }
+}
