@@ -300,7 +300,22 @@ fn references(a: &LessonsArgs, dir: &Path) -> Result<(), String> {
                 .ok_or("the lesson has nothing to train")?
                 .with_steps(steps);
             r.setup = plan.describe(&plan.load_data()?);
-            r.runs.extend(t.histories.iter().map(RefRun::from_history));
+            r.runs.extend(t.histories.iter().map(|h| {
+                let run = RefRun::from_history(h);
+                if plan.sweep.is_some() {
+                    // A sweep's reference is its error-vs-depth line: eight nets' curves behind
+                    // eight live ones would only clutter, and the file stays small.
+                    RefRun {
+                        label: run.label,
+                        seed: run.seed,
+                        steps: run.steps,
+                        final_err: run.final_err,
+                        ..Default::default()
+                    }
+                } else {
+                    run
+                }
+            }));
         }
         let path = dir.join(format!("{}.json", lesson.id));
         let json = serde_json::to_string(&r).map_err(|e| e.to_string())?;
