@@ -406,9 +406,13 @@ impl ResNetLabApp {
 
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
         let runs = self.train.session.histories();
-        // A lesson is done when its check passes on the learner's runs, or (no check) when its
-        // Try it ran to the end.
-        self.lessons.update_done(&runs);
+        // A lesson is done when its check passes on the learner's runs (the lesson on screen is
+        // judged by its panel, the one whose Try it is training here), or, without a check,
+        // when its Try it ran to the end.
+        if let Some(a) = &self.try_it.active {
+            let id = a.lesson.clone();
+            self.lessons.update_done(&id, &runs);
+        }
         if let Some(id) = self.try_it.finished_lesson(&runs).map(str::to_string)
             && self
                 .lessons

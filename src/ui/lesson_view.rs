@@ -89,21 +89,16 @@ impl LessonView {
         }
     }
 
-    /// Marks every lesson whose run check passes on `runs` (the learner may be reading another
-    /// lesson while a Try it trains).
-    pub fn update_done(&mut self, runs: &[RunHistory]) {
-        if runs.is_empty() {
-            return;
-        }
-        let passed: Vec<String> = self
-            .lessons
-            .iter()
-            .filter(|l| !matches!(l.check, lessons::Check::None | lessons::Check::Exercise(_)))
-            .filter(|l| check::evaluate(l.check, runs).is_some_and(|o| o.passed))
-            .map(|l| l.id.clone())
-            .collect();
-        for id in passed {
-            self.mark_done(&id);
+    /// Marks lesson `id` done if its run check passes on `runs` (the learner may be reading
+    /// another lesson while its Try it trains).
+    pub fn update_done(&mut self, id: &str, runs: &[RunHistory]) {
+        let passed = self.lessons.iter().any(|l| {
+            l.id == id
+                && !matches!(l.check, lessons::Check::None | lessons::Check::Exercise(_))
+                && check::evaluate(l.check, runs).is_some_and(|o| o.passed)
+        });
+        if passed {
+            self.mark_done(id);
         }
     }
 
