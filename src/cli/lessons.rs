@@ -30,11 +30,19 @@ pub struct LessonsArgs {
     #[arg(long, num_args = 1..)]
     pub only: Vec<String>,
     /// A fixed step count per net instead of sizing by a speed probe.
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::steps)]
     pub steps: Option<usize>,
     /// Seconds from the click within which the effect must show.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = budget)]
     pub budget: f64,
+}
+
+/// `--budget`: seconds, more than 0 and at most a day.
+fn budget(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err("the budget must be a number of seconds above 0 and at most 86400".into()),
+    }
 }
 
 /// One Try it, run as the app runs it after a click.

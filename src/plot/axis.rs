@@ -100,7 +100,9 @@ pub fn ticks(scale: Scale, lo: f64, hi: f64, max_count: usize) -> Vec<Tick> {
 }
 
 fn linear(lo: f64, hi: f64, max_count: usize, min_step: f64) -> Vec<Tick> {
-    let mut step = nice_step((hi - lo) / (max_count as f64 - 1.0).max(1.0));
+    // Start finer than needed and widen: rounding one estimate up to a nice step can skip
+    // past the step that fits (42 units, 3 ticks: 21 rounds to 50 and leaves one tick; 20 fits).
+    let mut step = nice_step((hi - lo) / (max_count as f64 * 1.5));
     if step < min_step {
         step = min_step;
     }
@@ -310,6 +312,14 @@ mod tests {
             labels(&ticks(Scale::Linear, -0.3, 0.3, 7)),
             ["-0.3", "-0.2", "-0.1", "0.0", "0.1", "0.2", "0.3"]
         );
+    }
+
+    #[test]
+    fn the_finest_step_that_fits_is_used() {
+        let t = ticks(Scale::Integer, -0.56, 41.56, 3);
+        assert_eq!(labels(&t), ["0", "20", "40"]);
+        let t = ticks(Scale::Linear, 66.2, 91.3, 6);
+        assert_eq!(labels(&t), ["70", "75", "80", "85", "90"]);
     }
 
     #[test]

@@ -34,10 +34,10 @@ pub fn to_png(chart: &Chart, size: (u32, u32)) -> Result<Vec<u8>, String> {
     render(size, "chart", |buf, wh| draw(chart, buf, wh))
 }
 
-type DrawResult = Result<(), Box<dyn std::error::Error>>;
+pub(super) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Draws into an RGB buffer of `size` (clamped to sane limits) and encodes it as PNG.
-fn render(
+pub(super) fn render(
     size: (u32, u32),
     what: &str,
     draw: impl FnOnce(&mut [u8], (u32, u32)) -> DrawResult,
@@ -109,7 +109,7 @@ fn label_of(ticks: &[Tick], v: f64) -> String {
 
 /// How many ticks fit along `px` pixels at one label per `per` pixels.
 fn tick_budget(px: u32, per: f64) -> usize {
-    ((px as f64 / per).floor() as usize).clamp(2, 12)
+    ((px as f64 / per).floor() as usize).clamp(3, 12)
 }
 
 /// Lays the legend out in rows across `width`; returns each entry's (x, row) and the row count.

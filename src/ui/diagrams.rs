@@ -214,7 +214,7 @@ fn depth_vs_accuracy(p: &Pen) {
         p.plain,
     );
     p.text(0.78, 0.16, "ideal", 12.0, p.weak);
-    p.text(0.78, 0.6, "real (plain nets)", 12.0, p.plain);
+    p.text(0.6, 0.68, "real (plain nets)", 12.0, p.plain);
 }
 
 fn training_curves(p: &Pen) {

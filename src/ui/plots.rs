@@ -36,7 +36,7 @@ fn spacer(
         let (lo, hi) = input.bounds;
         let unit = input.base_step_size / MIN_GRID_PX as f64; // plot units per point
         let px = if unit > 0.0 { (hi - lo) / unit } else { 0.0 };
-        let n = ((px / per_px).floor() as usize).clamp(2, 14);
+        let n = ((px / per_px).floor() as usize).clamp(3, 14);
         let ticks = axis::ticks(scale, lo, hi, n);
         let step = ticks
             .windows(2)
@@ -142,20 +142,24 @@ pub fn legend(ui: &mut Ui, chart: &Chart) {
 /// Title and export buttons; on a narrow column the buttons go under the title.
 fn header(ui: &mut Ui, title: &str, has_data: bool, png_tip: &str) -> Option<Kind> {
     let mut asked = None;
-    let mut buttons = |ui: &mut Ui| {
-        if ui
-            .add_enabled(has_data, egui::Button::new("Export CSV").small())
-            .on_hover_text("Write this plot's data as CSV")
-            .clicked()
-        {
-            asked = Some(Kind::Csv);
-        }
-        if ui
-            .add_enabled(has_data, egui::Button::new("Export PNG").small())
-            .on_hover_text(png_tip)
-            .clicked()
-        {
-            asked = Some(Kind::Png);
+    // `png_first`: left-to-right order; the wide header lays out right to left.
+    let mut buttons = |ui: &mut Ui, png_first: bool| {
+        for kind in if png_first {
+            [Kind::Png, Kind::Csv]
+        } else {
+            [Kind::Csv, Kind::Png]
+        } {
+            let (label, tip) = match kind {
+                Kind::Png => ("Export PNG", png_tip),
+                Kind::Csv => ("Export CSV", "Write this plot's data as CSV"),
+            };
+            if ui
+                .add_enabled(has_data, egui::Button::new(label).small())
+                .on_hover_text(tip)
+                .clicked()
+            {
+                asked = Some(kind);
+            }
         }
     };
     let title_w = ui.fonts_mut(|f| {
@@ -170,14 +174,13 @@ fn header(ui: &mut Ui, title: &str, has_data: bool, png_tip: &str) -> Option<Kin
     if ui.available_width() >= title_w + 190.0 {
         ui.horizontal(|ui| {
             ui.label(RichText::new(title).strong());
-            ui.with_layout(
-                egui::Layout::right_to_left(egui::Align::Center),
-                &mut buttons,
-            );
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                buttons(ui, false)
+            });
         });
     } else {
         ui.label(RichText::new(title).strong());
-        ui.horizontal(&mut buttons);
+        ui.horizontal(|ui| buttons(ui, true));
     }
     asked
 }
@@ -376,10 +379,11 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) -> Option<Kind> {
             text,
         );
     }
+    // The steps' axis name sits under their labels, level with the layers' axis name.
     painter.text(
-        pos2(outer.left(), rect.top()),
+        pos2(outer.left(), outer.bottom()),
         egui::Align2::LEFT_BOTTOM,
-        "step",
+        "step ↓",
         font.clone(),
         weak,
     );

@@ -492,7 +492,7 @@ impl TrainView {
         let (tx, rx) = channel();
         let c = ctx.clone();
         std::thread::spawn(move || {
-            let r = std::fs::read(&path)
+            let r = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
                 .map_err(|e| format!("Could not read {}: {e}", path.display()))
                 .and_then(|b| {
                     serde_json::from_slice::<SavedExperiment>(&b)
@@ -659,7 +659,8 @@ pub fn status_word(status: &RunStatus, done: usize, total: usize) -> (String, St
             format!("⏹ stopped at {done}/{total}: incomplete"),
             StatusTone::Warn,
         ),
-        RunStatus::Diverged { step } => (format!("⚠ diverged at step {step}"), StatusTone::Bad),
+        // The step and the hint follow on the line below (RunStatus::describe).
+        RunStatus::Diverged { .. } => ("⚠ diverged".into(), StatusTone::Bad),
         RunStatus::Failed(_) => ("⚠ failed".into(), StatusTone::Bad),
     }
 }
@@ -687,17 +688,24 @@ fn run_row(ui: &mut Ui, r: &super::session::Run) {
         StatusTone::Warn => (v.warn_fg_color, v.widgets.inactive.bg_fill),
         StatusTone::Bad => (v.error_fg_color, v.error_fg_color.gamma_multiply(0.5)),
     };
+    // Each piece moves to the next line whole rather than breaking mid-phrase.
+    let piece = |ui: &mut Ui, t: RichText| {
+        ui.add(egui::Label::new(t).wrap_mode(egui::TextWrapMode::Extend));
+    };
     ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new(&h.label).strong());
+        piece(ui, RichText::new(&h.label).strong());
         ui.add(
             egui::ProgressBar::new(r.fraction())
                 .desired_width(130.0)
                 .fill(bar_c)
                 .text(format!("{done}/{total} steps")),
         );
-        ui.label(RichText::new(word).color(text_c));
+        piece(ui, RichText::new(word).color(text_c));
         if let Some(eta) = r.eta_secs() {
-            ui.weak(format!("about {:.0} s left", eta.ceil()));
+            piece(
+                ui,
+                RichText::new(format!("about {:.0} s left", eta.ceil())).weak(),
+            );
         }
         if let Some(e) = h.final_train_err() {
             let what = if h.status == RunStatus::Finished {
@@ -705,7 +713,10 @@ fn run_row(ui: &mut Ui, r: &super::session::Run) {
             } else {
                 "train err so far"
             };
-            ui.weak(format!("{what} {:.1}%", e * 100.0));
+            piece(
+                ui,
+                RichText::new(format!("{what} {:.1}%", e * 100.0)).weak(),
+            );
         }
     });
     match &h.status {
@@ -717,5 +728,9 @@ fn run_row(ui: &mut Ui, r: &super::session::Run) {
             );
         }
         _ => {}
+    }
+    // A run that ended but learned nothing says so, with what to try.
+    if let Some(v) = h.verdict() {
+        ui.label(RichText::new(v).small().color(ui.visuals().warn_fg_color));
     }
 }
