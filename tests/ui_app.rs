@@ -40,9 +40,9 @@ fn walk_the_lessons_with_next_and_keys() {
     let mut h = harness(small_app());
     h.run_steps(2);
     assert_eq!(h.state().lessons.progress.current, 0);
-    // Lesson 1 has nothing to check, so reading it completes it.
-    assert_eq!(h.state().lessons.progress.done, ["why-deeper"]);
-    h.get_by_label_contains("1 done");
+    // Lesson 1 has no check: opening it does not complete it (running its Try it to the end does).
+    assert!(h.state().lessons.progress.done.is_empty());
+    h.get_by_label_contains("0 done");
     for i in 1..9 {
         h.get_by_label("Next ▶").click();
         h.run_steps(2);
@@ -60,14 +60,18 @@ fn walk_the_lessons_with_next_and_keys() {
 }
 
 #[test]
-fn try_it_sets_up_the_train_view() {
+fn try_it_sets_up_and_starts_the_lesson_experiment() {
+    use resnet_lab::lessons::plan::Sizing;
     let mut app = small_app();
     app.lessons.progress.current = 8; // resnet-110 vs resnet-110+scale0.2
     app.tab = Tab::Data;
+    app.try_it.sizing = Sizing::Steps(2);
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
-    h.run_steps(2);
+    step_until(&mut h, 60, "the Try it to start", |a| {
+        !a.train.session.runs.is_empty()
+    });
     let labels: Vec<String> = h
         .state()
         .train
@@ -78,11 +82,21 @@ fn try_it_sets_up_the_train_view() {
         .collect();
     assert_eq!(labels, ["resnet-110", "resnet-110+scale0.2"]);
     assert_eq!(h.state().tab, Tab::Train);
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the runs to stop", |a| {
+        !a.train.session.is_running()
+    });
     h.state_mut().lessons.progress.current = 6; // sweep 8 20 32 56
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
-    h.run_steps(2);
+    step_until(&mut h, 60, "the sweep to start", |a| {
+        a.train.session.sweeping && !a.try_it.is_preparing()
+    });
     assert_eq!(h.state().train.config.sweep_depths, vec![8, 20, 32, 56]);
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the sweep to stop", |a| {
+        !a.train.session.is_running()
+    });
     h.state_mut().lessons.progress.current = 3; // build identity
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();

@@ -3,6 +3,7 @@ mod bench;
 mod export;
 pub mod flags;
 mod landscape;
+pub mod lessons;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
@@ -34,6 +35,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Draw the app's plots (PNG + CSV) from run JSON files.
     Export(export::ExportArgs),
+    /// Run every lesson's Try it headless: time its effect (--check) or make its reference curves.
+    Lessons(lessons::LessonsArgs),
     /// The loss landscape around saved runs (Li et al. 2018): contour and 3-D plots on shared
     /// levels, the initial-to-trained line, CSV and convexity figures.
     Landscape(landscape::LandscapeArgs),
@@ -156,6 +159,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Sweep(a) => sweep(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::Lessons(a) => lessons::run(a),
         Command::Landscape(a) => landscape::run(a),
     }
 }

@@ -1,12 +1,14 @@
 //! The app shell: top bar, lesson panel, workspace tabs, persistence and routing between views.
 use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
-use super::lesson_view::{LessonAction, LessonProgress, LessonView};
+use super::lesson_view::{LessonAction, LessonProgress, LessonView, TryState};
 use super::session::{NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
+use super::try_it::{self, Snapshot, TryIt};
 use crate::builder::ExerciseId;
 use crate::data::{Dataset, LoadOptions, Source};
-use crate::lessons::{BuildExercise, TryAction};
+use crate::lessons::plan::{Prepared, Size};
+use crate::lessons::{BuildExercise, Check, TryAction};
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -78,9 +80,15 @@ pub struct ResNetLabApp {
     pub dark: bool,
     pub scale: f32,
     pub lesson_panel_open: bool,
-    /// The data set the Train view uses.
+    /// The data set of the Data tab.
     pub dataset: Option<Arc<Dataset>>,
+    /// The data set a lesson's Try it trains on (the built-in shapes at the lesson's size);
+    /// while set, the Train view uses it instead of the Data tab's.
+    pub lesson_data: Option<Arc<Dataset>>,
+    pub try_it: TryIt,
     pending_builtin: bool,
+    /// The start-up load of the built-in set is done: later loads are the learner's choice.
+    initial_load_done: bool,
     applied_style: Option<(bool, f32)>,
     quit_at: Option<Instant>,
     frames: super::frame_stats::FrameStats,
@@ -106,7 +114,10 @@ impl ResNetLabApp {
             },
             lesson_panel_open: p.lesson_panel_open,
             dataset: None,
+            lesson_data: None,
+            try_it: TryIt::default(),
             pending_builtin: false,
+            initial_load_done: false,
             applied_style: None,
             quit_at: None,
             frames: super::frame_stats::FrameStats::from_env(),
@@ -139,6 +150,7 @@ impl ResNetLabApp {
         self.data.set_dataset(Source::Builtin, ds.clone());
         self.dataset = Some(ds);
         self.pending_builtin = false;
+        self.initial_load_done = true;
         self
     }
 
@@ -158,36 +170,53 @@ impl ResNetLabApp {
         }
     }
 
-    fn apply_try(&mut self, action: TryAction) {
-        let width = self
-            .train
-            .config
-            .nets
-            .first()
-            .map(|n| n.width)
-            .unwrap_or(16);
+    /// The data set the Train view trains on.
+    pub fn train_data(&self) -> Option<&Arc<Dataset>> {
+        self.lesson_data.as_ref().or(self.dataset.as_ref())
+    }
+
+    fn apply_try(&mut self, idx: usize, action: TryAction, ctx: &egui::Context) {
         match action {
-            TryAction::Train(nets) => {
-                self.train.config.nets = nets
-                    .iter()
-                    .map(|n| NetChoice {
-                        residual: n.residual,
-                        depth: n.depth,
-                        zero_init: n.zero_init,
-                        scale: n.scale,
-                        width,
-                        ..NetChoice::default()
-                    })
-                    .collect();
-                self.train.page = PlotPage::Errors;
-                self.train.session.message = Some("Set up by the lesson: press ▶ Start.".into());
-                self.tab = Tab::Train;
-            }
-            TryAction::Sweep(depths) => {
-                self.train.config.sweep_depths = depths;
-                self.train.page = PlotPage::Sweep;
-                self.train.session.message =
-                    Some("Sweep set up by the lesson: press Run sweep.".into());
+            TryAction::Train(_) | TryAction::Sweep(_) => {
+                let Some(lesson) = self.lessons.lessons.get(idx).cloned() else {
+                    return;
+                };
+                let size = if self.lessons.progress.full_size {
+                    Size::Full
+                } else {
+                    Size::Quick
+                };
+                let wake = self.train.wake(ctx);
+                let (train, data) = (&mut self.train, self.lesson_data.clone());
+                let snapshot = || {
+                    let mut histories = train.session.histories();
+                    for h in &mut histories {
+                        // The Try it stops them; Undo shows them as they were left.
+                        if !h.status.is_done() {
+                            h.status = crate::train::RunStatus::Stopped;
+                        }
+                    }
+                    Snapshot {
+                        config: train.config.clone(),
+                        histories,
+                        sweep: train.session.sweep_points.clone(),
+                        data,
+                    }
+                };
+                let seed = train.config.hyper.seed;
+                let config = train.config.clone();
+                self.try_it
+                    .begin(&lesson, size, seed, &config, snapshot, wake);
+                self.train.session.stop();
+                self.train.session.message = Some(format!(
+                    "Lesson {}: sizing the experiment for this machine…",
+                    idx + 1
+                ));
+                self.train.page = match lesson.check {
+                    Check::SweepTrend => PlotPage::Sweep,
+                    Check::GradSpread | Check::ActivationGrowth => PlotPage::Gradients,
+                    _ => PlotPage::Errors,
+                };
                 self.tab = Tab::Train;
             }
             TryAction::Build(ex) => {
@@ -199,6 +228,70 @@ impl ResNetLabApp {
                 self.tab = Tab::Build;
             }
         }
+    }
+
+    /// Starts a Try it the moment its worker has sized it.
+    fn poll_try(&mut self, ctx: &egui::Context) {
+        let Some((id, result)) = self.try_it.poll() else {
+            return;
+        };
+        let Some((n, lesson)) = self
+            .lessons
+            .lessons
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.id == id)
+            .map(|(i, l)| (i, l.clone()))
+        else {
+            return;
+        };
+        match result {
+            Ok(prepared) => self.start_prepared(n, &lesson, prepared, ctx),
+            Err(e) => {
+                self.train.session.message = Some(format!("Lesson {}: {e}", n + 1));
+            }
+        }
+    }
+
+    fn start_prepared(
+        &mut self,
+        n: usize,
+        lesson: &crate::lessons::Lesson,
+        prepared: Prepared,
+        ctx: &egui::Context,
+    ) {
+        let config = try_it::config_for(&prepared.plan, &self.train.config);
+        let wake = self.train.wake(ctx);
+        self.train.config = config.clone();
+        self.lesson_data = Some(prepared.data.clone());
+        try_it::start(
+            &mut self.train.session,
+            &prepared.plan,
+            &config,
+            &prepared.data,
+            &wake,
+        );
+        if self.train.session.runs.is_empty() && self.train.session.sweep_queue.is_empty() {
+            return; // the session said why in its message
+        }
+        self.try_it.started(lesson, &prepared, &config);
+        let faint = if self.try_it.reference(&config).is_some() {
+            " Faint lines: complete runs of the same setup, to show where it is going."
+        } else {
+            ""
+        };
+        self.train.session.message =
+            Some(format!("Lesson {}: {}.{faint}", n + 1, prepared.describe()));
+    }
+
+    fn undo_try(&mut self) {
+        let Some(s) = self.try_it.undo() else {
+            return;
+        };
+        self.train.config = s.config;
+        self.train.session.restore(s.histories, s.sweep);
+        self.lesson_data = s.data;
+        self.train.session.message = Some("Back to your own nets and runs.".into());
     }
 
     fn on_builder(&mut self, action: BuilderAction) {
@@ -277,8 +370,16 @@ impl ResNetLabApp {
         }
         if let Some(ds) = self.data.poll() {
             self.dataset = Some(ds);
+            if self.initial_load_done {
+                // The learner loaded a data set: train on it from now on.
+                self.lesson_data = None;
+            }
+            self.initial_load_done = true;
         }
-        self.train.poll(&ctx, self.dataset.as_ref());
+        self.poll_try(&ctx);
+        let data = self.train_data().cloned();
+        self.train.poll(&ctx, data.as_ref());
+        self.train.reference = self.try_it.reference(&self.train.config);
         if let Some(source) = self.train.wants_source.take() {
             // A reopened experiment brings its data source back unless it is already loaded.
             let current = self.data.loaded.as_ref().map(|l| &l.source);
@@ -305,7 +406,26 @@ impl ResNetLabApp {
 
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
         let runs = self.train.session.histories();
-        let sweep = self.train.session.sweep_points.clone();
+        // A lesson is done when its check passes on the learner's runs (the lesson on screen is
+        // judged by its panel, the one whose Try it is training here), or, without a check,
+        // when its Try it ran to the end.
+        if let Some(a) = &self.try_it.active {
+            let id = a.lesson.clone();
+            self.lessons.update_done(&id, &runs);
+        }
+        if let Some(id) = self.try_it.finished_lesson(&runs).map(str::to_string)
+            && self
+                .lessons
+                .lessons
+                .iter()
+                .any(|l| l.id == id && l.check == Check::None)
+        {
+            self.lessons.mark_done(&id);
+        }
+        let state = TryState {
+            preparing: self.try_it.is_preparing(),
+            can_undo: self.try_it.can_undo(),
+        };
         let mut action = None;
         // The lesson panel takes about a third of the window, never so much that the workspace
         // beside it gets cramped on a small screen (1024 wide) after a resize.
@@ -316,10 +436,12 @@ impl ResNetLabApp {
             .min_size(240.0)
             .max_size((width * 0.45).max(260.0))
             .show_collapsible(ui, &mut self.lesson_panel_open, |ui| {
-                action = self.lessons.ui(ui, &runs, &sweep);
+                action = self.lessons.ui(ui, &runs, &state);
             });
-        if let Some(LessonAction::Try(t)) = action {
-            self.apply_try(t);
+        match action {
+            Some(LessonAction::Try(i, t)) => self.apply_try(i, t, &ctx),
+            Some(LessonAction::Undo) => self.undo_try(),
+            None => {}
         }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -330,8 +452,13 @@ impl ResNetLabApp {
             ui.separator();
             match self.tab {
                 Tab::Train => {
-                    let source = self.data.loaded.as_ref().map(|l| l.source.clone());
-                    self.train.ui(ui, self.dataset.as_ref(), source.as_ref());
+                    let source = if self.lesson_data.is_some() {
+                        Some(Source::Builtin)
+                    } else {
+                        self.data.loaded.as_ref().map(|l| l.source.clone())
+                    };
+                    let data = self.train_data().cloned();
+                    self.train.ui(ui, data.as_ref(), source.as_ref());
                 }
                 Tab::Data => self.data.ui(ui),
                 Tab::Build => {
@@ -365,7 +492,8 @@ impl ResNetLabApp {
                     )),
             );
             ui.separator();
-            self.train.run_controls(ui, self.dataset.as_ref());
+            let data = self.train_data().cloned();
+            self.train.run_controls(ui, data.as_ref());
             if self.dataset.is_none() {
                 ui.spinner();
                 ui.weak("loading data");

@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod plots;
 pub mod session;
 pub mod train_view;
+pub mod try_it;
 
 pub use app::ResNetLabApp;
 

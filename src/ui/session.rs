@@ -282,12 +282,11 @@ impl Session {
 
     /// Queues plain and residual nets at every sweep depth; they run `PARALLEL` at a time.
     pub fn start_sweep(&mut self, config: &TrainConfig, data: &Arc<Dataset>, wake: &Wake) {
-        self.stop();
         let mut depths = config.sweep_depths.clone();
         depths.sort_unstable();
         depths.dedup();
         let width = config.nets.first().map(|n| n.width).unwrap_or(16);
-        let mut queue: VecDeque<NetChoice> = depths
+        let queue: Vec<NetChoice> = depths
             .iter()
             .flat_map(|&d| {
                 [false, true].map(|residual| NetChoice {
@@ -296,7 +295,20 @@ impl Session {
                 })
             })
             .collect();
-        if let Err(e) = Self::check(config, queue.make_contiguous()) {
+        self.start_queue(queue, config, data, wake);
+    }
+
+    /// Runs `queue` as a sweep, `PARALLEL` at a time, with `config`'s hyper-parameters (a
+    /// lesson's Try it passes its own queue).
+    pub fn start_queue(
+        &mut self,
+        queue: Vec<NetChoice>,
+        config: &TrainConfig,
+        data: &Arc<Dataset>,
+        wake: &Wake,
+    ) {
+        self.stop();
+        if let Err(e) = Self::check(config, &queue) {
             self.message = Some(format!("Cannot start the sweep: {e}."));
             return;
         }
@@ -306,6 +318,7 @@ impl Session {
             self.message = Some(format!("Cannot start the sweep: {e}."));
             return;
         }
+        let queue: VecDeque<NetChoice> = queue.into();
         self.runs.clear();
         self.sweep_points.clear();
         self.sweep_queue = queue;
@@ -373,8 +386,12 @@ impl Session {
             }
             if r.history.status.is_done() && finished {
                 r.handle = None;
+                // Only a run that completed its budget has a final error: a stopped or
+                // diverged one would put a partial number on the error-vs-depth line.
                 if self.sweeping
-                    && let (Some(c), Some(err)) = (&r.choice, r.history.final_train_err())
+                    && r.history.status == RunStatus::Finished
+                    && let (Some(c), Some(err)) =
+                        (&r.choice, crate::lessons::check::final_err(&r.history))
                 {
                     self.sweep_points.push(SweepPoint {
                         residual: c.residual,

@@ -3,9 +3,10 @@ use super::export::{Exporter, Kind};
 use super::plots;
 use super::session::{DEPTHS, NetChoice, SavedExperiment, Session, TrainConfig};
 use crate::data::{Dataset, Source};
+use crate::lessons::reference::{ChartKind, Reference};
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
-use crate::plot::{Chart, charts};
+use crate::plot::{Chart, Family, Series, charts, family_color};
 use crate::train::worker::Wake;
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
@@ -38,6 +39,8 @@ pub struct TrainView {
     wake: Option<Wake>,
     /// The data source of an experiment just opened, for the app to load.
     pub wants_source: Option<Source>,
+    /// Complete runs of the lesson setup now training, drawn faintly behind the live curves.
+    pub reference: Option<Arc<Reference>>,
     /// The session message on screen and since when, so it can expire.
     message_seen: Option<(String, Instant)>,
 }
@@ -53,11 +56,12 @@ impl TrainView {
             opening: None,
             wake: None,
             wants_source: None,
+            reference: None,
             message_seen: None,
         }
     }
 
-    fn wake(&mut self, ctx: &egui::Context) -> Wake {
+    pub fn wake(&mut self, ctx: &egui::Context) -> Wake {
         self.wake
             .get_or_insert_with(|| {
                 let c = ctx.clone();
@@ -557,9 +561,46 @@ impl TrainView {
         }
     }
 
+    /// Error against depth from the sweep's complete runs; a run that stopped, diverged or failed
+    /// is no final error, so it shows as a hollow, labelled point apart from the lines.
+    fn sweep_chart(&self) -> Chart {
+        let mut c = charts::sweep(&self.session.sweep_points);
+        if !self.session.sweeping {
+            return c;
+        }
+        for r in &self.session.runs {
+            let (Some(choice), Some(note)) = (&r.choice, charts::incomplete_note(&r.history))
+            else {
+                continue;
+            };
+            let Some(err) = crate::lessons::check::final_err(&r.history) else {
+                continue;
+            };
+            let family = if choice.residual {
+                Family::Residual
+            } else {
+                Family::Plain
+            };
+            c.series.push(
+                Series::new(
+                    r.history.label.clone(),
+                    family_color(family, 0, 1),
+                    vec![[choice.depth as f64, err as f64 * 100.0]],
+                )
+                .partial(note),
+            );
+        }
+        c
+    }
+
     /// The current page's plots; returns an export request.
     fn plots_ui(&mut self, ui: &mut Ui) -> Option<(Chart, Kind)> {
         let runs = self.session.histories();
+        let reference = self.reference.clone();
+        let behind = |chart: Chart, kind: ChartKind| match &reference {
+            Some(r) => r.behind(chart, kind),
+            None => chart,
+        };
         let mut asked = None;
         let mut show = |ui: &mut Ui, chart: Chart, h: f32| {
             if let Some(k) = plots::chart(ui, &chart, h) {
@@ -570,13 +611,25 @@ impl TrainView {
         let h = 220.0;
         match self.page {
             PlotPage::Errors => {
-                show(ui, charts::train_error(&runs), h);
-                show(ui, charts::test_error(&runs), h);
-                show(ui, charts::loss(&runs), h);
+                show(
+                    ui,
+                    behind(charts::train_error(&runs), ChartKind::TrainError),
+                    h,
+                );
+                show(
+                    ui,
+                    behind(charts::test_error(&runs), ChartKind::TestError),
+                    h,
+                );
+                show(ui, behind(charts::loss(&runs), ChartKind::Loss), h);
             }
             PlotPage::Gradients => {
-                show(ui, charts::grad_flow(&runs), h);
-                show(ui, charts::activation_std(&runs), h);
+                show(ui, behind(charts::grad_flow(&runs), ChartKind::GradFlow), h);
+                show(
+                    ui,
+                    behind(charts::activation_std(&runs), ChartKind::ActivationStd),
+                    h,
+                );
                 for r in &runs {
                     let grid = charts::grad_heatmap(r, 120);
                     if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
@@ -588,7 +641,7 @@ impl TrainView {
                 }
             }
             PlotPage::Sweep => {
-                show(ui, charts::sweep(&self.session.sweep_points), h + 60.0);
+                show(ui, behind(self.sweep_chart(), ChartKind::Sweep), h + 60.0);
             }
         }
         asked
