@@ -1,13 +1,17 @@
 //! The headless command line: the same experiments as the app, reproducible and scriptable.
 mod bench;
 mod export;
+mod export_data;
 mod progress;
+mod torch;
 
 use crate::data::{self, Format, LoadOptions, Source};
 use crate::nn::Model;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{ModelOptions, NetSpec};
-use crate::train::{DataInfo, Hyper, NetEntry, RunHistory, run_dir, trainer};
+use crate::train::{
+    DataInfo, Hyper, NetEntry, NetIdentity, Origin, RunHistory, RunInputs, run_dir, store,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +36,15 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Draw the app's plots (PNG + CSV) from run JSON files.
     Export(export::ExportArgs),
+    /// Write a data set as IDX, CIFAR binary or an image folder (e.g. the built-in set for PyTorch).
+    ExportData(export_data::ExportDataArgs),
+    /// Write a saved run as a PyTorch module (model.py), its weights and a torchrun train.py.
+    ExportTorch(torch::ExportTorchArgs),
+    /// Read a PyTorch state dict (safetensors) back into a saved run.
+    ImportTorch(torch::ImportTorchArgs),
+    /// Developer tool for tests/torch/compare.py: forward, backward and SGD steps on given batches.
+    #[command(hide = true)]
+    DevStep(torch::DevStepArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -140,6 +153,10 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Sweep(a) => sweep(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::ExportData(a) => export_data::run(a),
+        Command::ExportTorch(a) => torch::export(a),
+        Command::ImportTorch(a) => torch::import(a),
+        Command::DevStep(a) => torch::dev_step(a),
     }
 }
 
@@ -197,11 +214,39 @@ impl CommonArgs {
         Ok((ds, info))
     }
 
-    fn preset(&self, arch: Arch, depth: usize, classes: usize) -> Result<NetSpec, String> {
-        let option = match self.shortcut {
+    fn option(&self) -> ShortcutOption {
+        match self.shortcut {
             ShortcutArg::A => ShortcutOption::A,
             ShortcutArg::B => ShortcutOption::B,
-        };
+        }
+    }
+
+    /// The frozen inputs of a preset run.
+    fn preset_inputs(
+        &self,
+        arch: Arch,
+        depth: usize,
+        hyper: &Hyper,
+        data: &DataInfo,
+    ) -> Result<RunInputs, String> {
+        let spec = self.preset(arch, depth, data.classes.len())?;
+        Ok(RunInputs {
+            identity: NetIdentity::preset(
+                arch == Arch::Resnet,
+                depth,
+                self.option(),
+                self.width,
+                self.zero_init,
+                self.residual_scale,
+            ),
+            net: NetEntry::new(spec),
+            hyper: hyper.clone(),
+            data: data.clone(),
+        })
+    }
+
+    fn preset(&self, arch: Arch, depth: usize, classes: usize) -> Result<NetSpec, String> {
+        let option = self.option();
         let spec = presets::cifar(depth, arch == Arch::Resnet, option, self.width, classes).ok_or_else(|| {
             format!("depth {depth} is not in the paper's 6n+2 family (8, 14, 20, 26, 32, 44, 56, 110, ...)")
         })?;
@@ -213,28 +258,11 @@ impl CommonArgs {
     }
 }
 
-/// Trains one net synchronously, drawing a progress bar on stderr; hands back its history and
+/// Trains one run synchronously, drawing a progress bar on stderr; hands back its history and
 /// the trained model.
-pub fn train_one(
-    net: &NetEntry,
-    hyper: &Hyper,
-    ds: &data::Dataset,
-    info: &DataInfo,
-) -> (RunHistory, Option<Model>) {
-    let mut history = RunHistory::new(net, hyper);
-    history.data = Some(info.clone());
-    let mut bar = progress::Bar::new(&net.label);
-    let mut emit = |e: trainer::Event| {
-        history.apply(&e);
-        bar.update(&history);
-    };
-    let model = trainer::run(
-        net,
-        hyper,
-        ds,
-        &mut |_| trainer::Control::Continue,
-        &mut emit,
-    );
+pub fn train_one(inputs: &RunInputs, ds: &data::Dataset) -> (RunHistory, Option<Model>) {
+    let mut bar = progress::Bar::new(&inputs.net.label);
+    let (history, model) = store::run_blocking(inputs, ds, &mut |h, _| bar.update(h));
     bar.finish(&history);
     (history, model)
 }
@@ -256,16 +284,22 @@ fn train(a: TrainArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
     let (ds, info) = a.common.load()?;
-    let spec = match &a.spec {
+    let inputs = match &a.spec {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| format!("could not read {}: {e}", p.display()))?;
-            NetSpec::from_json(&text)
-                .map_err(|e| format!("{} is not a valid network spec: {e}", p.display()))?
+            let spec = NetSpec::from_json(&text)
+                .map_err(|e| format!("{} is not a valid network spec: {e}", p.display()))?;
+            RunInputs {
+                identity: NetIdentity::of_spec(&spec, Origin::Built, a.common.zero_init),
+                net: NetEntry::new(spec),
+                hyper: hyper.clone(),
+                data: info.clone(),
+            }
         }
-        None => a.common.preset(a.arch, a.depth, ds.classes.len())?,
+        None => a.common.preset_inputs(a.arch, a.depth, &hyper, &info)?,
     };
-    let (history, mut model) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
+    let (history, mut model) = train_one(&inputs, &ds);
     if let Some(out) = &a.out {
         write_json(out, &history)?;
         eprintln!("wrote {}", out.display());
@@ -288,8 +322,8 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
     let mut points = Vec::new();
     for &depth in &a.depths {
         for &arch in &a.arch {
-            let spec = a.common.preset(arch, depth, ds.classes.len())?;
-            let (h, _) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
+            let inputs = a.common.preset_inputs(arch, depth, &hyper, &info)?;
+            let (h, _) = train_one(&inputs, &ds);
             write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
             let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();
             let arch_name = if arch == Arch::Plain {

@@ -2,13 +2,15 @@
 use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
 use super::lesson_view::{LessonAction, LessonProgress, LessonView};
-use super::session::{NetChoice, TrainConfig};
+use super::session::{DataRef, NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
 use crate::builder::ExerciseId;
 use crate::data::{Dataset, LoadOptions, Source};
 use crate::lessons::{BuildExercise, TryAction};
+use crate::train::DataInfo;
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,11 @@ pub struct Persisted {
     pub export_dir: String,
     pub experiment_path: String,
     pub builder: BuilderSaved,
+    /// The folder field of Save runs / Open run.
+    pub run_path: String,
+    /// The runs on screen when the app closed: their folders (the app's own copies under its
+    /// data folder, or where they were saved to or opened from), reopened at the next start.
+    pub runs: Vec<PathBuf>,
 }
 
 impl Default for Persisted {
@@ -51,6 +58,8 @@ impl Default for Persisted {
             export_dir: String::new(),
             experiment_path: "experiment.json".into(),
             builder: BuilderSaved::default(),
+            run_path: String::new(),
+            runs: Vec::new(),
         }
     }
 }
@@ -78,20 +87,25 @@ pub struct ResNetLabApp {
     pub dark: bool,
     pub scale: f32,
     pub lesson_panel_open: bool,
-    /// The data set the Train view uses.
+    /// The data set the Train view uses, and what runs record about it.
     pub dataset: Option<Arc<Dataset>>,
+    pub data_info: Option<DataInfo>,
     pending_builtin: bool,
+    /// Run folders to reopen on the first frame (the last session's runs).
+    pending_runs: Option<Vec<PathBuf>>,
     applied_style: Option<(bool, f32)>,
     quit_at: Option<Instant>,
     frames: super::frame_stats::FrameStats,
 }
 
 impl ResNetLabApp {
-    fn from_persisted(p: Persisted) -> Self {
+    fn from_persisted(p: Persisted, data_dir: Option<PathBuf>) -> Self {
         let mut train = TrainView::new(p.config);
         train.page = p.plot_page;
         train.exporter.dir = p.export_dir;
         train.experiment_path = p.experiment_path;
+        train.files.path = p.run_path;
+        train.files.data_dir = data_dir;
         Self {
             lessons: LessonView::new(p.lessons),
             train,
@@ -106,7 +120,9 @@ impl ResNetLabApp {
             },
             lesson_panel_open: p.lesson_panel_open,
             dataset: None,
+            data_info: None,
             pending_builtin: false,
+            pending_runs: Some(p.runs),
             applied_style: None,
             quit_at: None,
             frames: super::frame_stats::FrameStats::from_env(),
@@ -120,7 +136,8 @@ impl ResNetLabApp {
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
         setup_fonts(&cc.egui_ctx);
-        let mut app = Self::from_persisted(p);
+        let data_dir = eframe::storage_dir("ResNet Lab").map(|d| d.join("runs"));
+        let mut app = Self::from_persisted(p, data_dir);
         app.pending_builtin = true;
         app.quit_at = quit_after
             .filter(|s| s.is_finite() && *s >= 0.0)
@@ -130,13 +147,20 @@ impl ResNetLabApp {
 
     /// Default state, no storage, no background load: tests inject their own data set.
     pub fn new_for_test() -> Self {
-        Self::from_persisted(Persisted::default())
+        Self::from_persisted(Persisted::default(), None)
+    }
+
+    /// A restart in a test: the persisted state, and `data_dir` for the app's own copies of
+    /// finished runs (`None` keeps none).
+    pub fn new_for_test_with(p: Persisted, data_dir: Option<PathBuf>) -> Self {
+        Self::from_persisted(p, data_dir)
     }
 
     /// Uses `ds` as the current data set at once (tests, small demos).
     pub fn with_dataset(mut self, ds: Dataset) -> Self {
         let ds = Arc::new(ds);
         self.data.set_dataset(Source::Builtin, ds.clone());
+        self.data_info = Some(DataInfo::new(Source::Builtin, LoadOptions::default(), &ds));
         self.dataset = Some(ds);
         self.pending_builtin = false;
         self
@@ -155,6 +179,15 @@ impl ResNetLabApp {
             export_dir: self.train.exporter.dir.clone(),
             experiment_path: self.train.experiment_path.clone(),
             builder: self.builder.saved(),
+            run_path: self.train.files.path.clone(),
+            runs: self
+                .train
+                .session
+                .runs()
+                .iter()
+                .filter(|r| !r.is_live())
+                .filter_map(|r| r.dir.clone())
+                .collect(),
         }
     }
 
@@ -226,6 +259,7 @@ impl ResNetLabApp {
                         0,
                         NetChoice {
                             custom: Some(plain),
+                            twin: true,
                             ..NetChoice::default()
                         },
                     );
@@ -275,10 +309,23 @@ impl ResNetLabApp {
             };
             self.data.start_load(Source::Builtin, opts, &ctx);
         }
+        if let Some(runs) = self.pending_runs.take() {
+            let c = ctx.clone();
+            let wake: crate::train::job::Wake = Arc::new(move || c.request_repaint());
+            self.train.files.forget_others(runs.clone(), wake.clone());
+            self.train.files.restore(runs, wake);
+        }
         if let Some(ds) = self.data.poll() {
+            let (source, options) = self
+                .data
+                .loaded
+                .as_ref()
+                .map(|l| (l.source.clone(), l.options.clone()))
+                .unwrap_or((Source::Builtin, LoadOptions::default()));
+            self.data_info = Some(DataInfo::new(source, options, &ds));
             self.dataset = Some(ds);
         }
-        self.train.poll(&ctx, self.dataset.as_ref());
+        self.train.poll(&ctx);
         if let Some(source) = self.train.wants_source.take() {
             // A reopened experiment brings its data source back unless it is already loaded.
             let current = self.data.loaded.as_ref().map(|l| &l.source);
@@ -301,6 +348,9 @@ impl ResNetLabApp {
         if self.train.session.is_running() {
             // ETAs tick even between worker events.
             ctx.request_repaint_after(Duration::from_millis(500));
+        } else if self.train.session.needs_polling() || self.train.files.autosaving() {
+            // A worker that reported its end still has to hand back its model.
+            ctx.request_repaint_after(Duration::from_millis(50));
         }
 
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
@@ -326,8 +376,8 @@ impl ResNetLabApp {
             ui.separator();
             match self.tab {
                 Tab::Train => {
-                    let source = self.data.loaded.as_ref().map(|l| l.source.clone());
-                    self.train.ui(ui, self.dataset.as_ref(), source.as_ref());
+                    let data = data_ref(&self.dataset, &self.data_info);
+                    self.train.ui(ui, data);
                 }
                 Tab::Data => self.data.ui(ui),
                 Tab::Build => {
@@ -361,7 +411,8 @@ impl ResNetLabApp {
                     )),
             );
             ui.separator();
-            self.train.run_controls(ui, self.dataset.as_ref());
+            let data = data_ref(&self.dataset, &self.data_info);
+            self.train.run_controls(ui, data);
             if self.dataset.is_none() {
                 ui.spinner();
                 ui.weak("loading data");
@@ -390,6 +441,12 @@ impl ResNetLabApp {
             });
         });
     }
+}
+
+fn data_ref<'a>(set: &'a Option<Arc<Dataset>>, info: &'a Option<DataInfo>) -> Option<DataRef<'a>> {
+    set.as_ref()
+        .zip(info.as_ref())
+        .map(|(set, info)| DataRef { set, info })
 }
 
 impl eframe::App for ResNetLabApp {

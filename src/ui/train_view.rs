@@ -1,17 +1,17 @@
 //! The Train view: pick nets and hyper-parameters, run them side by side, watch live plots.
 use super::export::{Exporter, Kind};
 use super::plots;
-use super::session::{DEPTHS, NetChoice, SavedExperiment, Session, TrainConfig};
-use crate::data::{Dataset, Source};
+use super::run_files::RunFiles;
+use super::session::{DEPTHS, DataRef, NetChoice, SavedExperiment, Session, TrainConfig};
+use crate::data::Source;
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
 use crate::plot::{Chart, charts};
-use crate::train::worker::Wake;
+use crate::train::job::{Slot, Wake};
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 /// Which plots the workspace shows under the controls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
@@ -29,7 +29,9 @@ pub struct TrainView {
     pub page: PlotPage,
     /// Where "Save experiment" writes and "Open experiment" reads.
     pub experiment_path: String,
-    opening: Option<Receiver<Result<SavedExperiment, String>>>,
+    opening: Slot<SavedExperiment>,
+    /// Save runs / Open run, and the app's own copies of finished runs.
+    pub files: RunFiles,
     wake: Option<Wake>,
     /// The data source of an experiment just opened, for the app to load.
     pub wants_source: Option<Source>,
@@ -43,7 +45,8 @@ impl TrainView {
             exporter: Exporter::default(),
             page: PlotPage::Errors,
             experiment_path: "experiment.json".into(),
-            opening: None,
+            opening: Slot::default(),
+            files: RunFiles::default(),
             wake: None,
             wants_source: None,
         }
@@ -58,7 +61,7 @@ impl TrainView {
             .clone()
     }
 
-    pub fn start(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    pub fn start(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
         match data {
             Some(d) => self.session.start(&self.config, d, &wake),
@@ -70,7 +73,7 @@ impl TrainView {
         self.page = PlotPage::Errors;
     }
 
-    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
         match data {
             Some(d) => self.session.start_sweep(&self.config, d, &wake),
@@ -82,15 +85,16 @@ impl TrainView {
         self.page = PlotPage::Sweep;
     }
 
-    /// Drains worker events; call once per frame.
-    pub fn poll(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    /// Drains worker events and finished jobs; call once per frame.
+    pub fn poll(&mut self, ctx: &egui::Context) {
         let wake = self.wake(ctx);
-        self.session.poll(&self.config.hyper, data, &wake);
+        for id in self.session.poll(&wake) {
+            self.files
+                .autosave(&mut self.session.store, id, wake.clone());
+        }
+        self.files.poll(&mut self.session.store);
         self.exporter.poll();
-        if let Some(rx) = &self.opening
-            && let Ok(r) = rx.try_recv()
-        {
-            self.opening = None;
+        if let Some(r) = self.opening.poll() {
             match r {
                 Ok(saved) => {
                     self.config = saved.config;
@@ -104,7 +108,7 @@ impl TrainView {
     }
 
     /// Start / Pause / Stop, for the top bar.
-    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>) {
+    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         let running = self.session.is_running();
         if ui
             .add_enabled(!running && data.is_some(), egui::Button::new("▶ Start"))
@@ -134,14 +138,14 @@ impl TrainView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+    pub fn ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         let ctx = ui.ctx().clone();
         egui::Panel::left("train-setup")
             .resizable(true)
             .default_size(300.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.setup_ui(ui, data, source);
+                    self.setup_ui(ui, data);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
@@ -169,7 +173,7 @@ impl TrainView {
         });
     }
 
-    fn setup_ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+    fn setup_ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         ui.heading("Nets");
         let mut remove = None;
         for (i, net) in self.config.nets.iter_mut().enumerate() {
@@ -366,7 +370,7 @@ impl TrainView {
         if let Err(e) = self.config.hyper.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        match data {
+        match data.map(|d| d.set) {
             Some(d) => ui.label(format!(
                 "Data: {} ({} classes, {}x{}x{})",
                 d.name,
@@ -420,36 +424,82 @@ impl TrainView {
         });
         ui.horizontal(|ui| {
             if ui.button("Save experiment").clicked() {
-                self.save_experiment(ui.ctx(), data, source);
+                self.save_experiment(ui.ctx(), data);
             }
             if ui
-                .add_enabled(self.opening.is_none(), egui::Button::new("Open experiment"))
+                .add_enabled(
+                    !self.opening.is_busy(),
+                    egui::Button::new("Open experiment"),
+                )
                 .clicked()
             {
                 self.open_experiment(ui.ctx());
             }
         });
+        self.runs_files_ui(ui);
     }
 
-    fn save_experiment(
-        &mut self,
-        ctx: &egui::Context,
-        data: Option<&Arc<Dataset>>,
-        source: Option<&Source>,
-    ) {
+    /// Save runs / Open run: whole runs (history and trained net) as folders.
+    fn runs_files_ui(&mut self, ui: &mut Ui) {
+        let wake = self.wake(ui.ctx());
+        ui.horizontal(|ui| {
+            let l = ui.label("Run folder");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.files.path)
+                    .hint_text("runs")
+                    .desired_width(150.0),
+            )
+            .labelled_by(l.id)
+            .on_hover_text("Save runs writes one folder per run here; Open run reads a run folder or every run folder inside it");
+            if ui
+                .add_enabled(!self.files.is_browsing(), egui::Button::new("Browse..."))
+                .clicked()
+            {
+                self.files.browse(wake.clone());
+            }
+        });
+        ui.horizontal(|ui| {
+            let busy = self.files.is_busy();
+            let can_save = !busy && !self.session.is_running() && !self.session.runs().is_empty();
+            if ui
+                .add_enabled(can_save, egui::Button::new("Save runs"))
+                .on_hover_text("Each run's net, curves and trained weights, one folder per run (net.json, history.json, weights.safetensors)")
+                .on_disabled_hover_text("Nothing to save yet, training, or a save is in progress")
+                .clicked()
+            {
+                self.files.save_all(&mut self.session.store, wake.clone());
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("Open run"))
+                .on_hover_text("Reopen saved runs: their plots and trained nets")
+                .clicked()
+            {
+                self.files.open(wake.clone());
+            }
+            if busy {
+                ui.spinner();
+            }
+        });
+        if let Some(m) = &self.files.message {
+            ui.label(RichText::new(m).italics());
+        }
+    }
+
+    fn save_experiment(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let mut experiment = crate::train::Experiment {
             hyper: self.config.hyper.clone(),
             ..Default::default()
         };
-        let classes = data.map(|d| d.classes.len()).unwrap_or(10);
+        let classes = data.map(|d| d.info.classes.len()).unwrap_or(10);
         experiment.nets = self
             .config
             .nets
             .iter()
             .filter_map(|n| n.entry(classes).ok())
             .collect();
-        if let Some(s) = source {
-            experiment.data.source = s.clone();
+        if let Some(d) = data {
+            experiment.data.source = d.info.source.clone();
+            experiment.data.options = d.info.options.clone();
         }
         let saved = SavedExperiment {
             experiment,
@@ -471,19 +521,14 @@ impl TrainView {
 
     fn open_experiment(&mut self, ctx: &egui::Context) {
         let path = PathBuf::from(self.experiment_path.trim());
-        let (tx, rx) = channel();
-        let c = ctx.clone();
-        std::thread::spawn(move || {
-            let r = std::fs::read(&path)
-                .map_err(|e| format!("Could not read {}: {e}", path.display()))
-                .and_then(|b| {
-                    serde_json::from_slice::<SavedExperiment>(&b)
-                        .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
-                });
-            let _ = tx.send(r);
-            c.request_repaint();
+        let wake = self.wake(ctx);
+        self.opening.start("open experiment", wake, move || {
+            let bytes =
+                crate::train::run_dir::read_limited(&path, crate::train::run_dir::MAX_JSON_BYTES)
+                    .map_err(|e| format!("Could not read the experiment: {e}"))?;
+            serde_json::from_slice::<SavedExperiment>(&bytes)
+                .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
         });
-        self.opening = Some(rx);
     }
 
     fn status_ui(&mut self, ui: &mut Ui) {
@@ -493,12 +538,12 @@ impl TrainView {
         if let Some(n) = self.exporter.notice_text() {
             ui.label(RichText::new(n).italics());
         }
-        if self.session.runs.is_empty() {
+        if self.session.runs().is_empty() {
             ui.label(
                 "Press ▶ Start to train the chosen nets side by side on the current data set.",
             );
         }
-        for r in &self.session.runs {
+        for r in self.session.runs() {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(&r.history.label).strong());
                 ui.add(
@@ -527,11 +572,8 @@ impl TrainView {
                 }
             });
         }
-        if !self.session.sweep_queue.is_empty() {
-            ui.weak(format!(
-                "{} sweep runs queued",
-                self.session.sweep_queue.len()
-            ));
+        if self.session.queued() > 0 {
+            ui.weak(format!("{} sweep runs queued", self.session.queued()));
         }
     }
 
