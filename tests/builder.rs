@@ -1,7 +1,9 @@
 //! The block builder's logic: edits, shapes on every edge, fixes, undo/redo and exercises.
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
-use resnet_lab::builder::{BlockDraft, Edit, Exercise, ExerciseId, Fix, PaletteItem, Undo};
+use resnet_lab::builder::{
+    BlockDraft, Edit, Exercise, ExerciseId, Fix, MistakeKind, PaletteItem, Undo,
+};
 use resnet_lab::data;
 use resnet_lab::nn::{LayerSpec, Shape, Shortcut, SpecError};
 use resnet_lab::train::{Hyper, NetEntry, RunHistory, RunStatus, trainer};
@@ -114,13 +116,15 @@ fn bottleneck_exercise_reports_exactly_what_is_wrong() {
     }
     d.apply(&Edit::SetReluAfter(true)).unwrap();
     let g = ex.grade(&d);
-    assert!(
-        g.problems
-            .iter()
-            .any(|p| p == "Layer 5 should be BatchNorm (it is ReLU)."),
+    // The swap is named once, with its fix, instead of "layer 5 should be ..., layer 6 ...".
+    assert_eq!(
+        g.kinds(),
+        vec![resnet_lab::builder::MistakeKind::ReluBeforeBn { at: 4 }],
         "{:?}",
         g.problems
     );
+    assert!(g.problems[0].starts_with("Layers 5 and 6 are swapped"));
+    assert!(!g.problems.iter().any(|p| p.contains("Layer 5 should be")));
     assert!(
         g.problems
             .iter()
@@ -132,7 +136,9 @@ fn bottleneck_exercise_reports_exactly_what_is_wrong() {
         g.problems.iter().any(|p| p.contains("does not compute")),
         "identity cannot add 256 to 128 channels"
     );
-    d.apply(&Edit::Move { from: 4, to: 5 }).unwrap();
+    for e in &g.mistakes[0].fix.as_ref().unwrap().edits {
+        d.apply(e).unwrap();
+    }
     let fixed = LayerSpec::Conv {
         out: 256,
         k: 1,
@@ -312,4 +318,126 @@ proptest! {
             }
         }
     }
+}
+
+/// The exercise's finished block with `change` applied: a learner's near miss.
+fn near_miss(id: ExerciseId, change: impl FnOnce(&mut BlockDraft)) -> (Exercise, BlockDraft) {
+    let ex = Exercise::get(id);
+    let mut d = ex.start();
+    let first = if id == ExerciseId::Conv {
+        PaletteItem::Conv3x3Stride2
+    } else {
+        PaletteItem::Conv3x3
+    };
+    let ch = if id == ExerciseId::Conv { 32 } else { 16 };
+    basic(&mut d, ch, first);
+    d.apply(&Edit::SetReluAfter(true)).unwrap();
+    if id == ExerciseId::Conv {
+        d.apply(&Edit::SetShortcut(Shortcut::Projection)).unwrap();
+    }
+    assert!(ex.grade(&d).passed(), "{:?}", ex.grade(&d).problems);
+    change(&mut d);
+    (ex, d)
+}
+
+/// Grades `d`, checks it names exactly `kind` in one sentence containing `words`, then applies
+/// the offered fix and checks the block passes.
+fn named_and_fixed(ex: &Exercise, mut d: BlockDraft, kind: MistakeKind, words: &str) {
+    let g = ex.grade(&d);
+    assert_eq!(g.kinds(), vec![kind], "{:?}", g.problems);
+    assert_eq!(
+        g.problems.len(),
+        1,
+        "one sentence, not a cascade: {:?}",
+        g.problems
+    );
+    assert!(g.problems[0].contains(words), "{:?}", g.problems[0]);
+    for e in &g.mistakes[0].fix.as_ref().expect("a fix").edits {
+        d.apply(e).unwrap();
+    }
+    assert!(
+        ex.grade(&d).passed(),
+        "after the fix: {:?}",
+        ex.grade(&d).problems
+    );
+}
+
+#[test]
+fn the_grader_names_common_mistakes_and_fixes_them() {
+    use resnet_lab::builder::MistakeKind as K;
+    // The palette's ReLU landed before the + and the ReLU after the addition is off: ReLU(z) + a.
+    let (ex, d) = near_miss(ExerciseId::Identity, |d| {
+        d.apply(&Edit::SetReluAfter(false)).unwrap();
+        let at = d.body.len();
+        d.apply(&Edit::Insert {
+            at,
+            layer: LayerSpec::ReLU,
+        })
+        .unwrap();
+    });
+    named_and_fixed(
+        &ex,
+        d,
+        K::ShortcutAfterRelu { at: 5 },
+        "shortcut joins after the ReLU",
+    );
+    // A ReLU before the + as well as after it.
+    let (ex, d) = near_miss(ExerciseId::Identity, |d| {
+        let at = d.body.len();
+        d.apply(&Edit::Insert {
+            at,
+            layer: LayerSpec::ReLU,
+        })
+        .unwrap();
+    });
+    named_and_fixed(&ex, d, K::ReluBeforeAdd { at: 5 }, "just before the +");
+    // The stride on the second conv of the convolutional block.
+    let (ex, d) = near_miss(ExerciseId::Conv, |d| {
+        let conv = |stride| LayerSpec::Conv {
+            out: 32,
+            k: 3,
+            stride,
+            pad: 1,
+        };
+        d.apply(&Edit::Replace {
+            at: 0,
+            layer: conv(1),
+        })
+        .unwrap();
+        d.apply(&Edit::Replace {
+            at: 3,
+            layer: conv(2),
+        })
+        .unwrap();
+    });
+    named_and_fixed(
+        &ex,
+        d,
+        K::StrideOnWrongConv { have: 3, want: 0 },
+        "stride 2 is on layer 4",
+    );
+    // A stride in an identity block.
+    let (ex, d) = near_miss(ExerciseId::Identity, |d| {
+        d.apply(&Edit::Replace {
+            at: 3,
+            layer: LayerSpec::Conv {
+                out: 16,
+                k: 3,
+                stride: 2,
+                pad: 1,
+            },
+        })
+        .unwrap();
+    });
+    named_and_fixed(&ex, d, K::ExtraStride { at: 3 }, "keeps its input's size");
+    // The middle ReLU forgotten.
+    let (ex, d) = near_miss(ExerciseId::Identity, |d| {
+        d.apply(&Edit::Remove { at: 2 }).unwrap();
+    });
+    named_and_fixed(&ex, d, K::MissingRelu { at: 2 }, "no ReLU between");
+    // No g after the addition.
+    let (ex, d) = near_miss(ExerciseId::Identity, |d| {
+        d.apply(&Edit::SetReluAfter(false)).unwrap();
+    });
+    named_and_fixed(&ex, d, K::NoReluAfterAdd, "after the addition");
 }

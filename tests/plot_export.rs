@@ -4,18 +4,19 @@ use resnet_lab::train::RunHistory;
 
 fn sample() -> Chart {
     let mut c = Chart::new("Training error, test", "step", "error %");
-    c.series.push(Series {
-        name: "plain-20".into(),
-        rgb: [214, 39, 40],
-        points: (0..50).map(|i| [i as f64, 80.0 - i as f64]).collect(),
-        dashed: false,
-    });
-    c.series.push(Series {
-        name: "resnet, \"20\"".into(),
-        rgb: [31, 119, 180],
-        points: (0..50).map(|i| [i as f64, 70.0 - i as f64]).collect(),
-        dashed: true,
-    });
+    c.series.push(Series::new(
+        "plain-20",
+        [214, 39, 40],
+        (0..50).map(|i| [i as f64, 80.0 - i as f64]).collect(),
+    ));
+    c.series.push(
+        Series::new(
+            "resnet, \"20\"",
+            [31, 119, 180],
+            (0..50).map(|i| [i as f64, 70.0 - i as f64]).collect(),
+        )
+        .dashed(),
+    );
     c
 }
 
@@ -41,12 +42,11 @@ fn png_decodes_at_the_asked_size_with_series_colours() {
 fn empty_and_odd_charts_still_draw() {
     let mut c = Chart::new("", "", "");
     assert!(plot::to_png(&c, (10, 10)).is_ok());
-    c.series.push(Series {
-        name: "nan".into(),
-        rgb: [0, 0, 0],
-        points: vec![[f64::NAN, 1.0], [1.0, f64::INFINITY], [2.0, 2.0]],
-        dashed: false,
-    });
+    c.series.push(Series::new(
+        "nan",
+        [0, 0, 0],
+        vec![[f64::NAN, 1.0], [1.0, f64::INFINITY], [2.0, 2.0]],
+    ));
     assert!(plot::to_png(&c, (400, 300)).is_ok());
     assert_eq!(c.slug(), "chart");
 }
@@ -132,4 +132,247 @@ fn activation_chart_follows_the_signal_leaving_each_block() {
         c.series[0].points,
         vec![[0.0, 1.2999999523162842], [1.0, 1.7000000476837158]]
     );
+}
+
+/// Writes `png` under PLOT_PREVIEW_DIR (when set) to look at by eye.
+fn preview(name: &str, png: &[u8]) {
+    if let Ok(dir) = std::env::var("PLOT_PREVIEW_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
+    }
+}
+
+fn run(label: &str, depth: usize, residual: bool) -> RunHistory {
+    let spec = resnet_lab::nn::presets::cifar(
+        depth,
+        residual,
+        resnet_lab::nn::presets::ShortcutOption::A,
+        4,
+        10,
+    )
+    .unwrap();
+    let mut entry = resnet_lab::train::NetEntry::new(spec);
+    entry.label = label.into();
+    RunHistory::new(&entry, &resnet_lab::train::Hyper::default())
+}
+
+fn hue_and_lightness(c: [u8; 3]) -> (f32, f32) {
+    let [r, g, b] = c.map(|v| v as f32 / 255.0);
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    let l = (max + min) / 2.0;
+    let d = max - min;
+    let h = if d == 0.0 {
+        0.0
+    } else if max == r {
+        60.0 * ((g - b) / d).rem_euclid(6.0)
+    } else if max == g {
+        60.0 * ((b - r) / d + 2.0)
+    } else {
+        60.0 * ((r - g) / d + 4.0)
+    };
+    (h, l)
+}
+
+#[test]
+fn one_hue_per_family_and_a_lightness_step_per_depth() {
+    // Out of depth order on purpose: the shade follows depth, not position.
+    let runs = [
+        run("plain-56", 56, false),
+        run("resnet-20", 20, true),
+        run("plain-8", 8, false),
+        run("plain-20", 20, false),
+    ];
+    let colors = charts::run_colors(&runs);
+    let hl: Vec<(f32, f32)> = colors.iter().map(|c| hue_and_lightness(*c)).collect();
+    let (p56, r20, p8, p20) = (hl[0], hl[1], hl[2], hl[3]);
+    for p in [p8, p20] {
+        assert!((p.0 - p56.0).abs() < 6.0, "plain hues differ: {hl:?}");
+    }
+    assert!((r20.0 - p20.0).abs() > 90.0, "families share a hue: {hl:?}");
+    assert!(
+        p8.1 > p20.1 + 0.08 && p20.1 > p56.1 + 0.08,
+        "lightness steps: {hl:?}"
+    );
+    // The colours go into the charts unchanged.
+    let c = charts::train_error(&runs);
+    assert_eq!(c.series[2].rgb, colors[2]);
+}
+
+#[test]
+fn legends_show_line_styles_and_incomplete_runs() {
+    let mut h = run("plain-20", 20, false);
+    h.grad_norms_init = vec![100.0, 10.0, 1.0, 0.1];
+    h.grad_flow.push(resnet_lab::train::history::LayerSample {
+        step: 0,
+        values: h.grad_norms_init.clone(),
+    });
+    h.grad_flow.push(resnet_lab::train::history::LayerSample {
+        step: 50,
+        values: vec![3.0, 2.0, 1.0, 0.5],
+    });
+    let g = charts::grad_flow(std::slice::from_ref(&h));
+    let legend = g.legend();
+    assert_eq!(legend.len(), 2);
+    assert!(legend[0].label.contains("first batch") && legend[0].dashed);
+    assert!(legend[1].label.contains("step 50") && !legend[1].dashed);
+    assert_eq!(legend[0].rgb, legend[1].rgb);
+    // Decade ticks on the log axis: 0.1 ... 100, at least two of them.
+    let v = g.view();
+    let ticks = plot::axis::ticks(plot::axis::Scale::Log10, v.y.0, v.y.1, 8);
+    let labels: Vec<&str> = ticks.iter().map(|t| t.label.as_str()).collect();
+    assert_eq!(labels, ["0.1", "1", "10", "100"]);
+    preview(
+        "grad-flow.png",
+        &plot::to_png(&g, plot::DEFAULT_SIZE).unwrap(),
+    );
+
+    // A reference curve and a stopped run.
+    let mut c = Chart::new("Training error (smoothed)", "step", "training error %");
+    let full: Vec<[f64; 2]> = (1..=260)
+        .map(|s| [s as f64, 90.0 * (-(s as f64) / 80.0).exp() + 5.0])
+        .collect();
+    c.series.push(
+        Series::new("plain-56", [200, 40, 30], full[..38].to_vec()).partial("stopped at 38/260"),
+    );
+    c.series
+        .push(Series::new("plain-56 reference", [200, 40, 30], full.clone()).reference());
+    c.series.push(
+        Series::new(
+            "resnet-56 reference",
+            [30, 110, 200],
+            full.iter().map(|p| [p[0], p[1] * 0.6]).collect(),
+        )
+        .reference(),
+    );
+    let legend = c.legend();
+    let labels: Vec<&str> = legend.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["plain-56 (stopped at 38/260)", "reference: complete runs"]
+    );
+    assert_eq!(legend[0].marker, plot::Marker::Hollow);
+    assert!(legend[1].faint && !legend[0].faint);
+    // References are drawn first, behind the live curves.
+    let order: Vec<&str> = c.draw_order().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        order,
+        ["plain-56 reference", "resnet-56 reference", "plain-56"]
+    );
+    let png = plot::to_png(&c, (800, 500)).unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    let faint = plot::faint([30, 110, 200], [255, 255, 255], plot::REFERENCE_ALPHA);
+    assert!(
+        img.pixels().any(|p| p.0 == faint),
+        "the faint reference colour is missing"
+    );
+    assert!(
+        !img.pixels().any(|p| p.0 == [30, 110, 200]),
+        "a reference curve drawn at full strength"
+    );
+    preview(
+        "partial-reference.png",
+        &plot::to_png(&c, plot::DEFAULT_SIZE).unwrap(),
+    );
+}
+
+#[test]
+fn sparse_sweeps_get_readable_ranges_and_distinct_ticks() {
+    use charts::SweepPoint;
+    for points in [
+        vec![
+            SweepPoint {
+                residual: false,
+                depth: 8,
+                train_err: 0.61,
+            },
+            SweepPoint {
+                residual: true,
+                depth: 8,
+                train_err: 0.80,
+            },
+        ],
+        vec![SweepPoint {
+            residual: false,
+            depth: 20,
+            train_err: 0.5,
+        }],
+        vec![
+            SweepPoint {
+                residual: false,
+                depth: 8,
+                train_err: 0.2,
+            },
+            SweepPoint {
+                residual: false,
+                depth: 20,
+                train_err: 0.2,
+            },
+        ],
+    ] {
+        let c = charts::sweep(&points);
+        let v = c.view();
+        assert!(v.x.1 - v.x.0 >= 2.0, "x range {:?}", v.x);
+        assert!(
+            v.y.1 - v.y.0 >= 10.0 && v.y.0 >= 0.0 && v.y.1 <= 100.0,
+            "y range {:?}",
+            v.y
+        );
+        for (scale, (lo, hi)) in [(c.x_scale(), v.x), (c.y_scale(), v.y)] {
+            for n in [3, 6, 10] {
+                let t = plot::axis::ticks(scale, lo, hi, n);
+                let labels: Vec<&str> = t.iter().map(|t| t.label.as_str()).collect();
+                let mut unique = labels.clone();
+                unique.dedup();
+                assert!(t.len() >= 2, "{labels:?}");
+                assert_eq!(unique, labels);
+                assert!(
+                    !labels.iter().any(|l| *l == "-0" || l.starts_with("-0.0")),
+                    "{labels:?}"
+                );
+            }
+        }
+        let png = plot::to_png(&c, (900, 600)).unwrap();
+        preview(&format!("sweep-{}.png", points.len()), &png);
+    }
+}
+
+#[test]
+fn heatmaps_have_axis_ticks_and_a_colour_bar() {
+    let g = resnet_lab::plot::Grid {
+        name: "plain-20".into(),
+        rows: (0..30)
+            .map(|r| {
+                (0..20)
+                    .map(|c| 2.0 - c as f64 * 0.15 + r as f64 * 0.01)
+                    .collect()
+            })
+            .collect(),
+        row_keys: (0..30).map(|r| (r * 10) as f64).collect(),
+    };
+    let rows = plot::grid_row_ticks(&g, 6);
+    assert!(rows.len() >= 2 && rows.len() <= 6, "{rows:?}");
+    assert_eq!(rows[0], (0, "0".to_string()));
+    let cols = plot::grid_col_ticks(20, 5);
+    assert!(
+        cols.iter().all(|(c, _)| *c < 20) && cols.len() >= 2,
+        "{cols:?}"
+    );
+    let (lo, hi) = g.range().unwrap();
+    let bar = plot::colorbar_ticks(lo, hi, 6);
+    assert!(bar.len() >= 2, "{bar:?}");
+    assert!(
+        bar.iter()
+            .all(|t| t.value >= lo - 1e-9 && t.value <= hi + 1e-9)
+    );
+    let png = plot::grid_to_png(&g, plot::DEFAULT_SIZE).unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    // The bar holds both ends of the ramp even though no cell is exactly the extreme.
+    for t in [0.005, 0.995] {
+        let want = plot::ramp(t);
+        assert!(
+            img.pixels()
+                .any(|p| p.0.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 6)),
+            "colour bar end {t} missing"
+        );
+    }
+    preview("heatmap.png", &png);
 }

@@ -411,3 +411,44 @@ fn odd_states_render_without_panicking() {
     click(&mut h, "ResNet-20");
     h.get_by_label_contains("depth 20");
 }
+
+#[test]
+fn a_palette_relu_goes_after_the_plus_when_the_main_path_is_complete() {
+    // In an exercise, once the main path has its layers, the next ReLU becomes g.
+    let mut view = BuilderView::default();
+    view.open_exercise(ExerciseId::Identity);
+    let mut h = harness(view);
+    h.run_steps(2);
+    basic_body(&mut h, PaletteItem::Conv3x3);
+    h.get_by_label_contains("Next layer goes after the +");
+    click(&mut h, "ReLU");
+    let d = &h.state().view.state.draft;
+    assert!(d.relu_after, "the ReLU became g");
+    assert_eq!(d.body.len(), 5, "and not a sixth layer before the +");
+    click(&mut h, "Check");
+    h.get_by_label_contains("Passed");
+
+    // In a free build the learner aims it: click the + node, then ReLU.
+    let mut h = harness(BuilderView::default());
+    h.run_steps(2);
+    basic_body(&mut h, PaletteItem::Conv3x3);
+    h.state_mut()
+        .view
+        .edit(&resnet_lab::builder::Edit::SetReluAfter(false), None);
+    h.run_steps(2);
+    click(&mut h, "the addition (+)");
+    assert!(h.state().view.state.after_add);
+    // Only g goes there: the other palette items wait for a layer to be selected.
+    h.get_by_label("Conv 3x3").click();
+    h.run_steps(2);
+    assert_eq!(h.state().view.state.draft.body.len(), 5);
+    click(&mut h, "ReLU");
+    assert!(h.state().view.state.draft.relu_after);
+    assert_eq!(h.state().view.state.draft.body.len(), 5);
+    // Clicking a layer aims the palette back into the main path.
+    h.get_by_label("layer 2: BatchNorm").click();
+    h.run_steps(2);
+    assert!(!h.state().view.state.after_add);
+    click(&mut h, "ReLU");
+    assert_eq!(h.state().view.state.draft.body[2], LayerSpec::ReLU);
+}

@@ -1,5 +1,5 @@
 //! Exercises graded like unit tests: the shapes, the shortcut type and the order of layers.
-use super::draft::BlockDraft;
+use super::draft::{BlockDraft, Edit};
 use crate::nn::{LayerSpec, Shape, Shortcut};
 use serde::{Deserialize, Serialize};
 
@@ -48,16 +48,88 @@ pub struct Exercise {
     body: Vec<Want>,
 }
 
-/// The verdict: passed, or every problem found, each a sentence.
+/// A mistake the grader recognises by its pattern, named in a sentence, with a fix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mistake {
+    pub kind: MistakeKind,
+    /// What is wrong and why it matters, in one or two sentences.
+    pub sentence: String,
+    /// The edits that correct it, applied as one undo step.
+    pub fix: Option<GradeFix>,
+}
+
+/// The mistakes learners make building a residual block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MistakeKind {
+    /// The main path ends with a ReLU and nothing follows the addition: ReLU(z) + a[l], the
+    /// shortcut joins after the ReLU.
+    ShortcutAfterRelu { at: usize },
+    /// A ReLU just before the + as well as g after it.
+    ReluBeforeAdd { at: usize },
+    /// No g = ReLU after the addition.
+    NoReluAfterAdd,
+    /// The stride belongs on one conv and sits on another.
+    StrideOnWrongConv { have: usize, want: usize },
+    /// A conv strides where the block should keep (or already changes) the size.
+    ExtraStride { at: usize },
+    /// ReLU placed before the BatchNorm that should precede it.
+    ReluBeforeBn { at: usize },
+    /// No ReLU between a BatchNorm and the next conv.
+    MissingRelu { at: usize },
+    /// The wrong kind of shortcut.
+    WrongShortcut,
+}
+
+/// A one-click correction offered beside a named mistake.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeFix {
+    pub label: String,
+    pub edits: Vec<Edit>,
+}
+
+/// The verdict: passed, or every problem found, each a sentence. Recognised mistakes come first
+/// (with their fixes); the other problems are what remains once those are corrected, so one
+/// misplaced layer does not also show up as "layer 6 should be ..." and "remove the extra".
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grade {
     pub problems: Vec<String>,
+    pub mistakes: Vec<Mistake>,
 }
 
 impl Grade {
     pub fn passed(&self) -> bool {
         self.problems.is_empty()
     }
+
+    pub fn kinds(&self) -> Vec<MistakeKind> {
+        self.mistakes.iter().map(|m| m.kind).collect()
+    }
+}
+
+fn conv_with_stride(l: &LayerSpec, stride: usize) -> Option<LayerSpec> {
+    match l {
+        LayerSpec::Conv { out, k, pad, .. } => Some(LayerSpec::Conv {
+            out: *out,
+            k: *k,
+            stride,
+            pad: *pad,
+        }),
+        _ => None,
+    }
+}
+
+fn stride_of(l: &LayerSpec) -> usize {
+    match l {
+        LayerSpec::Conv { stride, .. } => *stride,
+        _ => 1,
+    }
+}
+
+fn ordinal(i: usize) -> &'static str {
+    ["first", "second", "third", "fourth", "fifth"]
+        .get(i)
+        .copied()
+        .unwrap_or("next")
 }
 
 fn describe(w: &Want) -> String {
@@ -121,33 +193,221 @@ impl Exercise {
         }
     }
 
+    /// The mistakes of `d` this exercise recognises by their pattern.
+    pub fn mistakes(&self, d: &BlockDraft) -> Vec<Mistake> {
+        let mut out = Vec::new();
+        let body = &d.body;
+        let n = body.len();
+        let want_last_relu = matches!(self.body.last(), Some(Want::ReLU));
+        let ends_with_relu = matches!(body.last(), Some(LayerSpec::ReLU));
+        if ends_with_relu && !want_last_relu {
+            let at = n - 1;
+            if d.relu_after {
+                out.push(Mistake {
+                    kind: MistakeKind::ReluBeforeAdd { at },
+                    sentence: format!(
+                        "Layer {} is a ReLU just before the +, and g = ReLU follows the addition as well. A ReLU at the end of the main path lets the branch only add non-negative values: it can never lower a[l]. Remove layer {}.",
+                        at + 1,
+                        at + 1
+                    ),
+                    fix: Some(GradeFix {
+                        label: format!("Remove layer {} (the ReLU before the +)", at + 1),
+                        edits: vec![Edit::Remove { at }],
+                    }),
+                });
+            } else {
+                out.push(Mistake {
+                    kind: MistakeKind::ShortcutAfterRelu { at },
+                    sentence: format!(
+                        "The ReLU (layer {}) comes before the +, so the shortcut joins after the ReLU: your block computes ReLU(z) + a[l]. In a residual block g comes after the addition, a[l+2] = g(z[l+2] + a[l]): move the ReLU after the +.",
+                        at + 1
+                    ),
+                    fix: Some(GradeFix {
+                        label: "Move the ReLU after the +".into(),
+                        edits: vec![Edit::Remove { at }, Edit::SetReluAfter(true)],
+                    }),
+                });
+            }
+        } else if !d.relu_after {
+            out.push(Mistake {
+                kind: MistakeKind::NoReluAfterAdd,
+                sentence: "Add the ReLU after the addition: g in a[l+2] = g(z[l+2] + a[l]).".into(),
+                fix: Some(GradeFix {
+                    label: "Add g = ReLU after the +".into(),
+                    edits: vec![Edit::SetReluAfter(true)],
+                }),
+            });
+        }
+        // A ReLU right after a conv and right before a BatchNorm: the two are swapped.
+        for i in 1..n.saturating_sub(1) {
+            if matches!(body[i - 1], LayerSpec::Conv { .. })
+                && body[i] == LayerSpec::ReLU
+                && body[i + 1] == LayerSpec::BatchNorm
+            {
+                out.push(Mistake {
+                    kind: MistakeKind::ReluBeforeBn { at: i },
+                    sentence: format!(
+                        "Layers {} and {} are swapped: batch norm comes straight after the conv and the ReLU after it (conv, BatchNorm, ReLU).",
+                        i + 1,
+                        i + 2
+                    ),
+                    fix: Some(GradeFix {
+                        label: format!("Swap layers {} and {}", i + 1, i + 2),
+                        edits: vec![Edit::Move { from: i, to: i + 1 }],
+                    }),
+                });
+            }
+        }
+        // A BatchNorm followed by a conv with no ReLU between, where the task has one.
+        let want_relu_between = self
+            .body
+            .windows(3)
+            .any(|w| matches!(w, [Want::BatchNorm, Want::ReLU, Want::Conv { .. }]));
+        if want_relu_between {
+            for i in 1..n {
+                // (A ReLU just before that BatchNorm is the swapped pair found above.)
+                if body[i - 1] == LayerSpec::BatchNorm
+                    && matches!(body[i], LayerSpec::Conv { .. })
+                    && (i < 2 || body[i - 2] != LayerSpec::ReLU)
+                {
+                    out.push(Mistake {
+                        kind: MistakeKind::MissingRelu { at: i },
+                        sentence: format!(
+                            "There is no ReLU between the BatchNorm (layer {i}) and the conv after it: without it the two convs act as one linear map."
+                        ),
+                        fix: Some(GradeFix {
+                            label: format!("Insert a ReLU after layer {i}"),
+                            edits: vec![Edit::Insert {
+                                at: i,
+                                layer: LayerSpec::ReLU,
+                            }],
+                        }),
+                    });
+                }
+            }
+        }
+        // Strides: the k-th conv of the draft against the k-th conv of the task.
+        let have: Vec<usize> = (0..n)
+            .filter(|&i| matches!(body[i], LayerSpec::Conv { .. }))
+            .collect();
+        let want: Vec<usize> = self
+            .body
+            .iter()
+            .filter_map(|w| match w {
+                Want::Conv { stride, .. } => Some(*stride),
+                _ => None,
+            })
+            .collect();
+        let misplaced: Vec<usize> = (0..have.len().min(want.len()))
+            .filter(|&k| stride_of(&body[have[k]]) > 1 && want[k] == 1)
+            .collect();
+        let missing: Vec<usize> = (0..have.len().min(want.len()))
+            .filter(|&k| want[k] > 1 && stride_of(&body[have[k]]) == 1)
+            .collect();
+        let mut used = Vec::new();
+        for &k in &missing {
+            if let Some(&j) = misplaced.iter().find(|j| !used.contains(*j)) {
+                used.push(j);
+                let (from, to) = (have[j], have[k]);
+                let s = stride_of(&body[from]);
+                let edits = [
+                    conv_with_stride(&body[to], s).map(|layer| Edit::Replace { at: to, layer }),
+                    conv_with_stride(&body[from], 1).map(|layer| Edit::Replace { at: from, layer }),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                out.push(Mistake {
+                    kind: MistakeKind::StrideOnWrongConv { have: from, want: to },
+                    sentence: format!(
+                        "The stride {s} is on layer {} (the {} conv); it belongs on layer {}, the {} conv, so the block halves the map as it enters and the stride-{s} shortcut lines up with it.",
+                        from + 1,
+                        ordinal(j),
+                        to + 1,
+                        ordinal(k)
+                    ),
+                    fix: Some(GradeFix {
+                        label: format!("Move the stride to layer {}", to + 1),
+                        edits,
+                    }),
+                });
+            }
+        }
+        for &j in misplaced.iter().filter(|j| !used.contains(*j)) {
+            let at = have[j];
+            let what = if want.iter().any(|s| *s > 1) {
+                "the block already downsamples once, at its first conv"
+            } else {
+                "an identity block keeps its input's size, so every conv has stride 1"
+            };
+            out.push(Mistake {
+                kind: MistakeKind::ExtraStride { at },
+                sentence: format!(
+                    "Layer {} has stride {}, which shrinks the map again: {what}.",
+                    at + 1,
+                    stride_of(&body[at])
+                ),
+                fix: conv_with_stride(&body[at], 1).map(|layer| GradeFix {
+                    label: format!("Give layer {} stride 1", at + 1),
+                    edits: vec![Edit::Replace { at, layer }],
+                }),
+            });
+        }
+        if d.shortcut != self.shortcut {
+            out.push(Mistake {
+                kind: MistakeKind::WrongShortcut,
+                sentence: match self.shortcut {
+                    Shortcut::Projection => format!(
+                        "The shortcut should be a 1x1 projection (it is {}): the shapes change, and this exercise asks for the convolutional block.",
+                        d.shortcut
+                    ),
+                    _ => format!(
+                        "The shortcut should be the identity (it is {}): input and output have the same shape, so nothing needs to change on the skip path.",
+                        d.shortcut
+                    ),
+                },
+                fix: Some(GradeFix {
+                    label: format!("Use the {} shortcut", self.shortcut),
+                    edits: vec![Edit::SetShortcut(self.shortcut)],
+                }),
+            });
+        }
+        out
+    }
+
     pub fn grade(&self, d: &BlockDraft) -> Grade {
-        let mut problems = Vec::new();
+        let mistakes = self.mistakes(d);
+        // Grade the rest on the draft with every named mistake corrected, so they are not
+        // reported twice. Edits that keep the length go first; inserts and removes go from the
+        // end backwards so earlier indices stay valid.
+        let mut fixed = d.clone();
+        let edits: Vec<&Edit> = mistakes
+            .iter()
+            .filter_map(|m| m.fix.as_ref())
+            .flat_map(|f| &f.edits)
+            .collect();
+        let shifting = |e: &Edit| matches!(e, Edit::Insert { .. } | Edit::Remove { .. });
+        for e in edits.iter().filter(|e| !shifting(e)) {
+            let _ = fixed.apply(e);
+        }
+        let mut shifts: Vec<&Edit> = edits.into_iter().filter(|e| shifting(e)).collect();
+        shifts.sort_by_key(|e| match e {
+            Edit::Insert { at, .. } | Edit::Remove { at } => std::cmp::Reverse(*at),
+            _ => std::cmp::Reverse(0),
+        });
+        for e in shifts {
+            let _ = fixed.apply(e);
+        }
+        let mut problems: Vec<String> = mistakes.iter().map(|m| m.sentence.clone()).collect();
         if d.input != self.input {
             problems.push(format!(
                 "The input should be {} (it is {}).",
                 self.input, d.input
             ));
         }
-        let report = d.report();
+        let report = fixed.report();
         if let Some(e) = &report.error {
             problems.push(format!("The block does not compute yet: {e}"));
-        }
-        if d.shortcut != self.shortcut {
-            problems.push(match self.shortcut {
-                Shortcut::Projection => format!(
-                    "The shortcut should be a 1x1 projection (it is {}): the shapes change, and this exercise asks for the convolutional block.",
-                    d.shortcut
-                ),
-                _ => format!(
-                    "The shortcut should be the identity (it is {}): input and output have the same shape, so nothing needs to change on the skip path.",
-                    d.shortcut
-                ),
-            });
-        }
-        if !d.relu_after {
-            problems
-                .push("Add the ReLU after the addition: g in a[l+2] = g(z[l+2] + a[l]).".into());
         }
         if d.residual_scale != 1.0 {
             problems.push(format!(
@@ -155,6 +415,7 @@ impl Exercise {
                 d.residual_scale
             ));
         }
+        let d = &fixed;
         for (i, want) in self.body.iter().enumerate() {
             let Some(have) = d.body.get(i) else {
                 problems.push(format!(
@@ -219,6 +480,11 @@ impl Exercise {
                 self.body.len()
             ));
         }
-        Grade { problems }
+        Grade { problems, mistakes }
+    }
+
+    /// How many layers the task's main path has.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
     }
 }

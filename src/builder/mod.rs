@@ -4,7 +4,8 @@
 pub mod draft;
 pub mod exercise;
 pub mod history;
+pub mod layout;
 
 pub use draft::{BlockDraft, BlockReport, Edit, EditError, Fix, PaletteItem};
-pub use exercise::{Exercise, ExerciseId, Grade};
+pub use exercise::{Exercise, ExerciseId, Grade, GradeFix, Mistake, MistakeKind};
 pub use history::Undo;

@@ -92,7 +92,11 @@ pub struct BlockSpec {
     #[serde(default)]
     pub shortcut: Shortcut,
     /// The body's output is multiplied by this before the addition (Inception-v4's trick).
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(
+        default = "one",
+        skip_serializing_if = "is_one",
+        with = "crate::util::json_float"
+    )]
     pub residual_scale: f32,
 }
 
@@ -593,6 +597,23 @@ impl NetSpec {
             flops,
             depth,
         })
+    }
+
+    /// Weighted layers (convs and linear layers, projections excluded), as the paper counts
+    /// depth; the same number as [`NetInfo::depth`], without an input shape.
+    pub fn depth(&self) -> usize {
+        count_weighted(&self.layers)
+    }
+
+    /// Whether any block adds a shortcut (a residual net) rather than none (a plain net).
+    pub fn has_shortcuts(&self) -> bool {
+        fn any(layers: &[LayerSpec]) -> bool {
+            layers.iter().any(|l| match l {
+                LayerSpec::Block(b) => b.shortcut != Shortcut::None || any(&b.body),
+                _ => false,
+            })
+        }
+        any(&self.layers)
     }
 
     /// Checks the net is a classifier: valid shapes and a Linear head.

@@ -1,6 +1,6 @@
 //! The app's charts, built from run histories. Each function is one plot of the Train view.
-use super::{Chart, Grid, Series, net_color};
-use crate::train::RunHistory;
+use super::{Chart, Family, Grid, Series, family_color};
+use crate::train::{RunHistory, RunStatus};
 
 /// Exponential moving average, so per-step mini-batch noise does not hide the trend.
 pub fn smooth(values: &[f32], alpha: f64) -> Vec<f64> {
@@ -18,29 +18,57 @@ pub fn smooth(values: &[f32], alpha: f64) -> Vec<f64> {
     out
 }
 
-/// Each run's position among the runs of its family (plain or residual), so the first residual
-/// net is always the same blue whatever comes before it.
-fn family_index(runs: &[RunHistory]) -> Vec<usize> {
-    let (mut plain, mut res) = (0, 0);
-    runs.iter()
-        .map(|h| {
-            let c = if h.label.starts_with("plain") {
-                &mut plain
-            } else {
-                &mut res
-            };
-            *c += 1;
-            *c - 1
+/// A run's family (from its net, or its label for runs saved without one) and depth.
+fn family_depth(h: &RunHistory) -> (Family, usize) {
+    match &h.net {
+        Some(n) => (Family::of_spec(&n.spec), n.spec.depth()),
+        None => (
+            Family::of_label(&h.label),
+            h.label
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|p| !p.is_empty())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
+        ),
+    }
+}
+
+/// Each run's colour: the hue of its family, and a lightness step per net of that family
+/// ordered shallow (light) to deep (dark), so plain-8 / plain-20 / plain-56 read as one family
+/// and still apart, and a family's colour does not depend on what else is plotted.
+pub fn run_colors(runs: &[RunHistory]) -> Vec<[u8; 3]> {
+    let keys: Vec<(Family, usize)> = runs.iter().map(family_depth).collect();
+    keys.iter()
+        .enumerate()
+        .map(|(i, &(family, depth))| {
+            let members: Vec<(usize, usize)> = keys
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| k.0 == family)
+                .map(|(j, k)| (k.1, j))
+                .collect();
+            let shade = members.iter().filter(|m| **m < (depth, i)).count();
+            family_color(family, shade, members.len())
         })
         .collect()
 }
 
-fn series(h: &RunHistory, i: usize, points: Vec<[f64; 2]>) -> Series {
-    Series {
-        name: h.label.clone(),
-        rgb: net_color(&h.label, i),
-        points,
-        dashed: false,
+/// What a run that ended early says beside its curves, or `None` for a complete or live run.
+pub fn incomplete_note(h: &RunHistory) -> Option<String> {
+    match &h.status {
+        RunStatus::Stopped => Some(format!("stopped at {}/{}", h.steps_done(), h.total_steps)),
+        RunStatus::Diverged { step } => Some(format!("diverged at step {step}")),
+        RunStatus::Failed(_) => Some("failed".into()),
+        _ => None,
+    }
+}
+
+/// A run's series: live style, or partial (hollow markers, labelled) when it ended early.
+fn series(h: &RunHistory, rgb: [u8; 3], points: Vec<[f64; 2]>) -> Series {
+    let s = Series::new(h.label.clone(), rgb, points);
+    match incomplete_note(h) {
+        Some(note) => s.partial(note),
+        None => s,
     }
 }
 
@@ -51,7 +79,7 @@ fn log10(v: f32) -> f64 {
 /// Training error per step in percent, smoothed.
 pub fn train_error(runs: &[RunHistory]) -> Chart {
     let mut c = Chart::new("Training error (smoothed)", "step", "training error %");
-    for (h, i) in runs.iter().zip(family_index(runs)) {
+    for (h, i) in runs.iter().zip(run_colors(runs)) {
         let pts = smooth(&h.step_err, 0.05)
             .into_iter()
             .enumerate()
@@ -65,7 +93,7 @@ pub fn train_error(runs: &[RunHistory]) -> Chart {
 /// Test error per epoch in percent.
 pub fn test_error(runs: &[RunHistory]) -> Chart {
     let mut c = Chart::new("Test error per epoch", "epoch", "test error %");
-    for (h, i) in runs.iter().zip(family_index(runs)) {
+    for (h, i) in runs.iter().zip(run_colors(runs)) {
         let pts = h
             .epochs
             .iter()
@@ -80,7 +108,7 @@ pub fn test_error(runs: &[RunHistory]) -> Chart {
 /// Training loss per step, smoothed.
 pub fn loss(runs: &[RunHistory]) -> Chart {
     let mut c = Chart::new("Training loss (smoothed)", "step", "cross-entropy loss");
-    for (h, i) in runs.iter().zip(family_index(runs)) {
+    for (h, i) in runs.iter().zip(run_colors(runs)) {
         let pts = smooth(&h.step_loss, 0.05)
             .into_iter()
             .enumerate()
@@ -99,7 +127,7 @@ pub fn grad_flow(runs: &[RunHistory]) -> Chart {
         "gradient L2 norm",
     );
     c.log10_y = true;
-    for (h, i) in runs.iter().zip(family_index(runs)) {
+    for (h, i) in runs.iter().zip(run_colors(runs)) {
         let to_pts = |v: &[f32]| -> Vec<[f64; 2]> {
             v.iter()
                 .enumerate()
@@ -111,6 +139,8 @@ pub fn grad_flow(runs: &[RunHistory]) -> Chart {
             let mut s = series(h, i, to_pts(&h.grad_norms_init));
             s.name = format!("{} first batch", h.label);
             s.dashed = true;
+            // The first batch is complete whether or not the run went on.
+            s.style = super::Style::Live;
             c.series.push(s);
         }
         if let Some(last) = h.grad_flow.last().filter(|l| l.step > 0) {
@@ -131,7 +161,7 @@ pub fn activation_std(runs: &[RunHistory]) -> Chart {
         "block (input side first)",
         "activation std",
     );
-    for (h, i) in runs.iter().zip(family_index(runs)) {
+    for (h, i) in runs.iter().zip(run_colors(runs)) {
         let blocks: Vec<usize> = (0..h.activation_names.len())
             .filter(|&k| h.activation_names[k].ends_with(".out"))
             .collect();
@@ -177,6 +207,7 @@ pub fn grad_heatmap(h: &RunHistory, max_rows: usize) -> Grid {
 pub struct SweepPoint {
     pub residual: bool,
     pub depth: usize,
+    #[serde(with = "crate::util::json_float")]
     pub train_err: f32,
 }
 
@@ -194,12 +225,13 @@ pub fn sweep(points: &[SweepPoint]) -> Chart {
             .map(|p| [p.depth as f64, p.train_err as f64 * 100.0])
             .collect();
         pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
-        c.series.push(Series {
-            name: name.into(),
-            rgb: net_color(name, 0),
-            points: pts,
-            dashed: false,
-        });
+        let family = if residual {
+            Family::Residual
+        } else {
+            Family::Plain
+        };
+        c.series
+            .push(Series::new(name, family_color(family, 0, 1), pts));
     }
     c
 }

@@ -3,12 +3,46 @@
 //! A [`Chart`] is what a plot shows, free of any toolkit: the app draws it with egui_plot and the
 //! exporters draw the same description with plotters, so colours, names and axes always agree.
 //! Nothing here knows egui.
+pub mod axis;
 pub mod charts;
+/// Contour lines, labels and the contour panel description (loss landscapes).
+pub mod contour;
 mod csv;
+/// Scalar fields on a grid and their contour levels.
+pub mod field;
+mod field_png;
+/// Loss-landscape pictures and tables from `landscape::Landscape`.
+pub mod landscape;
 mod png;
+/// 3-D surfaces projected for a view.
+pub mod surface;
 
 pub use csv::{grid_to_csv, to_csv};
-pub use png::{DEFAULT_SIZE, grid_to_png, to_png};
+pub use field_png::{contours_to_png, surfaces_to_png};
+pub use png::{DEFAULT_SIZE, colorbar_ticks, grid_col_ticks, grid_row_ticks, grid_to_png, to_png};
+
+/// How a series is drawn. Live runs are the default; the other two serve lessons that show
+/// evidence honestly.
+///
+/// - [`Style::Reference`]: a complete run of the same setup (for example a stored reference
+///   curve), drawn faint and thin *behind* the live series, without hover values; the legend shows
+///   one shared "reference" entry instead of one per curve. Build with [`Series::reference`].
+/// - [`Style::Partial`]: a run that stopped before its budget (or a sweep point from such a run).
+///   Its markers are hollow (every point when there are few, else the last one), its `note`
+///   (for example "stopped at 38/260") is written beside its last point, and its legend entry
+///   reads "name (note)" with a hollow marker. Build with [`Series::partial`].
+///
+/// Both the app (`ui::plots`) and the PNG export (`plot::png`) follow these rules, and
+/// [`Chart::legend`] lists what either legend shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Style {
+    #[default]
+    Live,
+    Reference,
+    Partial {
+        note: String,
+    },
+}
 
 /// One named line of a chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +52,109 @@ pub struct Series {
     pub points: Vec<[f64; 2]>,
     /// Drawn dashed (for example the first-batch curves beside the latest ones).
     pub dashed: bool,
+    pub style: Style,
+}
+
+/// Series with fewer points than this get a marker on every point (per-epoch curves, sweeps),
+/// so a single point still shows.
+pub const MARKER_LIMIT: usize = 30;
+
+/// The marker a series or legend entry shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    None,
+    Filled,
+    Hollow,
+}
+
+impl Series {
+    /// A live, solid series.
+    pub fn new(name: impl Into<String>, rgb: [u8; 3], points: Vec<[f64; 2]>) -> Self {
+        Self {
+            name: name.into(),
+            rgb,
+            points,
+            dashed: false,
+            style: Style::Live,
+        }
+    }
+
+    /// The same series drawn dashed.
+    pub fn dashed(mut self) -> Self {
+        self.dashed = true;
+        self
+    }
+
+    /// The same series as a faint reference curve (see [`Style::Reference`]).
+    pub fn reference(mut self) -> Self {
+        self.style = Style::Reference;
+        self
+    }
+
+    /// The same series marked as an incomplete run (see [`Style::Partial`]), e.g.
+    /// `.partial(format!("stopped at {done}/{total}"))`.
+    pub fn partial(mut self, note: impl Into<String>) -> Self {
+        self.style = Style::Partial { note: note.into() };
+        self
+    }
+
+    pub fn is_reference(&self) -> bool {
+        self.style == Style::Reference
+    }
+
+    /// The note of a partial series.
+    pub fn note(&self) -> Option<&str> {
+        match &self.style {
+            Style::Partial { note } => Some(note),
+            _ => None,
+        }
+    }
+
+    /// Which marker each point `i` gets.
+    pub fn marker_at(&self, i: usize) -> Marker {
+        let few = self.points.len() < MARKER_LIMIT;
+        match self.style {
+            Style::Reference => Marker::None,
+            Style::Live if few => Marker::Filled,
+            Style::Live => Marker::None,
+            Style::Partial { .. } if few || i + 1 == self.points.len() => Marker::Hollow,
+            Style::Partial { .. } => Marker::None,
+        }
+    }
+
+    /// The marker its legend entry shows.
+    pub fn legend_marker(&self) -> Marker {
+        match self.style {
+            Style::Reference => Marker::None,
+            Style::Partial { .. } => Marker::Hollow,
+            Style::Live if self.points.len() < MARKER_LIMIT && !self.points.is_empty() => {
+                Marker::Filled
+            }
+            Style::Live => Marker::None,
+        }
+    }
+}
+
+/// A colour made faint for reference curves: `alpha` of the colour over the background.
+pub fn faint(rgb: [u8; 3], background: [u8; 3], alpha: f32) -> [u8; 3] {
+    let mix = |i: usize| {
+        (background[i] as f32 + (rgb[i] as f32 - background[i] as f32) * alpha).round() as u8
+    };
+    [mix(0), mix(1), mix(2)]
+}
+
+/// Opacity of reference curves.
+pub const REFERENCE_ALPHA: f32 = 0.35;
+
+/// One entry of a chart's legend, as both the app and the PNG draw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegendEntry {
+    pub label: String,
+    pub rgb: [u8; 3],
+    pub dashed: bool,
+    pub marker: Marker,
+    /// Drawn faint (the shared entry of reference curves).
+    pub faint: bool,
 }
 
 /// A layer x step grid of values (the gradient-norm heatmap).
@@ -29,13 +166,22 @@ pub struct Grid {
     pub row_keys: Vec<f64>,
 }
 
+/// The ranges and ticks a chart is drawn with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub x: (f64, f64),
+    pub y: (f64, f64),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
-    /// Values are already log10; axis labels say so.
+    /// Values are already log10; the axis ticks at decades and labels the quantity itself.
     pub log10_y: bool,
+    /// The x axis counts whole things (steps, epochs, layers, depths): integer ticks only.
+    pub integer_x: bool,
     pub series: Vec<Series>,
 }
 
@@ -46,6 +192,7 @@ impl Chart {
             x_label: x_label.into(),
             y_label: y_label.into(),
             log10_y: false,
+            integer_x: true,
             series: Vec::new(),
         }
     }
@@ -54,8 +201,29 @@ impl Chart {
         self.series.iter().all(|s| s.points.is_empty())
     }
 
-    /// Bounds over every finite point: (x_min, x_max, y_min, y_max), padded so a flat line shows.
-    pub fn bounds(&self) -> (f64, f64, f64, f64) {
+    /// Whether the y axis is a percentage (kept within 0-100).
+    pub fn percent_y(&self) -> bool {
+        self.y_label.contains('%')
+    }
+
+    pub fn x_scale(&self) -> axis::Scale {
+        if self.integer_x {
+            axis::Scale::Integer
+        } else {
+            axis::Scale::Linear
+        }
+    }
+
+    pub fn y_scale(&self) -> axis::Scale {
+        if self.log10_y {
+            axis::Scale::Log10
+        } else {
+            axis::Scale::Linear
+        }
+    }
+
+    /// Extent of every finite point: (x_min, x_max, y_min, y_max), or `None` without data.
+    pub fn extent(&self) -> Option<(f64, f64, f64, f64)> {
         let mut b = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for p in self.series.iter().flat_map(|s| &s.points) {
             if p[0].is_finite() && p[1].is_finite() {
@@ -65,15 +233,75 @@ impl Chart {
                 b.3 = b.3.max(p[1]);
             }
         }
-        if b.0 > b.1 {
-            return (0.0, 1.0, 0.0, 1.0);
+        (b.0 <= b.1).then_some(b)
+    }
+
+    /// The ranges both the app and the export show: the data padded (see [`axis::range`]); an
+    /// empty chart shows the range its data will use (0-100 for percentages).
+    pub fn view(&self) -> View {
+        let percent = self.percent_y();
+        match self.extent() {
+            Some((x0, x1, y0, y1)) => View {
+                x: axis::range(self.x_scale(), x0, x1, false),
+                y: axis::range(self.y_scale(), y0, y1, percent),
+            },
+            None => View {
+                x: (0.0, 1.0),
+                y: match self.y_scale() {
+                    axis::Scale::Log10 => (-1.0, 1.0),
+                    _ if percent => (0.0, 100.0),
+                    _ => (0.0, 1.0),
+                },
+            },
         }
-        if b.1 - b.0 < 1e-9 {
-            b.0 -= 0.5;
-            b.1 += 0.5;
+    }
+
+    /// Bounds (x_min, x_max, y_min, y_max) of [`Chart::view`].
+    pub fn bounds(&self) -> (f64, f64, f64, f64) {
+        let v = self.view();
+        (v.x.0, v.x.1, v.y.0, v.y.1)
+    }
+
+    /// What the legend lists, in drawing order: every live and partial series with data (line
+    /// style and marker as drawn), then one shared entry for reference curves if there are any.
+    pub fn legend(&self) -> Vec<LegendEntry> {
+        let mut out: Vec<LegendEntry> = self
+            .series
+            .iter()
+            .filter(|s| !s.is_reference() && !s.points.is_empty())
+            .map(|s| LegendEntry {
+                label: match s.note() {
+                    Some(n) => format!("{} ({n})", s.name),
+                    None => s.name.clone(),
+                },
+                rgb: s.rgb,
+                dashed: s.dashed,
+                marker: s.legend_marker(),
+                faint: false,
+            })
+            .collect();
+        if let Some(r) = self
+            .series
+            .iter()
+            .find(|s| s.is_reference() && !s.points.is_empty())
+        {
+            out.push(LegendEntry {
+                label: "reference: complete runs".into(),
+                rgb: r.rgb,
+                dashed: false,
+                marker: Marker::None,
+                faint: true,
+            });
         }
-        let pad = ((b.3 - b.2) * 0.05).max(1e-3);
-        (b.0, b.1, b.2 - pad, b.3 + pad)
+        out
+    }
+
+    /// Series in drawing order: reference curves first (behind), then the rest as given.
+    pub fn draw_order(&self) -> impl Iterator<Item = &Series> {
+        self.series
+            .iter()
+            .filter(|s| s.is_reference())
+            .chain(self.series.iter().filter(|s| !s.is_reference()))
     }
 
     /// A file-name friendly form of the title.
@@ -98,25 +326,76 @@ impl Chart {
     }
 }
 
-/// The colour of the `i`-th net: plain nets warm, residual nets cool, so pairs read at a glance.
-pub fn net_color(label: &str, i: usize) -> [u8; 3] {
-    const WARM: [[u8; 3]; 4] = [
-        [214, 39, 40],
-        [255, 127, 14],
-        [140, 86, 75],
-        [227, 119, 194],
-    ];
-    const COOL: [[u8; 3]; 4] = [
-        [31, 119, 180],
-        [44, 160, 44],
-        [23, 190, 207],
-        [148, 103, 189],
-    ];
-    if label.starts_with("plain") {
-        WARM[i % WARM.len()]
-    } else {
-        COOL[i % COOL.len()]
+/// The two families every chart tells apart by hue: plain nets warm red, residual nets blue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    Plain,
+    Residual,
+}
+
+impl Family {
+    pub fn of_spec(spec: &crate::nn::NetSpec) -> Family {
+        if spec.has_shortcuts() {
+            Family::Residual
+        } else {
+            Family::Plain
+        }
     }
+
+    /// For runs saved without their net: the label's "plain-" prefix.
+    pub fn of_label(label: &str) -> Family {
+        if label.starts_with("plain") {
+            Family::Plain
+        } else {
+            Family::Residual
+        }
+    }
+
+    fn hue(self) -> f32 {
+        match self {
+            Family::Plain => 4.0,
+            Family::Residual => 208.0,
+        }
+    }
+}
+
+fn hsl(h: f32, s: f32, l: f32) -> [u8; 3] {
+    let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
+    let hp = (h.rem_euclid(360.0)) / 60.0;
+    let x = c * (1.0 - (hp % 2.0 - 1.0).abs());
+    let (r, g, b) = match hp as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = l - c / 2.0;
+    let to = |v: f32| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    [to(r), to(g), to(b)]
+}
+
+/// The colour of shade `shade` of `shades` nets of one family, ordered shallow to deep: one hue
+/// per family, lighter for shallow nets and darker for deep ones. A lone net gets the middle shade.
+pub fn family_color(family: Family, shade: usize, shades: usize) -> [u8; 3] {
+    let (light, dark) = (0.70_f32, 0.36_f32);
+    let l = if shades <= 1 {
+        0.5
+    } else {
+        light - (light - dark) * (shade.min(shades - 1) as f32 / (shades - 1) as f32)
+    };
+    let s = match family {
+        Family::Plain => 0.78,
+        Family::Residual => 0.72,
+    };
+    hsl(family.hue(), s, l)
+}
+
+/// The colour of the `i`-th of four nets of the family its label names. Charts built from runs
+/// use [`family_color`] with the nets ordered by depth; this is for callers with labels only.
+pub fn net_color(label: &str, i: usize) -> [u8; 3] {
+    family_color(Family::of_label(label), i % 4, 4)
 }
 
 /// Colour scale of heatmaps: dark purple (small) through blue and green to yellow (large),

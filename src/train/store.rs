@@ -222,20 +222,23 @@ impl StoredRun {
         })
     }
 
+    /// Seconds left at the pace so far; only while the run is training (never paused or done).
     pub fn eta_secs(&self) -> Option<f64> {
         let started = self.started?;
         let done = self.history.steps_done();
         let total = self.history.total_steps;
-        if done == 0 || total == 0 || self.history.status.is_done() {
+        if done == 0 || total == 0 || self.history.status != RunStatus::Running {
             return None;
         }
         let per = started.elapsed().as_secs_f64() / done as f64;
         Some(per * total.saturating_sub(done) as f64)
     }
 
+    /// How much of its budget the run has done: a stopped or diverged run shows where it ended,
+    /// not a full bar.
     pub fn fraction(&self) -> f32 {
         let total = self.history.total_steps;
-        if self.history.status.is_done() {
+        if self.history.status == RunStatus::Finished {
             1.0
         } else if total == 0 {
             0.0

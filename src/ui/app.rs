@@ -357,10 +357,14 @@ impl ResNetLabApp {
         let runs = self.train.session.histories();
         let sweep = self.train.session.sweep_points.clone();
         let mut action = None;
+        // The lesson panel takes about a third of the window, never so much that the workspace
+        // beside it gets cramped on a small screen (1024 wide) after a resize.
+        let width = ui.available_width();
         egui::Panel::left("lesson-panel")
             .resizable(true)
-            .default_size(420.0)
-            .min_size(260.0)
+            .default_size((width * 0.32).clamp(260.0, 420.0))
+            .min_size(240.0)
+            .max_size((width * 0.45).max(260.0))
             .show_collapsible(ui, &mut self.lesson_panel_open, |ui| {
                 action = self.lessons.ui(ui, &runs, &sweep);
             });

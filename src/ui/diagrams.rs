@@ -1,12 +1,17 @@
 //! The lessons' figures, drawn with egui's painter so they follow the theme and need no files.
 use crate::lessons::Diagram;
+use crate::plot::{Family, family_color};
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Sense, Shape, Stroke, Ui, pos2, vec2};
 
 struct Pen<'a> {
     p: &'a Painter,
     r: Rect,
     fg: Color32,
+    weak: Color32,
+    /// One hue per family, as on the plots: plain nets red, residual nets blue; a shallow plain
+    /// net is a lighter red than a deep one.
     plain: Color32,
+    plain_shallow: Color32,
     res: Color32,
 }
 
@@ -55,6 +60,44 @@ impl Pen<'_> {
             })
             .collect();
         self.line(pts, c, 2.5);
+    }
+    fn dashed_curve(&self, f: impl Fn(f32) -> f32, x0: f32, x1: f32, c: Color32) {
+        let pts: Vec<Pos2> = (0..=40)
+            .map(|i| {
+                let x = x0 + (x1 - x0) * i as f32 / 40.0;
+                self.at(x, f(x))
+            })
+            .collect();
+        self.p
+            .extend(Shape::dashed_line(&pts, Stroke::new(2.0, c), 7.0, 5.0));
+    }
+    fn plus_r(&self, x: f32, y: f32, r: f32) {
+        let c = self.at(x, y);
+        self.p.circle_stroke(c, r, Stroke::new(1.5, self.fg));
+        self.p.text(
+            c,
+            Align2::CENTER_CENTER,
+            "+",
+            FontId::proportional(r * 1.6),
+            self.fg,
+        );
+    }
+    /// A shortcut into a + node of radius `r` (points): out at (x, y0), down at `x_out`, and in
+    /// from the side with the arrow's head on the node's rim.
+    fn skip_r(&self, x: f32, y0: f32, y1: f32, x_out: f32, r: f32, c: Color32) {
+        let rim = x + r / self.r.width();
+        self.p.circle_filled(self.at(x, y0), 2.5, c);
+        self.line(
+            vec![
+                self.at(x, y0),
+                self.at(x_out, y0),
+                self.at(x_out, y1),
+                self.at(rim + 0.04, y1),
+            ],
+            c,
+            1.8,
+        );
+        self.arrow(self.at(rim + 0.045, y1), self.at(rim, y1), c);
     }
     fn plus(&self, x: f32, y: f32) {
         let c = self.at(x, y);
@@ -108,20 +151,29 @@ pub fn show(ui: &mut Ui, d: Diagram, height: f32) {
     );
     let painter = ui.painter_at(rect);
     let dark = ui.visuals().dark_mode;
+    let c = |rgb: [u8; 3]| Color32::from_rgb(rgb[0], rgb[1], rgb[2]);
+    // The plots' family colours, a shade lighter on a dark background.
+    let (deep, shallow, res) = if dark {
+        (
+            family_color(Family::Plain, 1, 3),
+            family_color(Family::Plain, 0, 3),
+            family_color(Family::Residual, 0, 3),
+        )
+    } else {
+        (
+            family_color(Family::Plain, 2, 3),
+            family_color(Family::Plain, 0, 3),
+            family_color(Family::Residual, 1, 3),
+        )
+    };
     let pen = Pen {
         p: &painter,
         r: rect.shrink(6.0),
         fg: ui.visuals().strong_text_color(),
-        plain: if dark {
-            Color32::from_rgb(255, 120, 100)
-        } else {
-            Color32::from_rgb(214, 39, 40)
-        },
-        res: if dark {
-            Color32::from_rgb(100, 170, 255)
-        } else {
-            Color32::from_rgb(31, 119, 180)
-        },
+        weak: ui.visuals().weak_text_color(),
+        plain: c(deep),
+        plain_shallow: c(shallow),
+        res: c(res),
     };
     painter.rect_stroke(
         rect,
@@ -143,29 +195,45 @@ pub fn show(ui: &mut Ui, d: Diagram, height: f32) {
 }
 
 fn depth_vs_accuracy(p: &Pen) {
+    // Screen y grows downwards: a rising accuracy moves up the picture. Both curves start
+    // together; the hoped-for one climbs and levels off, the real one peaks and falls away.
     p.axes("depth", "acc.");
-    p.curve(|x| 0.75 - 0.55 * (x - 0.1) / 0.85, 0.12, 0.92, p.res);
+    let hoped = |x: f32| 0.78 - 0.58 * (1.0 - (-(x - 0.12) * 3.2).exp());
+    p.dashed_curve(hoped, 0.12, 0.92, p.weak);
     p.curve(
-        |x| 0.75 - 0.4 * (std::f32::consts::PI * (x - 0.1) / 0.85).sin(),
+        |x| {
+            let peak = 0.45;
+            if x <= peak {
+                hoped(x)
+            } else {
+                hoped(peak) + 1.6 * (x - peak) * (x - peak)
+            }
+        },
         0.12,
         0.92,
         p.plain,
     );
-    p.text(0.8, 0.18, "hoped for", 12.0, p.res);
-    p.text(0.8, 0.55, "what happens", 12.0, p.plain);
+    p.text(0.78, 0.16, "ideal", 12.0, p.weak);
+    p.text(0.6, 0.68, "real (plain nets)", 12.0, p.plain);
 }
 
 fn training_curves(p: &Pen) {
-    // Screen y grows downwards, so a falling error curve moves down the picture.
+    // Screen y grows downwards, so a falling error curve moves down the picture. Same family,
+    // so the same hue: the shallow net lighter, the deep one darker.
     p.axes("training step", "train err");
-    p.curve(|x| 0.78 - 0.63 * (-(x - 0.1) * 6.0).exp(), 0.1, 0.95, p.res);
+    p.curve(
+        |x| 0.78 - 0.63 * (-(x - 0.1) * 6.0).exp(),
+        0.1,
+        0.95,
+        p.plain_shallow,
+    );
     p.curve(
         |x| 0.5 - 0.35 * (-(x - 0.1) * 4.0).exp(),
         0.1,
         0.95,
         p.plain,
     );
-    p.text(0.8, 0.7, "shallow plain", 12.0, p.res);
+    p.text(0.8, 0.7, "shallow plain", 12.0, p.plain_shallow);
     p.text(0.8, 0.42, "deep plain", 12.0, p.plain);
 }
 
@@ -185,9 +253,9 @@ fn identity_stack(p: &Pen) {
 fn residual_block(p: &Pen) {
     p.text(0.35, 0.05, "a[l]", 13.0, p.fg);
     p.arrow(p.at(0.35, 0.09), p.at(0.35, 0.2), p.fg);
-    p.boxed(0.35, 0.27, 0.36, 0.12, "conv + BN + ReLU", p.plain);
+    p.boxed(0.35, 0.27, 0.36, 0.12, "conv + BN + ReLU", p.fg);
     p.arrow(p.at(0.35, 0.33), p.at(0.35, 0.43), p.fg);
-    p.boxed(0.35, 0.5, 0.36, 0.12, "conv + BN", p.plain);
+    p.boxed(0.35, 0.5, 0.36, 0.12, "conv + BN", p.fg);
     p.arrow(p.at(0.35, 0.56), p.at(0.35, 0.66), p.fg);
     p.plus(0.35, 0.7);
     p.skip(0.35, 0.13, 0.7, 0.68, p.res);
@@ -198,10 +266,7 @@ fn residual_block(p: &Pen) {
 }
 
 fn block_types(p: &Pen) {
-    for (x, title, col) in [
-        (0.22, "identity block", p.res),
-        (0.68, "conv block", p.plain),
-    ] {
+    for (x, title, col) in [(0.22, "identity block", p.res), (0.68, "conv block", p.res)] {
         p.text(x, 0.05, title, 13.0, p.fg);
         p.arrow(p.at(x, 0.09), p.at(x, 0.19), p.fg);
         p.boxed(x, 0.25, 0.26, 0.11, "conv 3x3", p.fg);
@@ -216,37 +281,63 @@ fn block_types(p: &Pen) {
     }
     p.text(0.22, 0.82, "shortcut: identity", 12.0, p.res);
     p.text(0.22, 0.92, "same shape in and out", 11.0, p.fg);
-    p.text(0.68, 0.82, "shortcut: 1x1 conv (projection)", 12.0, p.plain);
+    p.text(0.68, 0.82, "shortcut: 1x1 conv (projection)", 12.0, p.res);
     p.text(0.68, 0.92, "changes width or stride", 11.0, p.fg);
 }
 
 fn plain_vs_resnet(p: &Pen) {
-    for (x, title, residual) in [(0.25, "plain", false), (0.68, "residual", true)] {
+    // Four convs per column; in the residual column each pair is a block whose shortcut enters a
+    // + node below its second conv. The plain column keeps the same spacing, so layers line up.
+    let blocks = 2;
+    let rows: Vec<(bool, usize)> = (0..blocks)
+        .flat_map(|b| [(false, 2 * b), (false, 2 * b + 1), (true, b)])
+        .collect();
+    let (top, bottom) = (0.2, 0.95);
+    let step = (bottom - top) / (rows.len() - 1) as f32;
+    let y_of = |i: usize| top + i as f32 * step;
+    let (box_h, node_r) = (0.09, 8.0);
+    for (x, title, residual) in [(0.25, "plain", false), (0.66, "residual", true)] {
         p.text(x, 0.05, title, 13.0, if residual { p.res } else { p.plain });
-        for i in 0..6 {
-            let y = 0.15 + i as f32 * 0.13;
-            p.boxed(x, y, 0.22, 0.08, "conv", p.fg);
-            if i < 5 {
-                p.arrow(p.at(x, y + 0.04), p.at(x, y + 0.09), p.fg);
+        for (i, (plus, _)) in rows.iter().enumerate() {
+            let y = y_of(i);
+            if *plus {
+                if residual {
+                    p.plus_r(x, y, node_r);
+                }
+            } else {
+                p.boxed(x, y, 0.22, box_h, "conv", p.fg);
+            }
+            if i + 1 < rows.len() {
+                // From the bottom of this item to the top of the next one.
+                let gap = |plus: bool| {
+                    if plus && residual {
+                        node_r / p.r.height()
+                    } else if plus {
+                        0.0
+                    } else {
+                        box_h / 2.0
+                    }
+                };
+                let a = y + gap(*plus);
+                let b = y_of(i + 1) - gap(rows[i + 1].0);
+                if rows[i + 1].0 && !residual {
+                    // No + in a plain net: the line runs straight on to the next conv.
+                    p.line(vec![p.at(x, a), p.at(x, b)], p.fg, 1.5);
+                } else if b > a {
+                    p.arrow(p.at(x, a), p.at(x, b), p.fg);
+                }
             }
         }
         if residual {
-            for (i, out) in [(0, 0.17), (2, 0.21)] {
-                let y0 = 0.15 + i as f32 * 0.13;
-                let y1 = y0 + 0.26;
-                p.line(
-                    vec![
-                        p.at(x + 0.11, y0),
-                        p.at(x + out, y0),
-                        p.at(x + out, y1),
-                        p.at(x + 0.13, y1),
-                    ],
-                    p.res,
-                    1.8,
-                );
-                p.arrow(p.at(x + 0.15, y1), p.at(x + 0.11, y1), p.res);
+            for b in 0..blocks {
+                let first = 3 * b;
+                // Leaves the main line just above the block's first conv, enters its + node.
+                let y0 = y_of(first) - box_h / 2.0 - step * 0.3;
+                let y1 = y_of(first + 2);
+                let x_out = x + 0.17 + 0.02 * (b % 2) as f32;
+                p.skip_r(x, y0, y1, x_out, node_r, p.res);
             }
-            p.text(x + 0.28, 0.35, "skips", 12.0, p.res);
+            p.text(x + 0.27, y_of(2), "skips", 12.0, p.res);
         }
     }
 }
@@ -272,37 +363,57 @@ fn error_vs_depth(p: &Pen) {
 }
 
 fn gradient_flow(p: &Pen) {
-    p.axes("layer (input → output)", "|grad|");
-    for i in 0..10 {
-        let x = 0.15 + i as f32 * 0.08;
-        let plain_h = 0.05 + 0.6 * (i as f32 / 9.0).powi(3);
-        let res_h = 0.45 + 0.05 * (i as f32 * 1.3).sin();
-        let base = p.at(x, 0.85);
-        p.p.rect_filled(
-            Rect::from_min_max(
-                pos2(base.x - 6.0, p.at(0.0, 0.85 - plain_h).y),
-                pos2(base.x, base.y),
-            ),
-            0.0,
-            p.plain,
-        );
-        p.p.rect_filled(
-            Rect::from_min_max(
-                pos2(base.x, p.at(0.0, 0.85 - res_h).y),
-                pos2(base.x + 6.0, base.y),
-            ),
-            0.0,
-            p.res,
+    // A log scale from 0.01 to 1000, as on the gradient-flow plot. On the first batch a plain
+    // BN net's gradients are largest at the input (about 2e2) and fall layer by layer to about
+    // 0.1 at the output; a residual net's stay level near 1.
+    p.axes("layer (input → output)", "");
+    p.p.text(
+        p.at(0.02, 0.02),
+        Align2::LEFT_TOP,
+        "|grad| (log scale)",
+        FontId::proportional(12.0),
+        p.fg,
+    );
+    let (lo, hi) = (-2.0_f32, 3.0_f32);
+    let (y_bot, y_top) = (0.85_f32, 0.1_f32);
+    let y_of = |log: f32| y_bot - (log - lo) / (hi - lo) * (y_bot - y_top);
+    for (v, label) in [(-1.0, "0.1"), (0.0, "1"), (1.0, "10"), (2.0, "100")] {
+        let y = y_of(v);
+        p.line(vec![p.at(0.1, y), p.at(0.115, y)], p.fg, 1.0);
+        p.p.text(
+            p.at(0.095, y),
+            Align2::RIGHT_CENTER,
+            label,
+            FontId::proportional(10.0),
+            p.weak,
         );
     }
-    p.text(0.35, 0.12, "residual: even", 12.0, p.res);
-    p.text(0.35, 0.2, "plain: uneven", 12.0, p.plain);
+    let n = 10;
+    for i in 0..n {
+        let t = i as f32 / (n - 1) as f32;
+        let x = 0.17 + i as f32 * 0.075;
+        let plain_log = 200f32.log10() + t * (0.1f32.log10() - 200f32.log10());
+        let res_log = 0.05 * (i as f32 * 1.3).sin();
+        let base = p.at(x, y_bot);
+        for (log, c, dx) in [(plain_log, p.plain, -6.0), (res_log, p.res, 0.0)] {
+            p.p.rect_filled(
+                Rect::from_min_max(
+                    pos2(base.x + dx, p.at(0.0, y_of(log)).y),
+                    pos2(base.x + dx + 6.0, base.y),
+                ),
+                0.0,
+                c,
+            );
+        }
+    }
+    p.text(0.62, 0.12, "plain: largest at the input", 12.0, p.plain);
+    p.text(0.7, 0.45, "residual: level", 12.0, p.res);
 }
 
 fn residual_scaling(p: &Pen) {
     p.text(0.35, 0.05, "x", 13.0, p.fg);
     p.arrow(p.at(0.35, 0.09), p.at(0.35, 0.2), p.fg);
-    p.boxed(0.35, 0.29, 0.36, 0.14, "residual branch F(x)", p.plain);
+    p.boxed(0.35, 0.29, 0.36, 0.14, "residual branch F(x)", p.fg);
     p.arrow(p.at(0.35, 0.36), p.at(0.35, 0.47), p.fg);
     p.boxed(0.35, 0.54, 0.14, 0.1, "× λ", p.res);
     p.arrow(p.at(0.35, 0.59), p.at(0.35, 0.68), p.fg);

@@ -2,6 +2,11 @@
 use crate::plot::{self, Chart, Grid};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+/// How long "Saved ..." stays on screen; a failure stays longer, it needs reading.
+pub const NOTICE_SECS: u64 = 8;
+pub const ERROR_NOTICE_SECS: u64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -16,6 +21,8 @@ pub struct Exporter {
     tx: Sender<Result<PathBuf, String>>,
     rx: Receiver<Result<PathBuf, String>>,
     pub notice: Option<Result<PathBuf, String>>,
+    /// When the notice arrived: notices expire, so "Saved x.csv" does not linger over later runs.
+    notice_at: Option<Instant>,
     pending: usize,
 }
 
@@ -27,6 +34,7 @@ impl Default for Exporter {
             tx,
             rx,
             notice: None,
+            notice_at: None,
             pending: 0,
         }
     }
@@ -94,7 +102,33 @@ impl Exporter {
         while let Ok(r) = self.rx.try_recv() {
             self.pending = self.pending.saturating_sub(1);
             self.notice = Some(r);
+            self.notice_at = Some(Instant::now());
         }
+        let limit = match &self.notice {
+            Some(Ok(_)) => NOTICE_SECS,
+            _ => ERROR_NOTICE_SECS,
+        };
+        if self
+            .notice_at
+            .is_some_and(|t| t.elapsed() >= Duration::from_secs(limit))
+        {
+            self.clear_notice();
+        }
+    }
+
+    /// Forgets the last notice (a new run makes it old news).
+    pub fn clear_notice(&mut self) {
+        self.notice = None;
+        self.notice_at = None;
+    }
+
+    /// Seconds until the current notice expires, for scheduling a repaint.
+    pub fn notice_expires_in(&self) -> Option<Duration> {
+        let limit = match self.notice.as_ref()? {
+            Ok(_) => NOTICE_SECS,
+            Err(_) => ERROR_NOTICE_SECS,
+        };
+        Some(Duration::from_secs(limit).saturating_sub(self.notice_at?.elapsed()))
     }
 
     pub fn notice_text(&self) -> Option<String> {

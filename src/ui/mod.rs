@@ -20,10 +20,19 @@ pub use app::ResNetLabApp;
 
 /// Opens the app window; `quit_after` closes it after that many seconds (smoke tests).
 pub fn run_native(quit_after: Option<f64>) -> Result<(), String> {
+    // RESNET_LAB_WINDOW=1024x700 opens the window at that size (screenshots of small screens).
+    let size = std::env::var("RESNET_LAB_WINDOW")
+        .ok()
+        .and_then(|s| {
+            let (w, h) = s.split_once('x')?;
+            Some([w.trim().parse::<f32>().ok()?, h.trim().parse::<f32>().ok()?])
+        })
+        .filter(|[w, h]| (320.0..=8192.0).contains(w) && (240.0..=8192.0).contains(h))
+        .unwrap_or([1280.0, 800.0]);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("ResNet Lab")
-            .with_inner_size([1280.0, 800.0])
+            .with_inner_size(size)
             .with_min_inner_size([800.0, 500.0]),
         ..Default::default()
     };

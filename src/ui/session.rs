@@ -13,6 +13,7 @@ use crate::train::{
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The depths of the paper's CIFAR family (6n+2) offered in the pickers.
 pub const DEPTHS: [usize; 7] = [8, 14, 20, 32, 44, 56, 110];
@@ -30,6 +31,7 @@ pub struct NetChoice {
     pub depth: usize,
     pub shortcut: ShortcutOption,
     pub zero_init: bool,
+    #[serde(with = "crate::util::json_float")]
     pub scale: f32,
     pub width: usize,
 }
@@ -207,6 +209,9 @@ pub struct Session {
     pub sweeping: bool,
     pub paused: bool,
     pub message: Option<String>,
+    /// When the current pause began: resuming moves the runs' start times on by the pause, so
+    /// their ETAs count training time only.
+    pub paused_since: Option<Instant>,
 }
 
 /// At most this many runs train at once: one per core here.
@@ -241,6 +246,18 @@ impl Session {
         self.store.histories()
     }
 
+    /// Whether these nets fit in memory training side by side (see `train::budget`).
+    fn check_memory(nets: &[NetChoice], base: &Hyper, data: &Dataset) -> Option<String> {
+        let runs: Vec<(String, NetSpec, Hyper)> = nets
+            .iter()
+            .filter_map(|c| {
+                let e = c.entry(data.classes.len()).ok()?;
+                Some((e.label, e.spec, c.hyper(base)))
+            })
+            .collect();
+        crate::train::budget::check_together(&runs, data)
+    }
+
     fn check(config: &TrainConfig, nets: &[NetChoice]) -> Result<(), String> {
         config.hyper.validate()?;
         if nets.is_empty() {
@@ -252,6 +269,10 @@ impl Session {
     /// Starts every chosen net side by side.
     pub fn start(&mut self, config: &TrainConfig, data: DataRef, wake: &Wake) {
         if let Err(e) = Self::check(config, &config.nets) {
+            self.message = Some(format!("Cannot start: {e}."));
+            return;
+        }
+        if let Some(e) = Self::check_memory(&config.nets, &config.hyper, data.set) {
             self.message = Some(format!("Cannot start: {e}."));
             return;
         }
@@ -304,6 +325,12 @@ impl Session {
                 return;
             }
         };
+        // The deepest nets come last and train side by side: if they fit, all do.
+        let deepest: Vec<NetChoice> = choices.iter().rev().take(PARALLEL).cloned().collect();
+        if let Some(e) = Self::check_memory(&deepest, &config.hyper, data.set) {
+            self.message = Some(format!("Cannot start the sweep: {e}."));
+            return;
+        }
         self.stop();
         self.store.clear();
         self.sweep_points.clear();
@@ -316,6 +343,16 @@ impl Session {
     }
 
     pub fn pause(&mut self, pause: bool) {
+        if pause && !self.paused {
+            self.paused_since = Some(Instant::now());
+        } else if !pause && let Some(since) = self.paused_since.take() {
+            let pause_len = since.elapsed();
+            for r in self.store.runs_mut() {
+                if let Some(t) = &mut r.started {
+                    *t += pause_len;
+                }
+            }
+        }
         self.paused = pause;
         self.store.pause(pause);
     }
@@ -326,6 +363,7 @@ impl Session {
         self.sweep_data = None;
         self.store.stop_all();
         self.paused = false;
+        self.paused_since = None;
     }
 
     /// Drains worker events into histories; in a sweep, records finished runs and starts the

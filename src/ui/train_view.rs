@@ -12,6 +12,11 @@ use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long an informational message stays above the plots, and one that says something failed.
+const MESSAGE_SECS: u64 = 15;
+const MESSAGE_ERROR_SECS: u64 = 40;
 
 /// Which plots the workspace shows under the controls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
@@ -35,6 +40,8 @@ pub struct TrainView {
     wake: Option<Wake>,
     /// The data source of an experiment just opened, for the app to load.
     pub wants_source: Option<Source>,
+    /// The session message on screen and since when, so it can expire.
+    message_seen: Option<(String, Instant)>,
 }
 
 impl TrainView {
@@ -49,6 +56,7 @@ impl TrainView {
             files: RunFiles::default(),
             wake: None,
             wants_source: None,
+            message_seen: None,
         }
     }
 
@@ -63,6 +71,7 @@ impl TrainView {
 
     pub fn start(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
+        self.exporter.clear_notice();
         match data {
             Some(d) => self.session.start(&self.config, d, &wake),
             None => {
@@ -75,6 +84,7 @@ impl TrainView {
 
     pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
+        self.exporter.clear_notice();
         match data {
             Some(d) => self.session.start_sweep(&self.config, d, &wake),
             None => {
@@ -140,9 +150,13 @@ impl TrainView {
 
     pub fn ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         let ctx = ui.ctx().clone();
+        // The setup column gives way to the plots on narrow windows.
+        let width = ui.available_width();
         egui::Panel::left("train-setup")
             .resizable(true)
-            .default_size(300.0)
+            .default_size((width * 0.36).clamp(230.0, 300.0))
+            .min_size(220.0)
+            .max_size((width * 0.5).max(230.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.setup_ui(ui, data);
@@ -150,7 +164,7 @@ impl TrainView {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             self.status_ui(ui);
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.selectable_value(&mut self.page, PlotPage::Errors, "Errors & loss");
                 ui.selectable_value(
                     &mut self.page,
@@ -523,15 +537,48 @@ impl TrainView {
         let path = PathBuf::from(self.experiment_path.trim());
         let wake = self.wake(ctx);
         self.opening.start("open experiment", wake, move || {
-            let bytes =
-                crate::train::run_dir::read_limited(&path, crate::train::run_dir::MAX_JSON_BYTES)
-                    .map_err(|e| format!("Could not read the experiment: {e}"))?;
+            let bytes = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
+                .map_err(|e| format!("Could not read {}: {e}", path.display()))?;
             serde_json::from_slice::<SavedExperiment>(&bytes)
                 .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
         });
     }
 
+    /// Drops the session's message once it has been on screen long enough: a note such as
+    /// "Opened experiment.json." must not sit above the plots for the rest of the session.
+    /// Messages that say something cannot start stay longer.
+    fn expire_message(&mut self, ctx: &egui::Context) {
+        let Some(m) = &self.session.message else {
+            self.message_seen = None;
+            return;
+        };
+        let limit = if m.starts_with("Cannot") || m.starts_with("Could not") {
+            MESSAGE_ERROR_SECS
+        } else {
+            MESSAGE_SECS
+        };
+        match &self.message_seen {
+            Some((text, at)) if text == m => {
+                let left = Duration::from_secs(limit).saturating_sub(at.elapsed());
+                if left.is_zero() {
+                    self.session.message = None;
+                    self.message_seen = None;
+                } else {
+                    ctx.request_repaint_after(left);
+                }
+            }
+            _ => {
+                self.message_seen = Some((m.clone(), Instant::now()));
+                ctx.request_repaint_after(Duration::from_secs(limit));
+            }
+        }
+    }
+
     fn status_ui(&mut self, ui: &mut Ui) {
+        self.expire_message(ui.ctx());
+        if let Some(left) = self.exporter.notice_expires_in() {
+            ui.ctx().request_repaint_after(left);
+        }
         if let Some(m) = &self.session.message {
             ui.colored_label(ui.visuals().warn_fg_color, m);
         }
@@ -544,33 +591,7 @@ impl TrainView {
             );
         }
         for r in self.session.runs() {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(&r.history.label).strong());
-                ui.add(
-                    egui::ProgressBar::new(r.fraction())
-                        .desired_width(160.0)
-                        .text(format!(
-                            "{}/{} steps",
-                            r.history.steps_done(),
-                            r.history.total_steps
-                        )),
-                );
-                let status = r.history.status.describe();
-                match &r.history.status {
-                    RunStatus::Diverged { .. } | RunStatus::Failed(_) => {
-                        ui.colored_label(ui.visuals().error_fg_color, status);
-                    }
-                    _ => {
-                        ui.label(status);
-                    }
-                }
-                if let Some(eta) = r.eta_secs() {
-                    ui.weak(format!("about {:.0} s left", eta.ceil()));
-                }
-                if let Some(e) = r.history.final_train_err() {
-                    ui.weak(format!("train err {:.1}%", e * 100.0));
-                }
-            });
+            run_row(ui, r);
         }
         if self.session.queued() > 0 {
             ui.weak(format!("{} sweep runs queued", self.session.queued()));
@@ -612,5 +633,92 @@ impl TrainView {
             }
         }
         asked
+    }
+}
+
+/// What a run's status line says: a short word with a symbol, and the colour to say it in.
+pub fn status_word(status: &RunStatus, done: usize, total: usize) -> (String, StatusTone) {
+    match status {
+        RunStatus::Waiting => ("waiting".into(), StatusTone::Quiet),
+        RunStatus::Running => ("training".into(), StatusTone::Normal),
+        RunStatus::Paused => ("⏸ paused".into(), StatusTone::Quiet),
+        RunStatus::Finished => ("✔ finished".into(), StatusTone::Good),
+        RunStatus::Stopped => (
+            format!("⏹ stopped at {done}/{total}: incomplete"),
+            StatusTone::Warn,
+        ),
+        // The step and the hint follow on the line below (RunStatus::describe).
+        RunStatus::Diverged { .. } => ("⚠ diverged".into(), StatusTone::Bad),
+        RunStatus::Failed(_) => ("⚠ failed".into(), StatusTone::Bad),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusTone {
+    Normal,
+    Quiet,
+    Good,
+    Warn,
+    Bad,
+}
+
+/// One run's line: name, a bar that shows how much of its budget it did, its state in words,
+/// the time left (only while training) and its error so far.
+fn run_row(ui: &mut Ui, r: &crate::train::StoredRun) {
+    let h = &r.history;
+    let (done, total) = (h.steps_done(), h.total_steps);
+    let (word, tone) = status_word(&h.status, done, total);
+    let v = ui.visuals();
+    let (text_c, bar_c) = match tone {
+        StatusTone::Normal => (v.text_color(), v.selection.bg_fill),
+        StatusTone::Quiet => (v.weak_text_color(), v.widgets.inactive.bg_fill),
+        StatusTone::Good => (egui::Color32::from_rgb(80, 180, 100), v.selection.bg_fill),
+        StatusTone::Warn => (v.warn_fg_color, v.widgets.inactive.bg_fill),
+        StatusTone::Bad => (v.error_fg_color, v.error_fg_color.gamma_multiply(0.5)),
+    };
+    // Each piece moves to the next line whole rather than breaking mid-phrase.
+    let piece = |ui: &mut Ui, t: RichText| {
+        ui.add(egui::Label::new(t).wrap_mode(egui::TextWrapMode::Extend));
+    };
+    ui.horizontal_wrapped(|ui| {
+        piece(ui, RichText::new(&h.label).strong());
+        ui.add(
+            egui::ProgressBar::new(r.fraction())
+                .desired_width(130.0)
+                .fill(bar_c)
+                .text(format!("{done}/{total} steps")),
+        );
+        piece(ui, RichText::new(word).color(text_c));
+        if let Some(eta) = r.eta_secs() {
+            piece(
+                ui,
+                RichText::new(format!("about {:.0} s left", eta.ceil())).weak(),
+            );
+        }
+        if let Some(e) = h.final_train_err() {
+            let what = if h.status == RunStatus::Finished {
+                "final train err"
+            } else {
+                "train err so far"
+            };
+            piece(
+                ui,
+                RichText::new(format!("{what} {:.1}%", e * 100.0)).weak(),
+            );
+        }
+    });
+    match &h.status {
+        RunStatus::Diverged { .. } | RunStatus::Failed(_) => {
+            ui.label(
+                RichText::new(h.status.describe())
+                    .small()
+                    .color(ui.visuals().error_fg_color),
+            );
+        }
+        _ => {}
+    }
+    // A run that ended but learned nothing says so, with what to try.
+    if let Some(v) = h.verdict() {
+        ui.label(RichText::new(v).small().color(ui.visuals().warn_fg_color));
     }
 }
