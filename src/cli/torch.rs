@@ -61,8 +61,11 @@ pub fn import(a: ImportTorchArgs) -> Result<(), String> {
 #[derive(Args, Debug)]
 pub struct DevStepArgs {
     /// A NetSpec JSON; without it, the preset from --arch, --depth, --shortcut, --width.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run")]
     pub spec: Option<PathBuf>,
+    /// Start from a saved run's trained net (`train --save`) instead of fresh weights.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "resnet")]
     pub arch: Arch,
     #[arg(long, default_value_t = 20)]
@@ -120,14 +123,25 @@ pub fn dev_step(a: DevStepArgs) -> Result<(), String> {
         return Err("y must be [steps, batch] to match x".into());
     }
     let input = Shape::new(c, h, w);
-    let spec = match &a.spec {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
+    let saved = match &a.run {
+        Some(dir) => {
+            let saved = run_dir::open(dir)?;
+            if saved.model.is_none() {
+                return Err(format!("{} has no trained weights", dir.display()));
+            }
+            Some(saved)
+        }
+        None => None,
+    };
+    let spec = match (&a.spec, &saved) {
+        (_, Some(saved)) => saved.spec.clone(),
+        (Some(p), None) => {
+            let text = crate::util::read_regular_text(p, 16 << 20, "a network spec")
                 .map_err(|e| format!("could not read {}: {e}", p.display()))?;
             NetSpec::from_json(&text)
                 .map_err(|e| format!("{} is not a network spec: {e}", p.display()))?
         }
-        None => {
+        (None, None) => {
             let option = match a.shortcut {
                 ShortcutArg::A => ShortcutOption::A,
                 ShortcutArg::B => ShortcutOption::B,
@@ -141,8 +155,21 @@ pub fn dev_step(a: DevStepArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     pool.install(|| {
-        let mut m =
-            Model::new(&spec, input, a.seed, ModelOptions::default()).map_err(|e| e.to_string())?;
+        let mut m = match saved {
+            Some(saved) => {
+                let m = saved.model.expect("checked above");
+                if m.input_shape() != input {
+                    return Err(format!(
+                        "{} takes {} images but the batch holds {input}",
+                        saved.dir.display(),
+                        m.input_shape()
+                    ));
+                }
+                m
+            }
+            None => Model::new(&spec, input, a.seed, ModelOptions::default())
+                .map_err(|e| e.to_string())?,
+        };
         let classes = m.classes();
         if let Some(bad) = ys.iter().find(|&&l| l < 0 || l as usize >= classes) {
             return Err(format!(

@@ -3,13 +3,15 @@
 
 Rows: single layers (each between a stem conv and a pooling + Linear head, so its backward pass
 is checked through the stem's gradient) and whole nets (plain and residual, option A and B,
-depth 20 and 56, and a built net with every kind of layer). For each, from our engine's initial
-weights and fixed random batches:
+depth 20 and 56, a built net with every kind of layer, and a run trained with `train --save`). For
+each, from our engine's initial (or the saved run's trained) weights and fixed random batches:
   1. `resnet-lab dev-step` does a train-mode forward and backward, then 10 SGD steps (momentum
      0.9, weight decay 1e-4 on every parameter, as torch.optim.SGD does by default), recording
      logits, loss, every gradient, and after every step every parameter, momentum buffer and
      batch-norm buffer, plus eval-mode logits before and after;
-  2. `resnet-lab export-torch` writes model.py for the same run, and PyTorch loads the same
+  2. `resnet-lab export-torch` writes model.py for the same run (for the trained row: the saved
+     run folder itself, so "eval logits (init)" is the exported model.py against our engine on
+     the trained net, running statistics included), and PyTorch loads the same
      weights and does the same: once in float32 and once in float64. Each SGD step starts from
      our state before that step (parameters and momentum), so the 10 steps are 10 checks of one
      step each instead of one check of a chaotic trajectory; the free-running trajectory is the
@@ -152,6 +154,11 @@ CONFIGS = [(f"op: {n}", {"spec": op_net(n, layers), "op": True}) for n, layers i
     ("resnet-56 A", {"arch": "resnet", "depth": 56, "shortcut": "a"}),
     ("resnet-56 B", {"arch": "resnet", "depth": 56, "shortcut": "b"}),
     ("built net", {"spec": BUILT}),
+    # A run trained by `resnet-lab train --save` on the built-in set (grey 16x16): its trained
+    # weights and batch-norm running statistics, exported with export-torch as a learner would.
+    ("trained run (train --save)", {"train": ["--arch", "resnet", "--depth", "20", "--width", "8", "--size", "16",
+                                              "--max-per-class", "40", "--batch", "32", "--max-steps", "25"],
+                                    "channels": 1, "size": 16}),
 ]
 
 COLUMNS = ["logits", "loss", "grads", "eval logits (init)", "step loss", "params after step",
@@ -288,16 +295,23 @@ def compare_config(i, label, cfg, a, tmp):
     work = os.path.join(tmp, f"net{i}")
     os.makedirs(work)
     g = torch.Generator().manual_seed(1000 + i)
-    size = a.op_size if cfg.get("op") else a.size
+    size = cfg.get("size", a.op_size if cfg.get("op") else a.size)
     batch = a.op_batch if cfg.get("op") else a.batch
-    x = torch.randn(a.batches, batch, a.channels, size, size, generator=g)
+    x = torch.randn(a.batches, batch, cfg.get("channels", a.channels), size, size, generator=g)
     y = torch.randint(0, 10, (a.batches, batch), generator=g)
     save_safetensors({"x": x, "y": y}, os.path.join(work, "batch.safetensors"))
     run = os.path.join(work, "run")
     cmd = [a.bin, "dev-step", "--batch", os.path.join(work, "batch.safetensors"), "--out", run,
            "--steps", str(a.steps), "--lr", str(a.lr), "--momentum", str(a.momentum), "--wd", str(a.wd),
            "--seed", str(i), "--threads", str(a.threads)]
-    if "spec" in cfg:
+    exported = run
+    if "train" in cfg:
+        exported = os.path.join(work, "trained")
+        subprocess.run([a.bin, "train", "--data", "builtin", "--seed", str(i), "--threads", str(a.threads),
+                        "--probe-every", "0", *cfg["train"], "--save", exported],
+                       check=True, stderr=subprocess.DEVNULL)
+        cmd += ["--run", exported]
+    elif "spec" in cfg:
         spec_path = os.path.join(work, "net.json")
         with open(spec_path, "w") as f:
             json.dump(cfg["spec"], f)
@@ -307,7 +321,7 @@ def compare_config(i, label, cfg, a, tmp):
                 "--width", str(a.width)]
     subprocess.run(cmd, check=True)
     tdir = os.path.join(work, "torch")
-    subprocess.run([a.bin, "export-torch", run, "--out", tdir], check=True, stderr=subprocess.DEVNULL)
+    subprocess.run([a.bin, "export-torch", exported, "--out", tdir], check=True, stderr=subprocess.DEVNULL)
     model = load_module(os.path.join(tdir, "model.py"), f"model_{i}")
     state0 = load_file(os.path.join(tdir, "weights.safetensors"))
     oracle = load_file(os.path.join(run, "oracle.safetensors"))
