@@ -15,7 +15,9 @@ PyTorch's seed spread.
     python3 tests/torch/recipe.py --data /tmp/shapes-idx --seeds 0 1 2 --epochs 3
 
 Prints one markdown table per net (training error per epoch, both engines, every seed) and a
-verdict line; exits non-zero when one of ours falls outside PyTorch's range.
+verdict line; exits 1 when one of ours falls outside PyTorch's range, 2 when runs are missing.
+With --results FILE each finished run is kept there, so `--engines PyTorch` and
+`--engines "ResNet Lab"` can run at different times and an interrupted comparison resumes.
 """
 import argparse
 import glob
@@ -143,20 +145,41 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--engines", nargs="+", default=["PyTorch", "ResNet Lab"], choices=["PyTorch", "ResNet Lab"],
+                    help="train only these now (the others' results may already be in --results)")
+    ap.add_argument("--results", help="JSON file: runs found there are not trained again, new runs are added "
+                    "(so the engines can run at different times and an interrupted comparison can resume)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     x, y = load(a.data, "train")
-    results, outside = {}, []
+    results = {}
+    if a.results and os.path.exists(a.results):
+        with open(a.results) as f:
+            results = {tuple(k.split("|")[:2]) + (int(k.split("|")[2]),): v for k, v in json.load(f).items()}
+
+    def keep():
+        if a.results:
+            with open(a.results + ".tmp", "w") as f:
+                json.dump({f"{n}|{e}|{s}": v for (n, e, s), v in results.items()}, f)
+            os.replace(a.results + ".tmp", a.results)
+
     with tempfile.TemporaryDirectory() as tmp:
-        for depth in a.depths:
-            for residual in (False, True):
-                name = f"{'resnet' if residual else 'plain'}-{depth}"
-                for seed in a.seeds:
-                    t0 = time.time()
-                    results[(name, "PyTorch", seed)] = torch_run(depth, residual, seed, x, y, a)
-                    t1 = time.time()
-                    results[(name, "ResNet Lab", seed)] = ours_run(depth, residual, seed, a, tmp)
-                    print(f"{name} seed {seed}: torch {t1 - t0:.0f} s, ours {time.time() - t1:.0f} s", file=sys.stderr, flush=True)
+        # Seeds outermost: an interrupted comparison has every net at its first seeds.
+        for seed in a.seeds:
+            for depth in a.depths:
+                for residual in (False, True):
+                    name = f"{'resnet' if residual else 'plain'}-{depth}"
+                    for engine in a.engines:
+                        if (name, engine, seed) in results:
+                            continue
+                        t0 = time.time()
+                        if engine == "PyTorch":
+                            results[(name, engine, seed)] = torch_run(depth, residual, seed, x, y, a)
+                        else:
+                            results[(name, engine, seed)] = ours_run(depth, residual, seed, a, tmp)
+                        keep()
+                        print(f"{name} seed {seed}: {engine} {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    outside, missing = [], []
     for depth in a.depths:
         for residual in (False, True):
             name = f"{'resnet' if residual else 'plain'}-{depth}"
@@ -165,19 +188,29 @@ def main():
             print("|---|---|" + "---|" * a.epochs)
             for engine in ("PyTorch", "ResNet Lab"):
                 for seed in a.seeds:
-                    errs = results[(name, engine, seed)]
+                    errs = results.get((name, engine, seed))
+                    if errs is None:
+                        missing.append(f"{name} {engine} seed {seed}")
+                        print(f"| {engine} | {seed} | " + " | ".join("not run" for _ in range(a.epochs)) + " |")
+                        continue
                     print(f"| {engine} | {seed} | " + " | ".join(f"{e * 100:.1f}" for e in errs) + " |")
             for e in range(a.epochs):
-                ref = [results[(name, "PyTorch", s)][e] for s in a.seeds]
+                ref = [results[(name, "PyTorch", s)][e] for s in a.seeds if (name, "PyTorch", s) in results]
+                ours = [(s, results[(name, "ResNet Lab", s)][e]) for s in a.seeds if (name, "ResNet Lab", s) in results]
+                if not ref:
+                    continue
                 lo, hi = min(ref), max(ref)
-                ours = [results[(name, "ResNet Lab", s)][e] for s in a.seeds]
                 print(f"| PyTorch range, epoch {e + 1} | | {lo * 100:.1f} - {hi * 100:.1f} | ours: "
-                      + ", ".join(f"{o * 100:.1f}" for o in ours) + " |" + " |" * (a.epochs - 2))
+                      + ", ".join(f"{o * 100:.1f}" for _, o in ours) + " |" + " |" * (a.epochs - 2))
                 outside += [f"{name} seed {s} epoch {e + 1}: {o * 100:.1f}% outside {lo * 100:.1f}-{hi * 100:.1f}%"
-                            for s, o in zip(a.seeds, ours) if not lo <= o <= hi]
+                            for s, o in ours if not lo <= o <= hi]
+    if missing:
+        print("\nnot run (so not judged): " + ", ".join(missing))
     if outside:
         print("\noutside PyTorch's seed range:\n  " + "\n  ".join(outside))
         sys.exit(1)
+    if missing:
+        sys.exit(2)
     print("\nevery epoch of ours lies inside PyTorch's seed range")
 
 
