@@ -54,7 +54,7 @@ fn lesson_2_degradation() {
     shoot(1, "lesson-2-degradation.png", |a| {
         a.train
             .session
-            .runs
+            .runs()
             .iter()
             .any(|r| r.history.steps_done() * 5 >= r.history.total_steps.max(1) * 3)
     });
@@ -78,7 +78,7 @@ fn lesson_8_gradient_flow() {
     shoot(7, "lesson-8-gradient-flow.png", |a| {
         a.train
             .session
-            .runs
+            .runs()
             .iter()
             .all(|r| r.history.steps_done() * 2 >= r.history.total_steps.max(1))
     });

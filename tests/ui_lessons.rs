@@ -70,10 +70,10 @@ fn try_it_starts_at_once_and_undo_brings_back_the_learners_nets() {
     h.get_by_label("▶ Try it").click();
     // No ▶ Start: the lesson's nets train as soon as the data set is made.
     step_until(&mut h, 60, "the lesson's runs to train", |a| {
-        a.train.session.runs.len() == 2
+        a.train.session.runs().len() == 2
             && a.train
                 .session
-                .runs
+                .runs()
                 .iter()
                 .all(|r| r.history.steps_done() > 0)
     });
@@ -101,10 +101,10 @@ fn a_stopped_run_is_not_evidence_of_degradation() {
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 60, "a few steps of both nets", |a| {
-        a.train.session.runs.len() == 2
+        a.train.session.runs().len() == 2
             && a.train
                 .session
-                .runs
+                .runs()
                 .iter()
                 .all(|r| r.history.steps_done() >= 3)
     });
@@ -113,7 +113,7 @@ fn a_stopped_run_is_not_evidence_of_degradation() {
         !a.train.session.is_running()
             && a.train
                 .session
-                .runs
+                .runs()
                 .iter()
                 .all(|r| r.history.status == RunStatus::Stopped)
     });
@@ -145,7 +145,7 @@ fn a_lesson_is_done_only_when_its_check_passes() {
         h.state()
             .train
             .session
-            .runs
+            .runs()
             .iter()
             .all(|r| r.history.status == RunStatus::Finished)
     );

@@ -5,9 +5,10 @@ use crate::lessons::check::{self, Outcome};
 use crate::lessons::plan::{self, Size, Sizing};
 use crate::lessons::reference::{self, RefRun, Reference};
 use crate::lessons::{self, Check, Lesson};
-use crate::train::RunHistory;
+use crate::data::Source;
+use crate::train::{DataInfo, RunHistory};
 use crate::train::worker::Wake;
-use crate::ui::session::{Session, TrainConfig};
+use crate::ui::session::{DataRef, Session, TrainConfig};
 use crate::ui::try_it;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -91,14 +92,19 @@ pub fn run_try(lesson: &Lesson, seed: u64, sizing: Sizing) -> Result<TryRun, Str
     let config = try_it::config_for(&prepared.plan, &TrainConfig::default());
     let wake: Wake = Arc::new(|| {});
     let mut session = Session::default();
-    try_it::start(&mut session, &prepared.plan, &config, &prepared.data, &wake);
-    if let Some(m) = session.message.as_ref().filter(|_| session.runs.is_empty()) {
+    let info = DataInfo::new(Source::Builtin, prepared.plan.load.clone(), &prepared.data);
+    let data = DataRef {
+        set: &prepared.data,
+        info: &info,
+    };
+    try_it::start(&mut session, &prepared.plan, &config, data, &wake);
+    if let Some(m) = session.message.as_ref().filter(|_| session.runs().is_empty()) {
         return Err(m.clone());
     }
     let mut effect = None;
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        session.poll(&config.hyper, Some(&prepared.data), &wake);
+        session.poll(&wake);
         let running = session.is_running();
         if effect.is_none() {
             let hs = session.histories();

@@ -2,17 +2,34 @@
 use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
 use super::lesson_view::{LessonAction, LessonProgress, LessonView, TryState};
-use super::session::{NetChoice, TrainConfig};
+use super::session::{DataRef, NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
 use super::try_it::{self, Snapshot, TryIt};
 use crate::builder::ExerciseId;
 use crate::data::{Dataset, LoadOptions, Source};
 use crate::lessons::plan::{Prepared, Size};
 use crate::lessons::{BuildExercise, Check, TryAction};
+use crate::train::DataInfo;
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The data the Train view trains on: a lesson's Try it data while it is set, else the Data tab's.
+/// (A macro, not a method: the result borrows two fields while `app.train` is borrowed mutably.)
+macro_rules! train_ref {
+    ($app:expr) => {
+        match (&$app.lesson_data, &$app.lesson_info) {
+            (Some(set), Some(info)) => Some(DataRef { set, info }),
+            _ => $app
+                .dataset
+                .as_ref()
+                .zip($app.data_info.as_ref())
+                .map(|(set, info)| DataRef { set, info }),
+        }
+    };
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Tab {
@@ -37,6 +54,11 @@ pub struct Persisted {
     pub export_dir: String,
     pub experiment_path: String,
     pub builder: BuilderSaved,
+    /// The folder field of Save runs / Open run.
+    pub run_path: String,
+    /// The runs on screen when the app closed: their folders (the app's own copies under its
+    /// data folder, or where they were saved to or opened from), reopened at the next start.
+    pub runs: Vec<PathBuf>,
 }
 
 impl Default for Persisted {
@@ -53,6 +75,8 @@ impl Default for Persisted {
             export_dir: String::new(),
             experiment_path: "experiment.json".into(),
             builder: BuilderSaved::default(),
+            run_path: String::new(),
+            runs: Vec::new(),
         }
     }
 }
@@ -80,26 +104,32 @@ pub struct ResNetLabApp {
     pub dark: bool,
     pub scale: f32,
     pub lesson_panel_open: bool,
-    /// The data set of the Data tab.
+    /// The data set of the Data tab, and what runs record about it.
     pub dataset: Option<Arc<Dataset>>,
+    pub data_info: Option<DataInfo>,
     /// The data set a lesson's Try it trains on (the built-in shapes at the lesson's size);
     /// while set, the Train view uses it instead of the Data tab's.
     pub lesson_data: Option<Arc<Dataset>>,
+    pub lesson_info: Option<DataInfo>,
     pub try_it: TryIt,
     pending_builtin: bool,
     /// The start-up load of the built-in set is done: later loads are the learner's choice.
     initial_load_done: bool,
+    /// Run folders to reopen on the first frame (the last session's runs).
+    pending_runs: Option<Vec<PathBuf>>,
     applied_style: Option<(bool, f32)>,
     quit_at: Option<Instant>,
     frames: super::frame_stats::FrameStats,
 }
 
 impl ResNetLabApp {
-    fn from_persisted(p: Persisted) -> Self {
+    fn from_persisted(p: Persisted, data_dir: Option<PathBuf>) -> Self {
         let mut train = TrainView::new(p.config);
         train.page = p.plot_page;
         train.exporter.dir = p.export_dir;
         train.experiment_path = p.experiment_path;
+        train.files.path = p.run_path;
+        train.files.data_dir = data_dir;
         Self {
             lessons: LessonView::new(p.lessons),
             train,
@@ -114,10 +144,13 @@ impl ResNetLabApp {
             },
             lesson_panel_open: p.lesson_panel_open,
             dataset: None,
+            data_info: None,
             lesson_data: None,
+            lesson_info: None,
             try_it: TryIt::default(),
             pending_builtin: false,
             initial_load_done: false,
+            pending_runs: Some(p.runs),
             applied_style: None,
             quit_at: None,
             frames: super::frame_stats::FrameStats::from_env(),
@@ -131,7 +164,8 @@ impl ResNetLabApp {
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
         setup_fonts(&cc.egui_ctx);
-        let mut app = Self::from_persisted(p);
+        let data_dir = eframe::storage_dir("ResNet Lab").map(|d| d.join("runs"));
+        let mut app = Self::from_persisted(p, data_dir);
         app.pending_builtin = true;
         app.quit_at = quit_after
             .filter(|s| s.is_finite() && *s >= 0.0)
@@ -141,13 +175,20 @@ impl ResNetLabApp {
 
     /// Default state, no storage, no background load: tests inject their own data set.
     pub fn new_for_test() -> Self {
-        Self::from_persisted(Persisted::default())
+        Self::from_persisted(Persisted::default(), None)
+    }
+
+    /// A restart in a test: the persisted state, and `data_dir` for the app's own copies of
+    /// finished runs (`None` keeps none).
+    pub fn new_for_test_with(p: Persisted, data_dir: Option<PathBuf>) -> Self {
+        Self::from_persisted(p, data_dir)
     }
 
     /// Uses `ds` as the current data set at once (tests, small demos).
     pub fn with_dataset(mut self, ds: Dataset) -> Self {
         let ds = Arc::new(ds);
         self.data.set_dataset(Source::Builtin, ds.clone());
+        self.data_info = Some(DataInfo::new(Source::Builtin, LoadOptions::default(), &ds));
         self.dataset = Some(ds);
         self.pending_builtin = false;
         self.initial_load_done = true;
@@ -167,12 +208,29 @@ impl ResNetLabApp {
             export_dir: self.train.exporter.dir.clone(),
             experiment_path: self.train.experiment_path.clone(),
             builder: self.builder.saved(),
+            run_path: self.train.files.path.clone(),
+            runs: self
+                .train
+                .session
+                .runs()
+                .iter()
+                .filter(|r| !r.is_live())
+                .filter_map(|r| r.dir.clone())
+                .collect(),
         }
     }
 
     /// The data set the Train view trains on.
     pub fn train_data(&self) -> Option<&Arc<Dataset>> {
         self.lesson_data.as_ref().or(self.dataset.as_ref())
+    }
+
+    /// Sets (or clears) the data set a lesson's Try it trains on, with what its runs record.
+    fn set_lesson_data(&mut self, data: Option<Arc<Dataset>>, load: LoadOptions) {
+        self.lesson_info = data
+            .as_ref()
+            .map(|ds| DataInfo::new(Source::Builtin, load, ds));
+        self.lesson_data = data;
     }
 
     fn apply_try(&mut self, idx: usize, action: TryAction, ctx: &egui::Context) {
@@ -188,6 +246,11 @@ impl ResNetLabApp {
                 };
                 let wake = self.train.wake(ctx);
                 let (train, data) = (&mut self.train, self.lesson_data.clone());
+                let load = self
+                    .lesson_info
+                    .as_ref()
+                    .map(|i| i.options.clone())
+                    .unwrap_or_default();
                 let snapshot = || {
                     let mut histories = train.session.histories();
                     for h in &mut histories {
@@ -201,6 +264,7 @@ impl ResNetLabApp {
                         histories,
                         sweep: train.session.sweep_points.clone(),
                         data,
+                        load,
                     }
                 };
                 let seed = train.config.hyper.seed;
@@ -263,15 +327,11 @@ impl ResNetLabApp {
         let config = try_it::config_for(&prepared.plan, &self.train.config);
         let wake = self.train.wake(ctx);
         self.train.config = config.clone();
-        self.lesson_data = Some(prepared.data.clone());
-        try_it::start(
-            &mut self.train.session,
-            &prepared.plan,
-            &config,
-            &prepared.data,
-            &wake,
-        );
-        if self.train.session.runs.is_empty() && self.train.session.sweep_queue.is_empty() {
+        self.set_lesson_data(Some(prepared.data.clone()), prepared.plan.load.clone());
+        if let Some(data) = train_ref!(self) {
+            try_it::start(&mut self.train.session, &prepared.plan, &config, data, &wake);
+        }
+        if self.train.session.store.is_empty() && !self.train.session.sweeping {
             return; // the session said why in its message
         }
         self.try_it.started(lesson, &prepared, &config);
@@ -290,7 +350,7 @@ impl ResNetLabApp {
         };
         self.train.config = s.config;
         self.train.session.restore(s.histories, s.sweep);
-        self.lesson_data = s.data;
+        self.set_lesson_data(s.data, s.load);
         self.train.session.message = Some("Back to your own nets and runs.".into());
     }
 
@@ -319,6 +379,7 @@ impl ResNetLabApp {
                         0,
                         NetChoice {
                             custom: Some(plain),
+                            twin: true,
                             ..NetChoice::default()
                         },
                     );
@@ -368,17 +429,29 @@ impl ResNetLabApp {
             };
             self.data.start_load(Source::Builtin, opts, &ctx);
         }
+        if let Some(runs) = self.pending_runs.take() {
+            let c = ctx.clone();
+            let wake: crate::train::job::Wake = Arc::new(move || c.request_repaint());
+            self.train.files.forget_others(runs.clone(), wake.clone());
+            self.train.files.restore(runs, wake);
+        }
         if let Some(ds) = self.data.poll() {
+            let (source, options) = self
+                .data
+                .loaded
+                .as_ref()
+                .map(|l| (l.source.clone(), l.options.clone()))
+                .unwrap_or((Source::Builtin, LoadOptions::default()));
+            self.data_info = Some(DataInfo::new(source, options, &ds));
             self.dataset = Some(ds);
             if self.initial_load_done {
                 // The learner loaded a data set: train on it from now on.
-                self.lesson_data = None;
+                self.set_lesson_data(None, LoadOptions::default());
             }
             self.initial_load_done = true;
         }
         self.poll_try(&ctx);
-        let data = self.train_data().cloned();
-        self.train.poll(&ctx, data.as_ref());
+        self.train.poll(&ctx);
         self.train.reference = self.try_it.reference(&self.train.config);
         if let Some(source) = self.train.wants_source.take() {
             // A reopened experiment brings its data source back unless it is already loaded.
@@ -402,6 +475,9 @@ impl ResNetLabApp {
         if self.train.session.is_running() {
             // ETAs tick even between worker events.
             ctx.request_repaint_after(Duration::from_millis(500));
+        } else if self.train.session.needs_polling() || self.train.files.autosaving() {
+            // A worker that reported its end still has to hand back its model.
+            ctx.request_repaint_after(Duration::from_millis(50));
         }
 
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
@@ -452,13 +528,8 @@ impl ResNetLabApp {
             ui.separator();
             match self.tab {
                 Tab::Train => {
-                    let source = if self.lesson_data.is_some() {
-                        Some(Source::Builtin)
-                    } else {
-                        self.data.loaded.as_ref().map(|l| l.source.clone())
-                    };
-                    let data = self.train_data().cloned();
-                    self.train.ui(ui, data.as_ref(), source.as_ref());
+                    let data = train_ref!(self);
+                    self.train.ui(ui, data);
                 }
                 Tab::Data => self.data.ui(ui),
                 Tab::Build => {
@@ -492,8 +563,8 @@ impl ResNetLabApp {
                     )),
             );
             ui.separator();
-            let data = self.train_data().cloned();
-            self.train.run_controls(ui, data.as_ref());
+            let data = train_ref!(self);
+            self.train.run_controls(ui, data);
             if self.dataset.is_none() {
                 ui.spinner();
                 ui.weak("loading data");

@@ -1,18 +1,18 @@
 //! The Train view: pick nets and hyper-parameters, run them side by side, watch live plots.
 use super::export::{Exporter, Kind};
 use super::plots;
-use super::session::{DEPTHS, NetChoice, SavedExperiment, Session, TrainConfig};
-use crate::data::{Dataset, Source};
+use super::run_files::RunFiles;
+use super::session::{DEPTHS, DataRef, NetChoice, SavedExperiment, Session, TrainConfig};
+use crate::data::Source;
 use crate::lessons::reference::{ChartKind, Reference};
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
 use crate::plot::{Chart, Family, Series, charts, family_color};
-use crate::train::worker::Wake;
+use crate::train::job::{Slot, Wake};
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 /// How long an informational message stays above the plots, and one that says something failed.
@@ -35,7 +35,9 @@ pub struct TrainView {
     pub page: PlotPage,
     /// Where "Save experiment" writes and "Open experiment" reads.
     pub experiment_path: String,
-    opening: Option<Receiver<Result<SavedExperiment, String>>>,
+    opening: Slot<SavedExperiment>,
+    /// Save runs / Open run, and the app's own copies of finished runs.
+    pub files: RunFiles,
     wake: Option<Wake>,
     /// The data source of an experiment just opened, for the app to load.
     pub wants_source: Option<Source>,
@@ -53,7 +55,8 @@ impl TrainView {
             exporter: Exporter::default(),
             page: PlotPage::Errors,
             experiment_path: "experiment.json".into(),
-            opening: None,
+            opening: Slot::default(),
+            files: RunFiles::default(),
             wake: None,
             wants_source: None,
             reference: None,
@@ -70,7 +73,7 @@ impl TrainView {
             .clone()
     }
 
-    pub fn start(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    pub fn start(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
         self.exporter.clear_notice();
         match data {
@@ -83,7 +86,7 @@ impl TrainView {
         self.page = PlotPage::Errors;
     }
 
-    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
         self.exporter.clear_notice();
         match data {
@@ -96,15 +99,16 @@ impl TrainView {
         self.page = PlotPage::Sweep;
     }
 
-    /// Drains worker events; call once per frame.
-    pub fn poll(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    /// Drains worker events and finished jobs; call once per frame.
+    pub fn poll(&mut self, ctx: &egui::Context) {
         let wake = self.wake(ctx);
-        self.session.poll(&self.config.hyper, data, &wake);
+        for id in self.session.poll(&wake) {
+            self.files
+                .autosave(&mut self.session.store, id, wake.clone());
+        }
+        self.files.poll(&mut self.session.store);
         self.exporter.poll();
-        if let Some(rx) = &self.opening
-            && let Ok(r) = rx.try_recv()
-        {
-            self.opening = None;
+        if let Some(r) = self.opening.poll() {
             match r {
                 Ok(saved) => {
                     self.config = saved.config;
@@ -118,7 +122,7 @@ impl TrainView {
     }
 
     /// Start / Pause / Stop, for the top bar.
-    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>) {
+    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         let running = self.session.is_running();
         if ui
             .add_enabled(!running && data.is_some(), egui::Button::new("▶ Start"))
@@ -148,7 +152,7 @@ impl TrainView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+    pub fn ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         let ctx = ui.ctx().clone();
         // The setup column gives way to the plots on narrow windows.
         let width = ui.available_width();
@@ -159,7 +163,7 @@ impl TrainView {
             .max_size((width * 0.5).max(230.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.setup_ui(ui, data, source);
+                    self.setup_ui(ui, data);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
@@ -187,7 +191,7 @@ impl TrainView {
         });
     }
 
-    fn setup_ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+    fn setup_ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         ui.heading("Nets");
         let mut remove = None;
         for (i, net) in self.config.nets.iter_mut().enumerate() {
@@ -384,7 +388,7 @@ impl TrainView {
         if let Err(e) = self.config.hyper.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        match data {
+        match data.map(|d| d.set) {
             Some(d) => ui.label(format!(
                 "Data: {} ({} classes, {}x{}x{})",
                 d.name,
@@ -438,36 +442,82 @@ impl TrainView {
         });
         ui.horizontal(|ui| {
             if ui.button("Save experiment").clicked() {
-                self.save_experiment(ui.ctx(), data, source);
+                self.save_experiment(ui.ctx(), data);
             }
             if ui
-                .add_enabled(self.opening.is_none(), egui::Button::new("Open experiment"))
+                .add_enabled(
+                    !self.opening.is_busy(),
+                    egui::Button::new("Open experiment"),
+                )
                 .clicked()
             {
                 self.open_experiment(ui.ctx());
             }
         });
+        self.runs_files_ui(ui);
     }
 
-    fn save_experiment(
-        &mut self,
-        ctx: &egui::Context,
-        data: Option<&Arc<Dataset>>,
-        source: Option<&Source>,
-    ) {
+    /// Save runs / Open run: whole runs (history and trained net) as folders.
+    fn runs_files_ui(&mut self, ui: &mut Ui) {
+        let wake = self.wake(ui.ctx());
+        ui.horizontal(|ui| {
+            let l = ui.label("Run folder");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.files.path)
+                    .hint_text("runs")
+                    .desired_width(150.0),
+            )
+            .labelled_by(l.id)
+            .on_hover_text("Save runs writes one folder per run here; Open run reads a run folder or every run folder inside it");
+            if ui
+                .add_enabled(!self.files.is_browsing(), egui::Button::new("Browse..."))
+                .clicked()
+            {
+                self.files.browse(wake.clone());
+            }
+        });
+        ui.horizontal(|ui| {
+            let busy = self.files.is_busy();
+            let can_save = !busy && !self.session.is_running() && !self.session.runs().is_empty();
+            if ui
+                .add_enabled(can_save, egui::Button::new("Save runs"))
+                .on_hover_text("Each run's net, curves and trained weights, one folder per run (net.json, history.json, weights.safetensors)")
+                .on_disabled_hover_text("Nothing to save yet, training, or a save is in progress")
+                .clicked()
+            {
+                self.files.save_all(&mut self.session.store, wake.clone());
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("Open run"))
+                .on_hover_text("Reopen saved runs: their plots and trained nets")
+                .clicked()
+            {
+                self.files.open(wake.clone());
+            }
+            if busy {
+                ui.spinner();
+            }
+        });
+        if let Some(m) = &self.files.message {
+            ui.label(RichText::new(m).italics());
+        }
+    }
+
+    fn save_experiment(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let mut experiment = crate::train::Experiment {
             hyper: self.config.hyper.clone(),
             ..Default::default()
         };
-        let classes = data.map(|d| d.classes.len()).unwrap_or(10);
+        let classes = data.map(|d| d.info.classes.len()).unwrap_or(10);
         experiment.nets = self
             .config
             .nets
             .iter()
             .filter_map(|n| n.entry(classes).ok())
             .collect();
-        if let Some(s) = source {
-            experiment.data.source = s.clone();
+        if let Some(d) = data {
+            experiment.data.source = d.info.source.clone();
+            experiment.data.options = d.info.options.clone();
         }
         let saved = SavedExperiment {
             experiment,
@@ -489,19 +539,13 @@ impl TrainView {
 
     fn open_experiment(&mut self, ctx: &egui::Context) {
         let path = PathBuf::from(self.experiment_path.trim());
-        let (tx, rx) = channel();
-        let c = ctx.clone();
-        std::thread::spawn(move || {
-            let r = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
-                .map_err(|e| format!("Could not read {}: {e}", path.display()))
-                .and_then(|b| {
-                    serde_json::from_slice::<SavedExperiment>(&b)
-                        .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
-                });
-            let _ = tx.send(r);
-            c.request_repaint();
+        let wake = self.wake(ctx);
+        self.opening.start("open experiment", wake, move || {
+            let bytes = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
+                .map_err(|e| format!("Could not read {}: {e}", path.display()))?;
+            serde_json::from_slice::<SavedExperiment>(&bytes)
+                .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
         });
-        self.opening = Some(rx);
     }
 
     /// Drops the session's message once it has been on screen long enough: a note such as
@@ -545,19 +589,16 @@ impl TrainView {
         if let Some(n) = self.exporter.notice_text() {
             ui.label(RichText::new(n).italics());
         }
-        if self.session.runs.is_empty() {
+        if self.session.runs().is_empty() {
             ui.label(
                 "Press ▶ Start to train the chosen nets side by side on the current data set.",
             );
         }
-        for r in &self.session.runs {
+        for r in self.session.runs() {
             run_row(ui, r);
         }
-        if !self.session.sweep_queue.is_empty() {
-            ui.weak(format!(
-                "{} sweep runs queued",
-                self.session.sweep_queue.len()
-            ));
+        if self.session.queued() > 0 {
+            ui.weak(format!("{} sweep runs queued", self.session.queued()));
         }
     }
 
@@ -568,15 +609,16 @@ impl TrainView {
         if !self.session.sweeping {
             return c;
         }
-        for r in &self.session.runs {
-            let (Some(choice), Some(note)) = (&r.choice, charts::incomplete_note(&r.history))
+        for r in self.session.runs() {
+            let (Some(identity), Some(note)) =
+                (&r.history.identity, charts::incomplete_note(&r.history))
             else {
                 continue;
             };
             let Some(err) = crate::lessons::check::final_err(&r.history) else {
                 continue;
             };
-            let family = if choice.residual {
+            let family = if identity.is_residual() {
                 Family::Residual
             } else {
                 Family::Plain
@@ -585,7 +627,7 @@ impl TrainView {
                 Series::new(
                     r.history.label.clone(),
                     family_color(family, 0, 1),
-                    vec![[choice.depth as f64, err as f64 * 100.0]],
+                    vec![[identity.depth as f64, err as f64 * 100.0]],
                 )
                 .partial(note),
             );
@@ -676,7 +718,7 @@ pub enum StatusTone {
 
 /// One run's line: name, a bar that shows how much of its budget it did, its state in words,
 /// the time left (only while training) and its error so far.
-fn run_row(ui: &mut Ui, r: &super::session::Run) {
+fn run_row(ui: &mut Ui, r: &crate::train::StoredRun) {
     let h = &r.history;
     let (done, total) = (h.steps_done(), h.total_steps);
     let (word, tone) = status_word(&h.status, done, total);

@@ -3,8 +3,8 @@
 //!
 //! The `lessons --check` harness starts runs through [`start`] as well, so it times exactly what
 //! the learner's click starts.
-use super::session::{NetChoice, Session, TrainConfig};
-use crate::data::Dataset;
+use super::session::{DataRef, NetChoice, Session, TrainConfig};
+use crate::data::{Dataset, LoadOptions};
 use crate::lessons::plan::{self, Plan, Prepared, Size, Sizing};
 use crate::lessons::reference::{self, Reference};
 use crate::lessons::{Check, Lesson, TryNet};
@@ -64,7 +64,7 @@ pub fn start(
     session: &mut Session,
     plan: &Plan,
     config: &TrainConfig,
-    data: &Arc<Dataset>,
+    data: DataRef,
     wake: &Wake,
 ) {
     match &plan.sweep {
@@ -82,6 +82,8 @@ pub struct Snapshot {
     pub histories: Vec<RunHistory>,
     pub sweep: Vec<SweepPoint>,
     pub data: Option<Arc<Dataset>>,
+    /// How `data` was loaded (what its runs record).
+    pub load: LoadOptions,
 }
 
 /// A Try it being sized on a worker.
