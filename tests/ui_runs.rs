@@ -72,8 +72,8 @@ fn logits_of(app: &mut ResNetLabApp, i: usize) -> Vec<f32> {
         &mut x,
         &mut y,
     );
-    let run = &mut app.train.session.store.runs_mut()[i];
-    run.model.as_mut().unwrap().forward(x, 3, false)
+    let run = &app.train.session.store.runs()[i];
+    run.model.as_ref().unwrap().lock().unwrap().forward(x, 3, false)
 }
 
 fn same_curves(a: &[RunHistory], b: &[RunHistory]) {

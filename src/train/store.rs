@@ -13,7 +13,7 @@ use crate::nn::presets::ShortcutOption;
 use crate::nn::{LayerSpec, Model, NetSpec, Shortcut};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,12 +192,18 @@ pub fn run_blocking(
 
 pub type RunId = u64;
 
+/// A trained net shared between the store and the workers that look inside it (Inspect,
+/// Landscape): they lock it only to copy what they need.
+pub type SharedModel = Arc<Mutex<Model>>;
+
 /// One run in the store.
 pub struct StoredRun {
     pub id: RunId,
     pub history: RunHistory,
     /// The trained net, once its worker has handed it back (or a reopened run's).
-    pub model: Option<Model>,
+    pub model: Option<SharedModel>,
+    /// The data set it trained on, as it was when the run started (none for a reopened run).
+    pub data: Option<Arc<Dataset>>,
     /// Where the run was last saved or opened from.
     pub dir: Option<PathBuf>,
     pub started: Option<Instant>,
@@ -299,6 +305,7 @@ impl RunStore {
             id,
             history,
             model: None,
+            data: None,
             dir: None,
             started,
             handle,
@@ -310,8 +317,12 @@ impl RunStore {
     /// describes (the caller froze both together).
     pub fn start(&mut self, inputs: RunInputs, data: Arc<Dataset>, wake: Wake) -> RunId {
         let history = inputs.history();
-        let handle = worker::spawn(inputs.net, inputs.hyper, data, wake);
-        self.push(history, Some(handle))
+        let handle = worker::spawn(inputs.net, inputs.hyper, data.clone(), wake);
+        let id = self.push(history, Some(handle));
+        if let Some(run) = self.runs.last_mut() {
+            run.data = Some(data);
+        }
+        id
     }
 
     /// Records a run that could not start, with the reason.
@@ -333,7 +344,7 @@ impl RunStore {
     pub fn add_saved(&mut self, saved: SavedRun) -> RunId {
         let id = self.push(saved.history, None);
         let run = self.runs.last_mut().expect("just pushed");
-        run.model = saved.model;
+        run.model = saved.model.map(|m| Arc::new(Mutex::new(m)));
         run.dir = Some(saved.dir);
         id
     }
@@ -354,7 +365,7 @@ impl RunStore {
                 r.history.status = RunStatus::Paused;
             }
             if finished {
-                r.model = h.take_model();
+                r.model = h.take_model().map(|m| Arc::new(Mutex::new(m)));
                 if !r.history.status.is_done() {
                     r.history.status =
                         RunStatus::Failed("the worker stopped without saying why".into());

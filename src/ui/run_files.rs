@@ -46,8 +46,10 @@ pub fn slug(label: &str) -> String {
 }
 
 fn snapshot(store: &mut RunStore, id: RunId) -> Option<Snapshot> {
-    let run = store.get_mut(id)?;
-    Snapshot::of(&run.history, run.model.as_mut()).ok()
+    let run = store.get(id)?;
+    // A worker that panicked while holding the lock left a net of unknown state: save none.
+    let mut guard = run.model.as_ref().and_then(|m| m.lock().ok());
+    Snapshot::of(&run.history, guard.as_deref_mut()).ok()
 }
 
 /// A run folder, or a folder of run folders: the runs to open, in name order.
