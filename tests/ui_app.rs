@@ -86,13 +86,13 @@ fn try_it_sets_up_and_starts_the_lesson_experiment() {
     step_until(&mut h, 60, "the runs to stop", |a| {
         !a.train.session.is_running()
     });
-    h.state_mut().lessons.progress.current = 6; // sweep 8 20 32 56
+    h.state_mut().lessons.progress.current = 6; // sweep 8 14 20 32
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 60, "the sweep to start", |a| {
         a.train.session.sweeping && !a.try_it.is_preparing()
     });
-    assert_eq!(h.state().train.config.sweep_depths, vec![8, 20, 32, 56]);
+    assert_eq!(h.state().train.config.sweep_depths, vec![8, 14, 20, 32]);
     h.get_by_label("⏹ Stop").click();
     step_until(&mut h, 60, "the sweep to stop", |a| {
         !a.train.session.is_running()
