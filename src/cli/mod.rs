@@ -1,6 +1,7 @@
 //! The headless command line: the same experiments as the app, reproducible and scriptable.
 mod bench;
 mod export;
+mod inspect;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
@@ -32,6 +33,11 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Draw the app's plots (PNG + CSV) from run JSON files.
     Export(export::ExportArgs),
+    /// Classify a data set with a saved run: error, per-class error, most confused pairs, and
+    /// the confusion matrix as CSV.
+    Eval(inspect::EvalArgs),
+    /// Classify image files with a saved run: the class and its confidence for each.
+    Predict(inspect::PredictArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -140,6 +146,8 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Sweep(a) => sweep(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::Eval(a) => inspect::eval(a),
+        Command::Predict(a) => inspect::predict(a),
     }
 }
 
