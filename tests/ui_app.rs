@@ -314,8 +314,7 @@ fn a_diverged_run_is_explained_with_a_hint() {
             status: RunStatus::Diverged { step: 3 },
             ..Default::default()
         },
-        started: None,
-        choice: None,
+        ..Default::default()
     });
     let mut h = harness(app);
     h.run_steps(2);

@@ -357,7 +357,7 @@ fn run_rows_tell_stopped_paused_and_finished_apart() {
         handle: None,
         history: history(8, false, 3),
         started: Some(std::time::Instant::now()),
-        choice: None,
+        ..Default::default()
     };
     paused.history.total_steps = 100;
     paused.history.status = RunStatus::Running;

@@ -6,6 +6,7 @@
 pub mod axis;
 pub mod charts;
 mod csv;
+pub mod inspect;
 mod png;
 
 pub use csv::{grid_to_csv, to_csv};

@@ -34,10 +34,10 @@ pub fn to_png(chart: &Chart, size: (u32, u32)) -> Result<Vec<u8>, String> {
     render(size, "chart", |buf, wh| draw(chart, buf, wh))
 }
 
-type DrawResult = Result<(), Box<dyn std::error::Error>>;
+pub(super) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Draws into an RGB buffer of `size` (clamped to sane limits) and encodes it as PNG.
-fn render(
+pub(super) fn render(
     size: (u32, u32),
     what: &str,
     draw: impl FnOnce(&mut [u8], (u32, u32)) -> DrawResult,

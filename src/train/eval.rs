@@ -564,3 +564,59 @@ pub fn prepare(ds: &mut Dataset, info: &DataInfo) -> Result<Vec<String>, String>
     }
     Ok(warnings)
 }
+
+/// Several nets' predictions on the same images as one CSV: `image,true class`, then per net
+/// `<label> predicted,<label> confidence`. Rows follow the first net's predictions.
+pub fn side_by_side_csv(names: &[String], nets: &[(String, &Evaluation)]) -> String {
+    let mut out = String::from("image,true class");
+    for (label, _) in nets {
+        let l = csv_field(label);
+        out.push_str(&format!(",{l} predicted,{l} confidence"));
+    }
+    out.push('\n');
+    let Some((_, first)) = nets.first() else {
+        return out;
+    };
+    for (row, p) in first.predictions.iter().enumerate() {
+        out.push_str(&format!(
+            "{},{}",
+            p.index,
+            csv_field(&class_name(names, p.label))
+        ));
+        for (_, e) in nets {
+            match e.predictions.get(row) {
+                Some(q) => out.push_str(&format!(
+                    ",{},{:.4}",
+                    csv_field(&class_name(names, q.predicted)),
+                    q.confidence
+                )),
+                None => out.push_str(",,"),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Several nets' per-class error as one CSV: `class,images`, then one `<label> error %` per net.
+pub fn per_class_side_by_side_csv(names: &[String], nets: &[(String, &Confusion)]) -> String {
+    let mut out = String::from("class,images");
+    for (label, _) in nets {
+        out.push_str(&format!(",{} error %", csv_field(label)));
+    }
+    out.push('\n');
+    let classes = nets.iter().map(|(_, c)| c.classes).max().unwrap_or(0);
+    let errors: Vec<Vec<Option<f32>>> = nets.iter().map(|(_, c)| c.per_class_error()).collect();
+    for k in 0..classes {
+        let images = nets.first().map(|(_, c)| c.row_total(k)).unwrap_or(0);
+        out.push_str(&format!("{},{images}", csv_field(&class_name(names, k))));
+        for e in &errors {
+            out.push(',');
+            if let Some(Some(v)) = e.get(k) {
+                out.push_str(&format!("{:.2}", v * 100.0));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! The app shell: top bar, lesson panel, workspace tabs, persistence and routing between views.
 use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
+use super::inspect::{InspectPage, InspectView};
 use super::lesson_view::{LessonAction, LessonProgress, LessonView};
 use super::session::{NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
@@ -18,6 +19,7 @@ pub enum Tab {
     Train,
     Data,
     Build,
+    Inspect,
 }
 
 /// Everything that survives a restart.
@@ -35,6 +37,7 @@ pub struct Persisted {
     pub export_dir: String,
     pub experiment_path: String,
     pub builder: BuilderSaved,
+    pub inspect_page: InspectPage,
 }
 
 impl Default for Persisted {
@@ -51,6 +54,7 @@ impl Default for Persisted {
             export_dir: String::new(),
             experiment_path: "experiment.json".into(),
             builder: BuilderSaved::default(),
+            inspect_page: InspectPage::default(),
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct ResNetLabApp {
     pub train: TrainView,
     pub data: DataView,
     pub builder: BuilderView,
+    pub inspect: InspectView,
     pub tab: Tab,
     pub dark: bool,
     pub scale: f32,
@@ -97,6 +102,7 @@ impl ResNetLabApp {
             train,
             data: DataView::new(p.data_form),
             builder: BuilderView::from_saved(p.builder),
+            inspect: InspectView::new(p.inspect_page),
             tab: p.tab,
             dark: p.dark,
             scale: if SCALES.contains(&p.scale) {
@@ -155,6 +161,7 @@ impl ResNetLabApp {
             export_dir: self.train.exporter.dir.clone(),
             experiment_path: self.train.experiment_path.clone(),
             builder: self.builder.saved(),
+            inspect_page: self.inspect.page,
         }
     }
 
@@ -326,6 +333,14 @@ impl ResNetLabApp {
                 ui.selectable_value(&mut self.tab, Tab::Train, RichText::new("Train").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Data, RichText::new("Data").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Build, RichText::new("Build").size(16.0));
+                ui.selectable_value(
+                    &mut self.tab,
+                    Tab::Inspect,
+                    RichText::new("Inspect").size(16.0),
+                )
+                .on_hover_text(
+                    "Look inside trained nets: predictions, confusion, feature maps, filters",
+                );
             });
             ui.separator();
             match self.tab {
@@ -339,6 +354,9 @@ impl ResNetLabApp {
                         self.on_builder(a);
                     }
                 }
+                Tab::Inspect => self
+                    .inspect
+                    .ui(ui, &self.train.session, &self.train.exporter.dir),
             }
         });
     }

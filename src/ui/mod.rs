@@ -8,6 +8,7 @@ pub mod builder_view;
 pub mod data_view;
 pub mod diagrams;
 pub mod export;
+pub mod inspect;
 pub mod lesson_view;
 pub mod markdown;
 pub mod plots;

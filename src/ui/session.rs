@@ -3,13 +3,13 @@
 //! Kept apart from widgets so saving, checks and exports read the same histories the plots do.
 use crate::data::Dataset;
 use crate::nn::presets::{self, ShortcutOption};
-use crate::nn::{LayerSpec, NetSpec};
+use crate::nn::{LayerSpec, Model, NetSpec};
 use crate::plot::charts::SweepPoint;
 use crate::train::worker::{self, Wake};
 use crate::train::{Command, Experiment, Hyper, NetEntry, RunHandle, RunHistory, RunStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The depths of the paper's CIFAR family (6n+2) offered in the pickers.
@@ -149,12 +149,20 @@ impl Default for TrainConfig {
     }
 }
 
+#[derive(Default)]
 pub struct Run {
     pub handle: Option<RunHandle>,
     pub history: RunHistory,
     pub started: Option<Instant>,
     pub choice: Option<NetChoice>,
+    /// The trained net, once its worker has handed it back (the Inspect tab looks inside it).
+    pub model: Option<SharedModel>,
+    /// The data set it trained on, as it was when the run started.
+    pub data: Option<Arc<Dataset>>,
 }
+
+/// A trained net shared between the session and the workers that look inside it.
+pub type SharedModel = Arc<Mutex<Model>>;
 
 impl Run {
     /// Seconds left at the pace so far; only while the run is training (never paused or done).
@@ -231,6 +239,8 @@ impl Session {
                     history,
                     started: Some(Instant::now()),
                     choice: Some(choice.clone()),
+                    model: None,
+                    data: Some(data.clone()),
                 }
             }
             Err(e) => Run {
@@ -242,6 +252,8 @@ impl Session {
                 },
                 started: None,
                 choice: Some(choice.clone()),
+                model: None,
+                data: None,
             },
         }
     }
@@ -349,7 +361,11 @@ impl Session {
                 r.history.status = RunStatus::Paused;
             }
             if r.history.status.is_done() && finished {
-                r.handle = None;
+                r.model = r
+                    .handle
+                    .take()
+                    .and_then(|mut h| h.take_model())
+                    .map(|m| Arc::new(Mutex::new(m)));
                 if self.sweeping
                     && let (Some(c), Some(err)) = (&r.choice, r.history.final_train_err())
                 {
@@ -392,6 +408,8 @@ impl Session {
                 history,
                 started: None,
                 choice: None,
+                model: None,
+                data: None,
             })
             .collect();
         self.sweep_points = sweep;
