@@ -200,7 +200,22 @@ fn inspect_a_trained_pair() {
     // First-layer filters of both nets.
     h.get_by_label("First-layer filters").click();
     h.run_steps(2);
-    assert_eq!(h.query_all_by_label("4 filters of 1x3x3").count(), 2);
+    // Trained, and as the run's seed made them before training: both rows for both nets.
+    assert_eq!(h.query_all_by_label("4 filters of 1x3x3").count(), 4);
+    h.get_by_label("before training");
+    for n in h.state().inspect.nets.iter().flatten() {
+        let (trained, init) = (
+            n.filters.as_ref().unwrap(),
+            n.init_filters.as_ref().unwrap(),
+        );
+        assert_eq!((init.count, init.k), (trained.count, trained.k));
+        assert_ne!(
+            init.filter(0),
+            trained.filter(0),
+            "{} trained its stem",
+            n.cand.label
+        );
+    }
 
     // Exports land in the export folder.
     let dir = tempfile::tempdir().unwrap();

@@ -96,7 +96,7 @@ fn maps_csv(nets: &[(String, Arc<Vec<FeatureMap>>)]) -> String {
 /// Tiles per line and their size for cells of `cell_w` points.
 fn tile_fit(cell_w: f32, channels: usize) -> (usize, f32) {
     let wrap = if cell_w >= 8.0 * 42.0 { 8 } else { 4 }.min(channels.max(1));
-    let px = ((cell_w - (wrap as f32 - 1.0) * 3.0) / wrap as f32).clamp(18.0, 72.0);
+    let px = ((cell_w - (wrap as f32 - 1.0) * paint::TILE_GAP) / wrap as f32).clamp(18.0, 72.0);
     (wrap, px)
 }
 
@@ -254,43 +254,65 @@ pub fn feature_maps(v: &mut InspectView, ui: &mut Ui) {
     paint::mosaic(ui, &mut v.paint, &key, &mosaic, tile_px);
 }
 
-/// First-layer filters as a mosaic: one row, a column per net.
-pub fn filters_mosaic(nets: &[(String, Arc<Filters>)], wrap: usize) -> Mosaic {
-    let name = nets
-        .first()
-        .map(|(_, f)| f.name.clone())
-        .unwrap_or_default();
+/// A net's first-layer filters, trained and (when known) as they started.
+pub struct NetFilters {
+    pub label: String,
+    pub trained: Arc<Filters>,
+    pub init: Option<Arc<Filters>>,
+}
+
+/// First-layer filters as a mosaic: a column per net, a row for the trained filters and one
+/// for the same filters before training.
+pub fn filters_mosaic(nets: &[NetFilters], wrap: usize) -> Mosaic {
+    let cell = |f: Option<&Arc<Filters>>| match f {
+        Some(f) => Cell {
+            caption: vec![(
+                format!("{} filters of {}x{}x{}", f.count, f.channels, f.k, f.k),
+                Tone::Normal,
+            )],
+            tiles: filter_tiles(f),
+        },
+        None => Cell {
+            caption: vec![("not known".into(), Tone::Normal)],
+            tiles: Vec::new(),
+        },
+    };
+    let mut rows = vec![MosaicRow {
+        title: "trained".into(),
+        cells: nets.iter().map(|n| cell(Some(&n.trained))).collect(),
+    }];
+    if nets.iter().any(|n| n.init.is_some()) {
+        rows.push(MosaicRow {
+            title: "before training".into(),
+            cells: nets.iter().map(|n| cell(n.init.as_ref())).collect(),
+        });
+    }
     Mosaic {
         title: "First-layer filters".into(),
         note: "each filter on its own scale: mid grey is 0, light a positive weight, dark a negative one (colour: what each input channel adds)".into(),
-        columns: nets.iter().map(|(l, _)| l.clone()).collect(),
-        rows: vec![MosaicRow {
-            title: name,
-            cells: nets
-                .iter()
-                .map(|(_, f)| Cell {
-                    caption: vec![(
-                        format!("{} filters of {}x{}x{}", f.count, f.channels, f.k, f.k),
-                        Tone::Normal,
-                    )],
-                    tiles: filter_tiles(f),
-                })
-                .collect(),
-        }],
+        columns: nets.iter().map(|n| n.label.clone()).collect(),
+        rows,
         wrap,
     }
 }
 
-fn filters_csv(nets: &[(String, Arc<Filters>)]) -> String {
-    let mut out = String::from("net,filter,channel,y,x,weight\n");
-    for (label, f) in nets {
+fn filters_csv(nets: &[NetFilters]) -> String {
+    let mut out = String::from("net,when,filter,channel,y,x,weight\n");
+    let all = nets.iter().flat_map(|n| {
+        std::iter::once((&n.label, "trained", &n.trained))
+            .chain(n.init.iter().map(move |f| (&n.label, "before training", f)))
+    });
+    for (label, when, f) in all {
         for i in 0..f.count {
             let w = f.filter(i);
             for c in 0..f.channels {
                 for y in 0..f.k {
                     for x in 0..f.k {
                         let v = w[c * f.k * f.k + y * f.k + x];
-                        out.push_str(&format!("{},{i},{c},{y},{x},{v}\n", csv_field(label)));
+                        out.push_str(&format!(
+                            "{},{when},{i},{c},{y},{x},{v}\n",
+                            csv_field(label)
+                        ));
                     }
                 }
             }
@@ -301,11 +323,15 @@ fn filters_csv(nets: &[(String, Arc<Filters>)]) -> String {
 
 pub fn filters(v: &mut InspectView, ui: &mut Ui) {
     let nets: Vec<Shown> = shown(v);
-    let ready: Vec<(String, Arc<Filters>)> = nets
+    let ready: Vec<NetFilters> = nets
         .iter()
         .filter_map(|s| {
-            let f = v.nets[s.slot].as_ref()?.filters.clone()?;
-            Some((s.label.clone(), f))
+            let n = v.nets[s.slot].as_ref()?;
+            Some(NetFilters {
+                label: s.label.clone(),
+                trained: n.filters.clone()?,
+                init: n.init_filters.clone(),
+            })
         })
         .collect();
     if ready.is_empty() {
@@ -317,9 +343,9 @@ pub fn filters(v: &mut InspectView, ui: &mut Ui) {
         return;
     }
     ui.label(
-        "The first layer's filters are what the net looks for in the raw pixels: edges, blobs, \
-         strokes. Trained filters look smoother and more structured than the random ones they \
-         started as.",
+        "Each filter of the first convolution is a small pattern the net matches against the \
+         raw pixels at every position; its output is one channel of the stem's feature maps. \
+         Below them: the same filters as the run's seed made them, before training.",
     );
     if let Some(kind) = plots::header(ui, "First-layer filters", true, "Draw the filters as PNG") {
         match kind {
@@ -343,7 +369,8 @@ pub fn filters(v: &mut InspectView, ui: &mut Ui) {
     }
     let cell_w = (ui.available_width() - 130.0) / ready.len() as f32 - 12.0;
     let wrap = if cell_w >= 8.0 * 36.0 { 8 } else { 4 };
-    let tile_px = ((cell_w - (wrap as f32 - 1.0) * 3.0) / wrap as f32).clamp(18.0, 48.0);
+    let tile_px =
+        ((cell_w - (wrap as f32 - 1.0) * paint::TILE_GAP) / wrap as f32).clamp(18.0, 48.0);
     let keys: Vec<usize> = nets
         .iter()
         .filter_map(|s| Some(v.nets[s.slot].as_ref()?.cand.key()))

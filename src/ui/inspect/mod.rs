@@ -13,9 +13,10 @@ pub use job::Job;
 
 use super::export::Exporter;
 use super::session::{Session, SharedModel};
+use super::train_view::status_word;
 use crate::data::{Dataset, SplitKind};
-use crate::nn::NetSpec;
 use crate::nn::presets::plain_twin;
+use crate::nn::{Model, ModelOptions, NetSpec};
 use crate::plot::Family;
 use crate::plot::inspect::Mosaic;
 use crate::rng::Rng64;
@@ -64,6 +65,8 @@ pub struct Candidate {
     pub data: Arc<Dataset>,
     /// Where it came from, for the picker: a status such as "finished", or the folder.
     pub origin: String,
+    /// The seed and options it was initialised with, to show its filters before training.
+    pub start: Option<(u64, ModelOptions)>,
 }
 
 impl Candidate {
@@ -81,13 +84,16 @@ pub fn session_candidates(session: &Session) -> Vec<Candidate> {
         .filter_map(|r| {
             let (model, data) = (r.model.clone()?, r.data.clone()?);
             let spec = r.history.net.as_ref()?.spec.clone();
+            let h = &r.history;
+            let (status, _) = status_word(&h.status, h.steps_done(), h.total_steps);
             Some(Candidate {
-                label: r.history.label.clone(),
+                label: h.label.clone(),
                 family: Family::of_spec(&spec),
                 spec,
                 model,
                 data,
-                origin: r.history.status.describe(),
+                origin: status,
+                start: Some((h.hyper.seed, h.hyper.model)),
             })
         })
         .collect()
@@ -96,9 +102,11 @@ pub fn session_candidates(session: &Session) -> Vec<Candidate> {
 /// What is known about one picked net.
 pub struct NetView {
     pub cand: Candidate,
-    eval_job: Option<Job<(Evaluation, Option<Filters>)>>,
+    eval_job: Option<Job<Looked>>,
     pub eval: Option<Result<Arc<Evaluation>, String>>,
     pub filters: Option<Arc<Filters>>,
+    /// The same filters as they were before training.
+    pub init_filters: Option<Arc<Filters>>,
     /// The feature maps of one test image, with its index.
     pub maps: Option<(usize, Arc<Vec<FeatureMap>>)>,
     maps_job: Option<(usize, Job<Vec<FeatureMap>>)>,
@@ -112,6 +120,7 @@ impl NetView {
             eval_job: None,
             eval: None,
             filters: None,
+            init_filters: None,
             maps: None,
             maps_job: None,
             maps_error: None,
@@ -325,9 +334,10 @@ impl InspectView {
             {
                 net.eval_job = None;
                 match r {
-                    Ok((e, f)) => {
-                        net.eval = Some(Ok(Arc::new(e)));
-                        net.filters = f.map(Arc::new);
+                    Ok(l) => {
+                        net.eval = Some(Ok(Arc::new(l.eval)));
+                        net.filters = l.filters.map(Arc::new);
+                        net.init_filters = l.init_filters.map(Arc::new);
                     }
                     Err(e) => net.eval = Some(Err(e)),
                 }
@@ -549,13 +559,21 @@ impl InspectView {
     }
 }
 
-fn lock(m: &Mutex<crate::nn::Model>) -> std::sync::MutexGuard<'_, crate::nn::Model> {
+fn lock(m: &Mutex<Model>) -> std::sync::MutexGuard<'_, Model> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Classifies the net's test split and reads its first-layer filters.
-fn start_eval(c: &Candidate, wake: Wake) -> Job<(Evaluation, Option<Filters>)> {
-    let (model, data) = (c.model.clone(), c.data.clone());
+/// What the evaluation job finds out about a net.
+struct Looked {
+    eval: Evaluation,
+    filters: Option<Filters>,
+    init_filters: Option<Filters>,
+}
+
+/// Classifies the net's test split and reads its first-layer filters, trained and as the same
+/// seed made them before training.
+fn start_eval(c: &Candidate, wake: Wake) -> Job<Looked> {
+    let (model, data, spec, start) = (c.model.clone(), c.data.clone(), c.spec.clone(), c.start);
     Job::spawn(
         "inspect: evaluate",
         move || wake(),
@@ -567,8 +585,18 @@ fn start_eval(c: &Candidate, wake: Wake) -> Job<(Evaluation, Option<Filters>)> {
                 !p.is_cancelled()
             };
             let e = eval::evaluate(&mut m, &data, SplitKind::Test, eval::BATCH, &mut on)?;
-            let f = eval::first_filters(&mut m);
-            Ok((e, f))
+            let filters = eval::first_filters(&mut m);
+            let input = m.input_shape();
+            drop(m);
+            let init_filters = start.and_then(|(seed, opts)| {
+                let mut fresh = Model::new(&spec, input, seed, opts).ok()?;
+                eval::first_filters(&mut fresh)
+            });
+            Ok(Looked {
+                eval: e,
+                filters,
+                init_filters,
+            })
         },
     )
 }
@@ -636,6 +664,7 @@ fn start_open(dir: PathBuf, wake: Wake) -> Job<Candidate> {
                 model: Arc::new(Mutex::new(model)),
                 data: Arc::new(ds),
                 origin: dir.display().to_string(),
+                start: Some((run.history.hyper.seed, run.history.hyper.model)),
             })
         },
     )

@@ -172,7 +172,7 @@ fn cards(
     let per_line = ((ui.available_width() + 8.0) / (w + 8.0)).floor().max(1.0) as usize;
     let mut clicked = None;
     for line in images.chunks(per_line) {
-        ui.horizontal(|ui| {
+        ui.horizontal_top(|ui| {
             ui.spacing_mut().item_spacing.x = 8.0;
             for &i in line {
                 if card(v, ui, data, nets, i, w) {

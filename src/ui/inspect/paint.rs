@@ -63,6 +63,9 @@ pub fn thumb(ui: &mut Ui, tex: &mut Textures, data: &Dataset, i: usize, px: f32)
     ui.add(egui::Image::new((handle.id(), vec2(px, px * aspect))).sense(Sense::click()))
 }
 
+/// Points between the tiles of a cell.
+pub const TILE_GAP: f32 = 5.0;
+
 /// Paints a mosaic: a heading per column, then each row's title and its cells' captions and
 /// tiles (every tile `tile_px` points on its longer side, nearest-neighbour).
 pub fn mosaic(ui: &mut Ui, tex: &mut Textures, key: &str, m: &Mosaic, tile_px: f32) {
@@ -92,7 +95,7 @@ pub fn mosaic(ui: &mut Ui, tex: &mut Textures, key: &str, m: &Mosaic, tile_px: f
                         }
                         for (l, line) in cell.tiles.chunks(wrap).enumerate() {
                             ui.horizontal(|ui| {
-                                ui.spacing_mut().item_spacing.x = 3.0;
+                                ui.spacing_mut().item_spacing.x = TILE_GAP;
                                 for (j, t) in line.iter().enumerate() {
                                     let i = l * wrap + j;
                                     let h = tex.get(ui, format!("{key}/{r}/{c}/{i}"), || t.clone());
@@ -111,6 +114,11 @@ pub fn mosaic(ui: &mut Ui, tex: &mut Textures, key: &str, m: &Mosaic, tile_px: f
         });
 }
 
+/// Class names and numbers around a matrix.
+fn label_font() -> egui::FontId {
+    egui::FontId::proportional(11.5)
+}
+
 /// Side of a matrix cell that fits `width` points, or `None` when the matrix would be cramped.
 pub fn matrix_cell(ui: &Ui, m: &Matrix, width: f32) -> Option<f32> {
     let (label_w, err_w) = matrix_margins(ui, m);
@@ -120,7 +128,7 @@ pub fn matrix_cell(ui: &Ui, m: &Matrix, width: f32) -> Option<f32> {
 }
 
 fn matrix_margins(ui: &Ui, m: &Matrix) -> (f32, f32) {
-    let font = egui::TextStyle::Small.resolve(ui.style());
+    let font = label_font();
     let label_w = m
         .classes
         .iter()
@@ -153,7 +161,7 @@ pub fn matrix(
     let (outer, _) = ui.allocate_exact_size(size, Sense::hover());
     let painter = ui.painter_at(outer);
     let v = ui.visuals().clone();
-    let small = egui::TextStyle::Small.resolve(ui.style());
+    let small = label_font();
     let count_font = egui::FontId::proportional((cell * 0.42).clamp(9.0, 15.0));
     let bg = v.panel_fill;
     let bg = [bg.r(), bg.g(), bg.b()];
