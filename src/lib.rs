@@ -5,6 +5,8 @@
 pub mod builder;
 pub mod cli;
 pub mod data;
+/// The loss landscape around trained nets: directions, evaluation, figures (no egui).
+pub mod landscape;
 /// Lessons parsed from the embedded `lessons/*.md`, and their checks.
 pub mod lessons;
 pub mod nn;

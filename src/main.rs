@@ -20,6 +20,8 @@ fn main() {
     let args = Args::parse();
     match args.cli.command {
         Some(cmd) => {
+            // An interrupted write removes its temporary file before the process dies.
+            resnet_lab::util::install_signal_cleanup();
             if let Err(e) = cli::run(cmd) {
                 eprintln!("error: {e}");
                 std::process::exit(1);

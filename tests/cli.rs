@@ -364,6 +364,51 @@ fn predict_names_each_bad_file_and_goes_on() {
     );
     assert!(!err.contains("panicked"), "{err}");
 
+    // Absurd flags and an output that is a folder are refused before anything is classified.
+    for (args, flag) in [
+        (vec!["--top", "0"], "--top"),
+        (vec!["--top", "5000"], "--top"),
+    ] {
+        let o = bin()
+            .arg("predict")
+            .arg(&run)
+            .arg(&good)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(flag) && err.contains("between 1 and 1000"),
+            "{err}"
+        );
+    }
+    let o = bin()
+        .arg("eval")
+        .arg(&run)
+        .args(["--max-per-class", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--max-per-class"),
+        "{err}"
+    );
+    let o = bin()
+        .arg("eval")
+        .arg(&run)
+        .arg("--predictions")
+        .arg(d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("cannot write --predictions"), "{err}");
+    assert!(
+        !err.contains("classifying"),
+        "refused before the work: {err}"
+    );
+
     // A folder that is not a run, and a run without weights, are refused in one sentence.
     let o = bin().args(["eval"]).arg(d.join("nope")).output().unwrap();
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a run folder"));

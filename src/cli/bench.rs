@@ -12,9 +12,9 @@ use std::time::Instant;
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "resnet")]
     pub arch: Arch,
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = super::flags::depth)]
     pub depth: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::flags::batch)]
     pub batch: usize,
     #[arg(long, default_value_t = 28)]
     pub size: usize,
@@ -22,7 +22,7 @@ pub struct BenchArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = super::flags::threads)]
     pub threads: usize,
     /// Also record the gradient and activation probes every step (to measure their cost).
     #[arg(long)]
@@ -42,6 +42,20 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let input = Shape::new(1, a.size, a.size);
+    // Refuse before building a net that cannot fit (e.g. --depth 1202 --size 512).
+    let hyper = crate::train::Hyper {
+        batch: a.batch,
+        threads: a.threads,
+        ..Default::default()
+    };
+    let shape = crate::train::budget::DataShape {
+        input,
+        n_train: a.batch,
+        n_test: 0,
+        bytes: 0,
+    };
+    crate::train::budget::check_parts(&spec.name, &spec, &hyper, shape, &crate::util::mem_limit())
+        .map_err(|over| over.message(true))?;
     let flops_fwd = spec.infer(input).map_err(|e| e.to_string())?.flops as f64;
     let (elapsed, params) = pool.install(|| {
         let mut model =

@@ -13,9 +13,11 @@ pub struct ExportArgs {
     pub runs: Vec<PathBuf>,
     #[arg(long, default_value = "plots")]
     pub out: PathBuf,
-    #[arg(long, default_value_t = plot::DEFAULT_SIZE.0)]
+    /// Width of each PNG in pixels (64 to 8192).
+    #[arg(long, default_value_t = plot::DEFAULT_SIZE.0, value_parser = super::flags::png_side)]
     pub width: u32,
-    #[arg(long, default_value_t = plot::DEFAULT_SIZE.1)]
+    /// Height of each PNG in pixels (64 to 8192).
+    #[arg(long, default_value_t = plot::DEFAULT_SIZE.1, value_parser = super::flags::png_side)]
     pub height: u32,
 }
 
@@ -45,10 +47,14 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_atomic(path, bytes).map_err(|e| format!("could not write {}: {e}", path.display()))
 }
 
+/// Most bytes a run history file may have (a long run probed every step is tens of MB).
+const MAX_RUN_FILE: u64 = 1 << 30;
+
 pub fn run(a: ExportArgs) -> Result<(), String> {
+    super::out_dir(&a.out)?;
     let mut runs = Vec::new();
     for p in &a.runs {
-        let text = std::fs::read_to_string(p)
+        let text = crate::util::read_regular_text(p, MAX_RUN_FILE, "a run history")
             .map_err(|e| format!("could not read {}: {e}", p.display()))?;
         let h: RunHistory = serde_json::from_str(&text).map_err(|e| {
             format!(
@@ -58,8 +64,6 @@ pub fn run(a: ExportArgs) -> Result<(), String> {
         })?;
         runs.push(h);
     }
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| format!("could not create {}: {e}", a.out.display()))?;
     let size = (a.width, a.height);
     let mut written = 0;
     for chart in charts::all(&runs).iter().filter(|c| !c.is_empty()) {

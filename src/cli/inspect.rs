@@ -30,7 +30,7 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value = "test")]
     pub split: SplitArg,
     /// Keep at most this many images per class.
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::per_class)]
     pub max_per_class: Option<usize>,
     /// Write the confusion matrix (rows: true class, columns: predicted) as CSV here.
     #[arg(long, default_value = "confusion.csv")]
@@ -49,8 +49,24 @@ pub struct PredictArgs {
     #[arg(required = true, num_args = 1..)]
     pub images: Vec<PathBuf>,
     /// List the K most likely classes for each image.
-    #[arg(long, default_value_t = 1, value_name = "K")]
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = top)]
     pub top: usize,
+}
+
+/// `--top K`: 1 to 1000 (more than the net's classes lists them all).
+fn top(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(k) if (1..=1000).contains(&k) => Ok(k),
+        _ => {
+            Err("K (the classes listed per image) must be a whole number between 1 and 1000".into())
+        }
+    }
+}
+
+/// Refuses an output path now rather than after the work it could not save.
+fn check_out(flag: &str, path: &Path) -> Result<(), String> {
+    crate::util::check_writable(path)
+        .map_err(|e| format!("cannot write {flag} {}: {e}", path.display()))
 }
 
 /// A saved run with its trained net and the data it trained on.
@@ -90,8 +106,9 @@ fn percent(v: Option<f32>) -> String {
 }
 
 pub fn eval(a: EvalArgs) -> Result<(), String> {
-    if a.max_per_class == Some(0) {
-        return Err("--max-per-class must be at least 1".into());
+    check_out("--out", &a.out)?;
+    if let Some(p) = &a.predictions {
+        check_out("--predictions", p)?;
     }
     let (run, mut model, info) = open_trained(&a.run)?;
     let source = match &a.data {

@@ -1,7 +1,9 @@
 //! The headless command line: the same experiments as the app, reproducible and scriptable.
 mod bench;
 mod export;
+pub mod flags;
 mod inspect;
+mod landscape;
 mod progress;
 
 use crate::data::{self, Format, LoadOptions, Source};
@@ -38,6 +40,9 @@ pub enum Command {
     Eval(inspect::EvalArgs),
     /// Classify image files with a saved run: the class and its confidence for each.
     Predict(inspect::PredictArgs),
+    /// The loss landscape around saved runs (Li et al. 2018): contour and 3-D plots on shared
+    /// levels, the initial-to-trained line, CSV and convexity figures.
+    Landscape(landscape::LandscapeArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -63,44 +68,53 @@ pub struct CommonArgs {
     #[arg(long, value_enum, default_value = "a")]
     pub shortcut: ShortcutArg,
     /// Channels of the first stage (doubled in each later stage).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = flags::width)]
     pub width: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = flags::epochs)]
     pub epochs: usize,
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = flags::batch)]
     pub batch: usize,
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = flags::lr)]
     pub lr: f32,
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, value_parser = flags::momentum)]
     pub momentum: f32,
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, value_parser = flags::weight_decay)]
     pub wd: f32,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Compute threads (default: one per core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = flags::threads)]
     pub threads: usize,
     /// Stop after this many steps.
-    #[arg(long)]
+    #[arg(long, value_parser = flags::steps)]
     pub max_steps: Option<usize>,
     /// Steps at a tenth of the learning rate first.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = flags::warmup)]
     pub warmup: usize,
     /// Zero the last batch-norm gamma of every residual block.
     #[arg(long)]
     pub zero_init: bool,
     /// Multiply every residual branch by this before the addition.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = flags::residual_scale)]
     pub residual_scale: f32,
     /// Random crop with 4 pixels of padding and horizontal flips.
     #[arg(long)]
     pub augment: bool,
     /// Record probes every N steps (0 = off).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = flags::probe_every)]
     pub probe_every: usize,
     /// Keep at most this many training images per class.
-    #[arg(long)]
+    #[arg(long, value_parser = flags::per_class)]
     pub max_per_class: Option<usize>,
+    /// Resize images to this size: N (square) or WxH. Default: the images' own size when it is
+    /// at most 64x64 and shared by all, else 32x32.
+    #[arg(long, value_parser = flags::size, value_name = "N|WxH")]
+    pub size: Option<(usize, usize)>,
+    /// Most memory a run may use, e.g. 2G, 512M or 50% (default: 70% of RAM, or 90% of what
+    /// is free if less; also RESNET_LAB_MEM_LIMIT). Runs that would need more are refused
+    /// before they start, with what to change.
+    #[arg(long, value_parser = flags::mem_limit, value_name = "SIZE")]
+    pub mem_limit: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -109,7 +123,8 @@ pub struct TrainArgs {
     pub common: CommonArgs,
     #[arg(long, value_enum, default_value = "resnet")]
     pub arch: Arch,
-    #[arg(long, default_value_t = 20)]
+    /// 6n+2: 8, 14, 20, 26, 32, 44, 56, 110, ... up to 1202.
+    #[arg(long, default_value_t = 20, value_parser = flags::depth)]
     pub depth: usize,
     /// Train this NetSpec JSON instead of a preset.
     #[arg(long)]
@@ -127,7 +142,8 @@ pub struct TrainArgs {
 pub struct SweepArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    #[arg(long, num_args = 1.., default_values_t = [20, 32, 44, 56])]
+    /// Each 6n+2; all are checked (and their memory estimated) before the first run.
+    #[arg(long, num_args = 1.., default_values_t = [20, 32, 44, 56], value_parser = flags::depth)]
     pub depths: Vec<usize>,
     #[arg(long, value_enum, num_args = 1.., default_values_t = [Arch::Plain, Arch::Resnet])]
     pub arch: Vec<Arch>,
@@ -148,6 +164,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Export(a) => export::run(a),
         Command::Eval(a) => inspect::eval(a),
         Command::Predict(a) => inspect::predict(a),
+        Command::Landscape(a) => landscape::run(a),
     }
 }
 
@@ -175,6 +192,28 @@ impl CommonArgs {
         }
     }
 
+    /// Applies `--threads` and `--mem-limit` for this process; a `RESNET_LAB_MEM_LIMIT` that is
+    /// not a size is an error here rather than silently ignored.
+    fn apply_mem_limit(&self) -> Result<(), String> {
+        if self.threads > 0 {
+            // The CLI trains on the calling thread, so the global pool is the run's pool. It can
+            // be set only once per process; a second call (tests) keeps the first.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .build_global();
+        }
+        if let Some(bytes) = self.mem_limit {
+            crate::util::set_mem_limit(Some(crate::util::MemLimit {
+                bytes,
+                source: format!("--mem-limit {}", crate::util::bytes_text(bytes)),
+            }));
+        } else if let Ok(v) = std::env::var(crate::util::MEM_LIMIT_ENV) {
+            crate::util::parse_mem_limit(&v)
+                .map_err(|e| format!("{}={v}: {e}", crate::util::MEM_LIMIT_ENV))?;
+        }
+        Ok(())
+    }
+
     fn load(&self) -> Result<(data::Dataset, DataInfo), String> {
         let source = if self.data == "builtin" {
             Source::Builtin
@@ -185,6 +224,7 @@ impl CommonArgs {
             format: self.format,
             seed: self.seed,
             max_per_class: self.max_per_class,
+            size: self.size,
             ..LoadOptions::default()
         };
         let ds = progress::load_with_progress(&source, &opts)?;
@@ -253,27 +293,89 @@ fn write_json(path: &Path, history: &RunHistory) -> Result<(), String> {
         .map_err(|e| format!("could not write {}: {e}", path.display()))
 }
 
+/// The run's name for messages ("the run" when it has none).
+fn name_of(label: &str) -> &str {
+    if label.trim().is_empty() {
+        "the run"
+    } else {
+        label
+    }
+}
+
 fn outcome(h: &RunHistory) -> Result<(), String> {
     match &h.status {
         crate::train::RunStatus::Finished => Ok(()),
-        other => Err(format!("{}: {}", h.label, other.describe())),
+        other => Err(format!("{}: {}", name_of(&h.label), other.describe())),
     }
+}
+
+/// Warns (on stderr) about a run that ended but learned nothing.
+fn warn_verdict(h: &RunHistory) {
+    if let Some(v) = h.verdict() {
+        eprintln!("warning: {}: {v}", name_of(&h.label));
+    }
+}
+
+/// Refuses a run that would not fit in memory, before anything is built.
+fn check_budget(
+    label: &str,
+    spec: &NetSpec,
+    hyper: &Hyper,
+    ds: &data::Dataset,
+) -> Result<(), String> {
+    crate::train::budget::check(label, spec, hyper, ds)
+        .map(|_| ())
+        .map_err(|over| over.message(true))
+}
+
+/// Most bytes a network spec file may have.
+const MAX_SPEC_FILE: u64 = 16 << 20;
+
+/// Reads a NetSpec file and checks it against the data, every message naming the file.
+fn read_spec(p: &Path, ds: &data::Dataset) -> Result<NetEntry, String> {
+    let shown = p.display();
+    let text = crate::util::read_regular_text(p, MAX_SPEC_FILE, "a network spec")
+        .map_err(|e| format!("could not read {shown}: {e}"))?;
+    let spec = NetSpec::from_json(&text)
+        .map_err(|e| format!("{shown} is not a valid network spec: {e}"))?;
+    let input = crate::nn::Shape::new(ds.channels, ds.height, ds.width);
+    spec.validate(input)
+        .map_err(|e| format!("{shown} cannot be trained on {input} images: {e}"))?;
+    if spec.classes() != Some(ds.classes.len()) {
+        return Err(format!(
+            "{shown} ends in {} outputs but the data set has {} classes; set its last Linear layer to {}",
+            spec.classes().unwrap_or(0),
+            ds.classes.len(),
+            ds.classes.len()
+        ));
+    }
+    let mut entry = NetEntry::new(spec);
+    if entry.label.trim().is_empty() {
+        entry.label = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "custom net".into());
+    }
+    Ok(entry)
 }
 
 fn train(a: TrainArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
+    a.common.apply_mem_limit()?;
+    if let Some(out) = &a.out {
+        // Refused now rather than after the training it could not save.
+        crate::util::check_writable(out)
+            .map_err(|e| format!("cannot write --out {}: {e}", out.display()))?;
+    }
     let (ds, info) = a.common.load()?;
-    let spec = match &a.spec {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("could not read {}: {e}", p.display()))?;
-            NetSpec::from_json(&text)
-                .map_err(|e| format!("{} is not a valid network spec: {e}", p.display()))?
-        }
-        None => a.common.preset(a.arch, a.depth, ds.classes.len())?,
+    let entry = match &a.spec {
+        Some(p) => read_spec(p, &ds)?,
+        None => NetEntry::new(a.common.preset(a.arch, a.depth, ds.classes.len())?),
     };
-    let (history, mut model) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
+    check_budget(&entry.label, &entry.spec, &hyper, &ds)?;
+    let (history, mut model) = train_one(&entry, &hyper, &ds, &info);
+    warn_verdict(&history);
     if let Some(out) = &a.out {
         write_json(out, &history)?;
         eprintln!("wrote {}", out.display());
@@ -285,41 +387,65 @@ fn train(a: TrainArgs) -> Result<(), String> {
     outcome(&history)
 }
 
+/// A folder to write into: created if missing, refused if something else is there.
+pub(crate) fn out_dir(dir: &Path) -> Result<(), String> {
+    if let Ok(m) = std::fs::metadata(dir)
+        && !m.is_dir()
+    {
+        return Err(format!(
+            "--out {} is {}, not a folder",
+            dir.display(),
+            crate::util::kind_of(m.file_type())
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("could not create {}: {e}", dir.display()))
+}
+
 fn sweep(a: SweepArgs) -> Result<(), String> {
     let hyper = a.common.hyper();
     hyper.validate()?;
+    a.common.apply_mem_limit()?;
+    out_dir(&a.out)?;
     let (ds, info) = a.common.load()?;
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| format!("could not create {}: {e}", a.out.display()))?;
-    let mut csv = String::from("depth,arch,final_train_err,final_test_err,status\n");
-    let mut failures = Vec::new();
-    let mut points = Vec::new();
+    // Every run is built and checked before the first one trains.
+    let mut plan = Vec::new();
     for &depth in &a.depths {
         for &arch in &a.arch {
             let spec = a.common.preset(arch, depth, ds.classes.len())?;
-            let (h, _) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
-            write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
-            let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();
-            let arch_name = if arch == Arch::Plain {
-                "plain"
-            } else {
-                "resnet"
-            };
-            csv += &format!(
-                "{depth},{arch_name},{},{},{}\n",
-                f(h.final_train_err()),
-                f(h.final_test_err()),
-                crate::util::csv_field(&h.status.describe())
-            );
-            match (outcome(&h), h.final_train_err()) {
-                (Err(e), _) => failures.push(e),
-                (Ok(()), Some(err)) => points.push(crate::plot::charts::SweepPoint {
-                    residual: arch == Arch::Resnet,
-                    depth,
-                    train_err: err,
-                }),
-                (Ok(()), None) => {}
-            }
+            check_budget(&spec.name, &spec, &hyper, &ds)?;
+            plan.push((depth, arch, spec));
+        }
+    }
+    let mut csv = String::from("depth,arch,final_train_err,final_test_err,status\n");
+    let mut failures = Vec::new();
+    let mut points = Vec::new();
+    for (depth, arch, spec) in plan {
+        let (h, _) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
+        warn_verdict(&h);
+        write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
+        let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();
+        let arch_name = if arch == Arch::Plain {
+            "plain"
+        } else {
+            "resnet"
+        };
+        csv += &format!(
+            "{depth},{arch_name},{},{},{}\n",
+            f(h.final_train_err()),
+            f(h.final_test_err()),
+            crate::util::csv_field(&match h.verdict() {
+                Some(v) => format!("{}: {v}", h.status.describe()),
+                None => h.status.describe(),
+            })
+        );
+        match (outcome(&h), h.final_train_err()) {
+            (Err(e), _) => failures.push(e),
+            (Ok(()), Some(err)) => points.push(crate::plot::charts::SweepPoint {
+                residual: arch == Arch::Resnet,
+                depth,
+                train_err: err,
+            }),
+            (Ok(()), None) => {}
         }
     }
     let chart = crate::plot::charts::sweep(&points);

@@ -7,12 +7,12 @@
 //! of records, so a short last record is the error a learner will most often see.
 
 use std::fs;
-use std::io::Write;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use super::dataset::{Dataset, Split};
-use super::idx::class_names;
+use super::idx::read_names;
 use super::{DataError, Progress, Raw};
 
 pub const SIDE: usize = 32;
@@ -140,13 +140,65 @@ pub fn looks_like(path: &Path) -> bool {
     find(path).is_ok()
 }
 
-fn read(path: &Path, label_bytes: usize) -> Result<(Vec<u8>, Vec<u16>), DataError> {
-    let meta = fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-    if meta.len() > MAX_FILE {
+/// Reads one CIFAR file: a regular file (a FIFO or a link to a device is refused by name)
+/// of whole records, streamed into `images` and `labels` with its size checked against what
+/// is left of the data budget before anything is allocated.
+fn read(
+    path: &Path,
+    label_bytes: usize,
+    budget: &mut u64,
+    progress: &Progress,
+) -> Result<Split, DataError> {
+    let (f, len) = crate::util::open_regular(path).map_err(|e| DataError::io(path, e))?;
+    if len > MAX_FILE {
         return Err(DataError::cifar(path, "it is larger than the 1 GiB limit"));
     }
-    let bytes = fs::read(path).map_err(|e| DataError::io(path, e))?;
-    parse_cifar(path, &bytes, label_bytes)
+    let rec = (label_bytes + PIXELS) as u64;
+    if len == 0 {
+        return Err(DataError::cifar(path, "the file is empty"));
+    }
+    if !len.is_multiple_of(rec) {
+        return Err(DataError::cifar(
+            path,
+            format!(
+                "it is {len} bytes, which is not a whole number of {rec}-byte records: the last record is cut short after {} bytes (truncated download?)",
+                len % rec
+            ),
+        ));
+    }
+    let n = (len / rec) as usize;
+    let bytes = (n * PIXELS) as u64;
+    if bytes > *budget {
+        return Err(super::too_big(path, n, (3, SIDE, SIDE)));
+    }
+    *budget -= bytes;
+    let mut split = Split {
+        images: Vec::with_capacity(n * PIXELS),
+        labels: Vec::with_capacity(n),
+    };
+    let mut r = std::io::BufReader::new(f);
+    let mut buf = vec![0u8; 1000 * rec as usize];
+    let mut left = n;
+    while left > 0 {
+        if progress.is_cancelled() {
+            return Err(DataError::Cancelled);
+        }
+        let k = left.min(1000);
+        let chunk = &mut buf[..k * rec as usize];
+        r.read_exact(chunk).map_err(|e| {
+            DataError::cifar(
+                path,
+                format!(
+                    "it became shorter while it was read ({e}); is another program writing it?"
+                ),
+            )
+        })?;
+        let (images, labels) = parse_cifar(path, chunk, label_bytes)?;
+        split.images.extend_from_slice(&images);
+        split.labels.extend_from_slice(&labels);
+        left -= k;
+    }
+    Ok(split)
 }
 
 pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
@@ -156,14 +208,17 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
         Ordering::Relaxed,
     );
     progress.done.store(0, Ordering::Relaxed);
+    let mut budget = super::data_limit();
     let mut train = Split::default();
+    let mut parts = vec![];
     for f in &files.train {
         if progress.cancel.load(Ordering::Relaxed) {
             return Err(DataError::Cancelled);
         }
-        let (images, labels) = read(f, files.label_bytes)?;
-        train.images.extend_from_slice(&images);
-        train.labels.extend_from_slice(&labels);
+        let s = read(f, files.label_bytes, &mut budget, progress)?;
+        parts.push((f.clone(), train.len()..train.len() + s.len()));
+        train.images.extend_from_slice(&s.images);
+        train.labels.extend_from_slice(&s.labels);
         progress.done.fetch_add(1, Ordering::Relaxed);
     }
     let test = match &files.test {
@@ -171,13 +226,20 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
             if progress.cancel.load(Ordering::Relaxed) {
                 return Err(DataError::Cancelled);
             }
-            let (images, labels) = read(f, files.label_bytes)?;
+            let s = read(f, files.label_bytes, &mut budget, progress)?;
             progress.done.fetch_add(1, Ordering::Relaxed);
-            Some(Split { images, labels })
+            Some(s)
         }
         None => None,
     };
     let mut warnings = vec![];
+    // The official sets have 10 or 100 classes; a names file may name others (ours, written
+    // by `write_cifar`, names fewer). Labels outside the class set are refused with counts.
+    let (standard, set) = if files.label_bytes == 1 {
+        (10, "CIFAR-10")
+    } else {
+        (100, "CIFAR-100")
+    };
     let max_label = train
         .labels
         .iter()
@@ -185,14 +247,39 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
         .copied()
         .max()
         .unwrap_or(0) as usize;
-    // The official sets always have 10 or 100 classes, even when a small file lacks some.
-    let standard = if files.label_bytes == 1 { 10 } else { 100 };
-    let needed = if files.names.is_none() && max_label < standard {
-        standard
-    } else {
-        max_label + 1
+    let names = read_names(files.names.as_deref(), &mut warnings);
+    let (classes, why) = match names {
+        Some(n) if n.len() > max_label => {
+            let why = format!(
+                "{} names {} classes",
+                files.names.as_deref().unwrap_or(path).display(),
+                n.len()
+            );
+            (n, why)
+        }
+        Some(n) => {
+            let file = files.names.as_deref().unwrap_or(path);
+            warnings.push(format!(
+                "{} names {} classes but the labels go up to {max_label}; using numbers",
+                file.display(),
+                n.len()
+            ));
+            (
+                numbers(standard),
+                format!("{set} labels go from 0 to {}", standard - 1),
+            )
+        }
+        None => (
+            numbers(standard),
+            format!("{set} labels go from 0 to {}", standard - 1),
+        ),
     };
-    let classes = class_names(files.names.as_deref(), needed, &mut warnings);
+    for (f, range) in &parts {
+        super::check_label_range(f, &train.labels[range.clone()], classes.len(), &why)?;
+    }
+    if let (Some(f), Some(t)) = (&files.test, &test) {
+        super::check_label_range(f, &t.labels, classes.len(), &why)?;
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -205,6 +292,10 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
         test,
         warnings,
     })
+}
+
+fn numbers(k: usize) -> Vec<String> {
+    (0..k).map(|i| i.to_string()).collect()
 }
 
 /// Writes a data set as CIFAR binary files. Up to 10 classes: CIFAR-10 layout
@@ -233,24 +324,28 @@ pub fn write_cifar(dir: &Path, ds: &Dataset) -> std::io::Result<()> {
         ("train.bin", "test.bin", "fine_label_names.txt")
     };
     for (name, split) in [(train_name, &ds.train), (test_name, &ds.test)] {
-        let mut f = std::io::BufWriter::new(fs::File::create(dir.join(name))?);
-        for (i, &l) in split.labels.iter().enumerate() {
-            if !ten {
-                f.write_all(&[0])?;
+        crate::util::write_atomic_with(&dir.join(name), |f| {
+            for (i, &l) in split.labels.iter().enumerate() {
+                if !ten {
+                    f.write_all(&[0])?;
+                }
+                f.write_all(&[l as u8])?;
+                let img = split
+                    .images
+                    .get(i * PIXELS..(i + 1) * PIXELS)
+                    .ok_or_else(|| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidInput,
+                            "the data set has fewer images than labels",
+                        )
+                    })?;
+                f.write_all(img)?;
             }
-            f.write_all(&[l as u8])?;
-            let img = split
-                .images
-                .get(i * PIXELS..(i + 1) * PIXELS)
-                .ok_or_else(|| {
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        "the data set has fewer images than labels",
-                    )
-                })?;
-            f.write_all(img)?;
-        }
-        f.flush()?;
+            Ok(())
+        })?;
     }
-    fs::write(dir.join(names_name), ds.classes.join("\n") + "\n")
+    crate::util::write_atomic(
+        &dir.join(names_name),
+        (ds.classes.join("\n") + "\n").as_bytes(),
+    )
 }

@@ -25,6 +25,15 @@ fn looks(format: Format, p: &Path) -> bool {
 /// The format, and the path its loader should read: `path` itself or one folder inside it.
 pub(crate) fn resolve(path: &Path, format: Option<Format>) -> Result<(Format, PathBuf), DataError> {
     let meta = fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(DataError::UnknownFormat {
+            path: path.into(),
+            reason: format!(
+                "it is {}; choose a data file or a folder",
+                crate::util::kind_of(meta.file_type())
+            ),
+        });
+    }
     let lower = path.to_string_lossy().to_ascii_lowercase();
     if meta.is_file() && ARCHIVES.iter().any(|a| lower.ends_with(a)) {
         return Err(DataError::UnknownFormat {
@@ -96,8 +105,8 @@ fn idx_file(path: &Path) -> bool {
         return true;
     }
     let mut head = [0u8; 4];
-    fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+    crate::util::open_regular(path)
+        .and_then(|(mut f, _)| std::io::Read::read_exact(&mut f, &mut head))
         .is_ok_and(|_| {
             head[0] == 0 && head[1] == 0 && head[2] == 0x08 && (1..=4).contains(&head[3])
         })

@@ -5,19 +5,27 @@
 //! length is unknown until read) before anything is allocated, so a lying header cannot make
 //! us reserve gigabytes.
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
+use rayon::prelude::*;
+use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
+use super::convert::convert_one;
 use super::dataset::{Dataset, Split};
-use super::{DataError, Progress, Raw};
+use super::{DataError, LoadOptions, Progress, Raw, choose_size, data_limit, too_big};
 
-/// Largest data block we accept from one file (2 GiB, well above EMNIST's 700 MB).
+/// Largest data block we accept from one file (2 GiB, well above EMNIST's 700 MB), and the
+/// largest file we open.
 const MAX_BYTES: u64 = 2 << 30;
 /// Largest image side we accept.
 pub const MAX_SIDE: usize = 8192;
+/// Images read (and resized) at a time when streaming...
+const CHUNK: usize = 256;
+/// ...and at most this many bytes of them.
+const CHUNK_BYTES: usize = 16 << 20;
 
 /// A parsed IDX file: its dimension sizes and its unsigned-byte data.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,28 +35,60 @@ pub struct IdxArray {
 }
 
 /// Parses an IDX file's bytes, gzip-compressed or not (told apart by content, not by name).
+/// Gzip files with several members (concatenated `.gz` files) are read whole.
 /// `path` only names the file in error messages.
 pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        read_idx(path, GzDecoder::new(bytes), None)
+    let gz = bytes.starts_with(&[0x1f, 0x8b]);
+    let mut r: Box<dyn Read> = if gz {
+        Box::new(MultiGzDecoder::new(bytes))
     } else {
-        read_idx(path, bytes, Some(bytes.len() as u64))
+        Box::new(bytes)
+    };
+    let len = (!gz).then_some(bytes.len() as u64);
+    let header = read_header(path, &mut r, len)?;
+    let data = read_body(path, &mut r, header.expected, gz)?;
+    Ok(IdxArray {
+        dims: header.dims,
+        data,
+    })
+}
+
+/// An open IDX file whose header has been read and checked; the body is next.
+struct IdxFile {
+    header: Header,
+    reader: Box<dyn Read>,
+    gz: bool,
+}
+
+impl IdxFile {
+    fn open(path: &Path) -> Result<IdxFile, DataError> {
+        let (f, len) = crate::util::open_regular(path).map_err(|e| DataError::io(path, e))?;
+        if len > MAX_BYTES {
+            return Err(DataError::idx(path, "it is larger than the 2 GiB limit"));
+        }
+        let mut buf = BufReader::new(f);
+        let gz = buf
+            .fill_buf()
+            .map_err(|e| DataError::io(path, e))?
+            .starts_with(&[0x1f, 0x8b]);
+        let mut reader: Box<dyn Read> = if gz {
+            Box::new(MultiGzDecoder::new(buf))
+        } else {
+            Box::new(buf)
+        };
+        let header = read_header(path, &mut reader, (!gz).then_some(len))?;
+        Ok(IdxFile { header, reader, gz })
     }
 }
 
-/// Reads one IDX file from disk.
-pub fn read_idx_file(path: &Path) -> Result<IdxArray, DataError> {
-    let meta = fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-    if meta.len() > MAX_BYTES {
-        return Err(DataError::idx(path, "it is larger than the 2 GiB limit"));
-    }
-    let bytes = fs::read(path).map_err(|e| DataError::io(path, e))?;
-    parse_idx(path, &bytes)
+struct Header {
+    dims: Vec<usize>,
+    /// Bytes of data the dimensions promise (at most [`MAX_BYTES`]).
+    expected: u64,
 }
 
-fn read_idx<R: Read>(path: &Path, mut r: R, len: Option<u64>) -> Result<IdxArray, DataError> {
-    let gz = len.is_none();
-    let early = |e: std::io::Error| {
+fn early(path: &Path, gz: bool) -> impl Fn(std::io::Error) -> DataError + '_ {
+    move |e| {
         if gz {
             DataError::idx(
                 path,
@@ -57,9 +97,15 @@ fn read_idx<R: Read>(path: &Path, mut r: R, len: Option<u64>) -> Result<IdxArray
         } else {
             DataError::idx(path, "the file ends inside the header")
         }
-    };
+    }
+}
+
+/// Reads and checks the header; for an uncompressed file (`len` known) also checks that the
+/// file holds exactly the bytes the header promises, before anything is allocated.
+fn read_header(path: &Path, r: &mut dyn Read, len: Option<u64>) -> Result<Header, DataError> {
+    let early = early(path, len.is_none());
     let mut magic = [0u8; 4];
-    r.read_exact(&mut magic).map_err(early)?;
+    r.read_exact(&mut magic).map_err(&early)?;
     if magic[0] != 0 || magic[1] != 0 {
         return Err(DataError::idx(
             path,
@@ -96,7 +142,7 @@ fn read_idx<R: Read>(path: &Path, mut r: R, len: Option<u64>) -> Result<IdxArray
     let mut dims = Vec::with_capacity(ndims);
     for _ in 0..ndims {
         let mut d = [0u8; 4];
-        r.read_exact(&mut d).map_err(early)?;
+        r.read_exact(&mut d).map_err(&early)?;
         dims.push(u32::from_be_bytes(d) as usize);
     }
     let expected = dims
@@ -126,16 +172,32 @@ fn read_idx<R: Read>(path: &Path, mut r: R, len: Option<u64>) -> Result<IdxArray
             ));
         }
     }
-    // Capacity from the checked size; reading one byte past it tells us about extra data.
-    let mut data = Vec::with_capacity(expected.min(64 << 20) as usize);
-    r.take(expected + 1).read_to_end(&mut data).map_err(early)?;
+    Ok(Header { dims, expected })
+}
+
+fn cut_short(path: &Path, expected: u64, dims: &str, got: u64) -> DataError {
+    DataError::idx(
+        path,
+        format!(
+            "its header promises {expected} bytes of data for dimensions {dims} but the file ends after {got} (truncated?)"
+        ),
+    )
+}
+
+/// Reads exactly `expected` bytes of body; one byte more is an error (a lying header).
+fn read_body(path: &Path, r: &mut dyn Read, expected: u64, gz: bool) -> Result<Vec<u8>, DataError> {
+    // `expected` is checked against the 2 GiB cap (and by callers against the data limit);
+    // for a .gz the header may still lie, so start small and let the reads prove the size.
+    let mut data = Vec::with_capacity(if gz { expected.min(64 << 20) } else { expected } as usize);
+    r.take(expected + 1)
+        .read_to_end(&mut data)
+        .map_err(early(path, gz))?;
     if (data.len() as u64) < expected {
-        return Err(DataError::idx(
+        return Err(cut_short(
             path,
-            format!(
-                "its header promises {expected} bytes of data for dimensions {dims:?} but the file ends after {} (truncated?)",
-                data.len()
-            ),
+            expected,
+            "in its header",
+            data.len() as u64,
         ));
     }
     if data.len() as u64 > expected {
@@ -144,7 +206,62 @@ fn read_idx<R: Read>(path: &Path, mut r: R, len: Option<u64>) -> Result<IdxArray
             format!("the data is longer than the {expected} bytes its header promises"),
         ));
     }
-    Ok(IdxArray { dims, data })
+    Ok(data)
+}
+
+/// Reads `n` images of `from` (h, w) and resizes each to `to` on the way, so a set of large
+/// images never sits in memory at full size. Checks that nothing follows the last image.
+fn read_resized(
+    path: &Path,
+    f: &mut IdxFile,
+    n: usize,
+    from: (usize, usize),
+    to: (usize, usize),
+    progress: &Progress,
+) -> Result<Vec<u8>, DataError> {
+    let (len_from, len_to) = (from.0 * from.1, to.0 * to.1);
+    let mut out = Vec::with_capacity(n * len_to);
+    // A chunk of at most CHUNK images and CHUNK_BYTES: 256 images of 8192x8192 would be 16 GiB.
+    let per_chunk = (CHUNK_BYTES / len_from.max(1)).clamp(1, CHUNK);
+    let mut buf = vec![0u8; per_chunk.min(n.max(1)) * len_from];
+    let mut done = 0;
+    while done < n {
+        if progress.is_cancelled() {
+            return Err(DataError::Cancelled);
+        }
+        let k = per_chunk.min(n - done);
+        let chunk = &mut buf[..k * len_from];
+        if let Err(e) = f.reader.read_exact(chunk) {
+            if f.gz && e.kind() != std::io::ErrorKind::UnexpectedEof {
+                return Err(early(path, true)(e));
+            }
+            return Err(cut_short(
+                path,
+                f.header.expected,
+                &format!("{:?}", f.header.dims),
+                (done * len_from) as u64,
+            ));
+        }
+        let small: Vec<Vec<u8>> = chunk
+            .par_chunks(len_from)
+            .map(|img| convert_one(img, (1, from.0, from.1), (1, to.0, to.1)))
+            .collect();
+        for s in small {
+            out.extend_from_slice(&s);
+        }
+        done += k;
+    }
+    let mut extra = [0u8; 1];
+    if matches!(f.reader.read(&mut extra), Ok(1)) {
+        return Err(DataError::idx(
+            path,
+            format!(
+                "the data is longer than the {} bytes its header promises",
+                f.header.expected
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// The files of one IDX data set.
@@ -212,11 +329,15 @@ fn candidates(path: &Path) -> Vec<(PathBuf, (Role, Part, String))> {
     };
     let mut out: Vec<_> = rd
         .flatten()
+        // Hidden files are never data (our own unfinished writes are `.<name>.….partial`).
+        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             classify(&name).map(|c| (e.path(), c))
         })
-        .filter(|(p, _)| p.is_file())
+        // Anything but a folder: a FIFO or device with a data file's name is refused by name
+        // when opened, instead of being passed over in silence.
+        .filter(|(p, _)| !p.is_dir())
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
@@ -290,7 +411,8 @@ pub fn find(path: &Path) -> Result<IdxFiles, DataError> {
     let train_labels = pick(Role::Labels, Part::Train).ok_or_else(|| missing("train-labels"))?;
     let test = pick(Role::Images, Part::Test).zip(pick(Role::Labels, Part::Test));
     let dir = train_images.parent().unwrap_or(Path::new("."));
-    let classes_txt = Some(dir.join("classes.txt")).filter(|p| p.is_file());
+    let classes_txt =
+        Some(dir.join("classes.txt")).filter(|p| fs::metadata(p).is_ok_and(|m| !m.is_dir()));
     Ok(IdxFiles {
         train_images,
         train_labels,
@@ -299,8 +421,9 @@ pub fn find(path: &Path) -> Result<IdxFiles, DataError> {
     })
 }
 
-/// Loads an IDX set into the shared raw form; conversion and splitting happen later.
-pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
+/// Loads an IDX set into the shared raw form. Large images are resized while they are read
+/// (see [`super::choose_size`]); other conversion and splitting happen later.
+pub(crate) fn load(path: &Path, opts: &LoadOptions, progress: &Progress) -> Result<Raw, DataError> {
     let files = find(path)?;
     let mut warnings = vec![];
     let n_files = 2 + if files.test.is_some() { 2 } else { 0 };
@@ -313,11 +436,24 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
         }
         Ok(())
     };
-    let (train, h, w) = load_pair(&files.train_images, &files.train_labels, &step)?;
+    let mut budget = data_limit();
+    let train = load_pair(
+        &files.train_images,
+        &files.train_labels,
+        opts.size,
+        &mut budget,
+        progress,
+        &step,
+    )?;
+    if let Some(w) = &train.resized {
+        warnings.push(w.clone());
+    }
+    let target = train.target;
     let test = match &files.test {
         Some((ti, tl)) => {
-            let (test, th, tw) = load_pair(ti, tl, &step)?;
-            if (th, tw) != (h, w) {
+            let test = load_pair(ti, tl, Some(target), &mut budget, progress, &step)?;
+            if test.native != train.native {
+                let ((h, w), (th, tw)) = (train.native, test.native);
                 return Err(DataError::bad(
                     ti,
                     format!("its images are {tw}x{th} but the training images are {w}x{h}"),
@@ -339,35 +475,117 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
             None
         }
     };
-    let max_label = train
-        .labels
-        .iter()
-        .chain(test.iter().flat_map(|t| t.labels.iter()))
-        .copied()
-        .max()
-        .unwrap_or(0) as usize;
-    let classes = class_names(files.classes_txt.as_deref(), max_label + 1, &mut warnings);
+    let mut splits = vec![(&files.train_labels, &train.split)];
+    if let (Some((_, tl)), Some(t)) = (&files.test, &test) {
+        splits.push((tl, &t.split));
+    }
+    let classes = match read_names(files.classes_txt.as_deref(), &mut warnings) {
+        Some(names) => {
+            let names_file = files
+                .classes_txt
+                .as_deref()
+                .unwrap_or(Path::new("classes.txt"));
+            for (file, s) in &splits {
+                super::check_label_range(
+                    file,
+                    &s.labels,
+                    names.len(),
+                    &format!(
+                        "{} names only {} classes, so these labels belong to no class",
+                        names_file.display(),
+                        names.len()
+                    ),
+                )?;
+            }
+            names
+        }
+        None => number_classes(&splits, &mut warnings)?,
+    };
     let name = dir_name(&files.train_images);
+    let (h, w) = target;
     Ok(Raw {
         name,
         classes,
         shape: (1, h, w),
-        train,
-        test,
+        train: train.split,
+        test: test.map(|t| t.split),
         warnings,
     })
+}
+
+/// Classes "0", "1", ... up to the largest label when no file names them. Labels are the
+/// only evidence of the class set, so gaps are reported with counts, and a set that is mostly
+/// gaps (one stray 255 among labels 0-9) is refused rather than trained with 246 empty classes.
+fn number_classes(
+    splits: &[(&PathBuf, &Split)],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>, DataError> {
+    let present: BTreeSet<u16> = splits
+        .iter()
+        .flat_map(|(_, s)| s.labels.iter().copied())
+        .collect();
+    let k = present.last().map_or(0, |&m| m as usize + 1);
+    let missing: Vec<usize> = (0..k).filter(|&l| !present.contains(&(l as u16))).collect();
+    if !missing.is_empty() {
+        // The labels past the first gap are the suspects.
+        let first_gap = missing[0] as u16;
+        let (file, _) = splits[0];
+        let all: Vec<u16> = splits
+            .iter()
+            .flat_map(|(_, s)| s.labels.iter().copied())
+            .collect();
+        let (_, beyond) = super::label_counts(&all, |l| l > first_gap);
+        let listed: Vec<String> = missing.iter().take(8).map(|l| l.to_string()).collect();
+        let more = if missing.len() > 8 {
+            format!(" and {} more", missing.len() - 8)
+        } else {
+            String::new()
+        };
+        // One class present is refused later, in plainer words ("only one class").
+        if missing.len() > present.len() && present.len() > 1 {
+            return Err(DataError::bad(
+                file,
+                format!(
+                    "its labels go up to {} but only {} of the values 0-{} occur (the first unused value is {first_gap}; above it: {beyond}), which would make {} classes with no images; fix the labels, or put a classes.txt naming the classes beside the files",
+                    k - 1,
+                    present.len(),
+                    k - 1,
+                    missing.len()
+                ),
+            ));
+        }
+        warnings.push(format!(
+            "{}: the labels go up to {} but {} of those classes have no images ({}{more}); add a classes.txt beside the files to name the classes",
+            file.display(),
+            k - 1,
+            missing.len(),
+            listed.join(", ")
+        ));
+    }
+    Ok((0..k).map(|i| i.to_string()).collect())
+}
+
+/// What one images + labels pair holds once read.
+struct Pair {
+    split: Split,
+    /// (height, width) in the file.
+    native: (usize, usize),
+    /// (height, width) the images were read at.
+    target: (usize, usize),
+    /// Set when the images were resized without being asked.
+    resized: Option<String>,
 }
 
 fn load_pair(
     images: &Path,
     labels: &Path,
+    chosen: Option<(usize, usize)>,
+    budget: &mut u64,
+    progress: &Progress,
     step: &dyn Fn() -> Result<(), DataError>,
-) -> Result<(Split, usize, usize), DataError> {
-    let img = read_idx_file(images)?;
-    step()?;
-    let lab = read_idx_file(labels)?;
-    step()?;
-    let (n, h, w) = match img.dims[..] {
+) -> Result<Pair, DataError> {
+    let mut img = IdxFile::open(images)?;
+    let (n, h, w) = match img.header.dims[..] {
         [n, h, w] => (n, h, w),
         [n, h, w, 1] => (n, h, w),
         _ => {
@@ -375,7 +593,7 @@ fn load_pair(
                 images,
                 format!(
                     "it has dimensions {:?}; an images file needs 3 (count, height, width)",
-                    img.dims
+                    img.header.dims
                 ),
             ));
         }
@@ -386,54 +604,67 @@ fn load_pair(
             format!("its images are {w}x{h}; sides must be between 1 and {MAX_SIDE}"),
         ));
     }
-    if lab.dims.len() != 1 {
+    let mut lab = IdxFile::open(labels)?;
+    if lab.header.dims.len() != 1 {
         return Err(DataError::idx(
             labels,
             format!(
                 "it has dimensions {:?}; a labels file has exactly one (the count)",
-                lab.dims
+                lab.header.dims
             ),
         ));
     }
-    if lab.dims[0] != n {
+    if lab.header.dims[0] != n {
         return Err(DataError::bad(
             images,
             format!(
                 "it has {n} images but {} has {} labels; the two files must match",
                 labels.display(),
-                lab.dims[0]
+                lab.header.dims[0]
             ),
         ));
     }
-    let labels = lab.data.iter().map(|&l| l as u16).collect();
-    Ok((
-        Split {
-            images: img.data,
-            labels,
+    let (target, resized) = choose_size(&BTreeSet::from([(h, w)]), chosen);
+    // Checked before a byte of the body is read: the header alone says what it would take.
+    let bytes = (n as u64).saturating_mul((target.0 * target.1) as u64);
+    if bytes > *budget {
+        return Err(too_big(images, n, (1, target.0, target.1)));
+    }
+    *budget -= bytes;
+    let data = if target == (h, w) {
+        read_body(images, &mut img.reader, img.header.expected, img.gz)?
+    } else {
+        read_resized(images, &mut img, n, (h, w), target, progress)?
+    };
+    step()?;
+    let label_bytes = read_body(labels, &mut lab.reader, lab.header.expected, lab.gz)?;
+    step()?;
+    Ok(Pair {
+        split: Split {
+            images: data,
+            labels: label_bytes.iter().map(|&l| l as u16).collect(),
         },
-        h,
-        w,
-    ))
+        native: (h, w),
+        target,
+        resized,
+    })
 }
 
-/// Class names from a `classes.txt` beside the data (one per line), else "0", "1", ...
-pub(crate) fn class_names(
-    file: Option<&Path>,
-    needed: usize,
-    warnings: &mut Vec<String>,
-) -> Vec<String> {
-    let numbers = || (0..needed).map(|i| i.to_string()).collect();
-    let Some(file) = file else {
-        return numbers();
-    };
-    let text = match fs::read(file) {
-        Ok(b) if b.len() < 1 << 20 => String::from_utf8_lossy(&b).into_owned(),
-        _ => {
+/// Most bytes a class-names file may have.
+const MAX_NAMES_FILE: u64 = 1 << 20;
+
+/// Class names from a names file beside the data (`classes.txt`, `batches.meta.txt`, one per
+/// line), or `None` (with a warning when the file exists but cannot be used).
+pub(crate) fn read_names(file: Option<&Path>, warnings: &mut Vec<String>) -> Option<Vec<String>> {
+    let file = file?;
+    let text = match crate::util::read_regular(file, MAX_NAMES_FILE, "a class-names file") {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
             warnings.push(format!(
-                "could not read class names from {}; using numbers",
+                "could not read class names from {} ({e}); using numbers",
                 file.display()
             ));
-            return numbers();
+            return None;
         }
     };
     let names: Vec<String> = text
@@ -442,16 +673,16 @@ pub(crate) fn class_names(
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect();
-    if names.len() < needed {
+    if names.len() < 2 {
         warnings.push(format!(
-            "{} names {} classes but the labels go up to {}; using numbers",
+            "{} names {} class{}; using numbers",
             file.display(),
             names.len(),
-            needed.saturating_sub(1)
+            if names.len() == 1 { "" } else { "es" }
         ));
-        return numbers();
+        return None;
     }
-    names
+    Some(names)
 }
 
 pub(crate) fn dir_name(file: &Path) -> String {
@@ -496,24 +727,28 @@ pub fn write_idx(dir: &Path, ds: &Dataset, gzip: bool) -> std::io::Result<()> {
             gzip,
         )?;
     }
-    fs::write(dir.join("classes.txt"), ds.classes.join("\n") + "\n")
+    crate::util::write_atomic(
+        &dir.join("classes.txt"),
+        (ds.classes.join("\n") + "\n").as_bytes(),
+    )
 }
 
 fn write_one(path: &Path, dims: &[u32], data: &[u8], gzip: bool) -> std::io::Result<()> {
-    let mut bytes = Vec::with_capacity(4 + 4 * dims.len() + data.len());
-    bytes.extend_from_slice(&[0, 0, 0x08, dims.len() as u8]);
+    let mut header = Vec::with_capacity(4 + 4 * dims.len());
+    header.extend_from_slice(&[0, 0, 0x08, dims.len() as u8]);
     for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
+        header.extend_from_slice(&d.to_be_bytes());
     }
-    bytes.extend_from_slice(data);
-    let file = std::io::BufWriter::new(fs::File::create(path)?);
-    if gzip {
-        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-        gz.write_all(&bytes)?;
-        gz.finish()?.flush()
-    } else {
-        let mut file = file;
-        file.write_all(&bytes)?;
-        file.flush()
-    }
+    crate::util::write_atomic_with(path, |w| {
+        if gzip {
+            let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
+            gz.write_all(&header)?;
+            gz.write_all(data)?;
+            gz.finish()?;
+            Ok(())
+        } else {
+            w.write_all(&header)?;
+            w.write_all(data)
+        }
+    })
 }

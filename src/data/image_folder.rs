@@ -7,6 +7,8 @@
 
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use rayon::prelude::*;
+use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -15,15 +17,16 @@ use std::sync::atomic::Ordering;
 use super::convert::{Shape, convert_one, dynamic_to_chw};
 use super::dataset::{Dataset, Split};
 use super::walk::{ClassFiles, walk};
-use super::{ColorMode, DataError, LoadOptions, Progress, Raw, stratified_split};
+use super::{
+    ColorMode, DataError, LoadOptions, Progress, Raw, choose_size, data_limit, stratified_split,
+    too_big,
+};
 use crate::rng::Rng64;
 
 /// Largest image side we decode.
 pub const MAX_SIDE: u32 = 8192;
 /// Most memory one decode may use.
 pub const MAX_ALLOC: u64 = 256 << 20;
-/// Most memory the decoded data set may use at its own size before we fall back to 32x32.
-const MAX_TOTAL: u64 = 2 << 30;
 /// How many skipped files a warning names before saying "and N more".
 const NAMED: usize = 10;
 
@@ -42,7 +45,7 @@ fn limits() -> Limits {
 }
 
 fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<fs::File>>, String> {
-    let file = fs::File::open(path).map_err(|e| format!("could not open: {e}"))?;
+    let (file, _) = crate::util::open_regular(path).map_err(|e| format!("could not open: {e}"))?;
     // The content decides the format, not the name: a text file called x.png is "not an
     // image", which says more than "invalid PNG signature".
     let mut r = ImageReader::new(std::io::BufReader::new(file))
@@ -158,13 +161,21 @@ pub(crate) fn load(root: &Path, opts: &LoadOptions, progress: &Progress) -> Resu
     let mut warnings = listing.warnings.clone();
     let mut skipped = listing.skipped.clone();
     let classes: Vec<String> = listing.train.iter().map(|c| c.name.clone()).collect();
-    let label_of = |name: &str| classes.iter().position(|c| c == name).unwrap_or(0) as u16;
+    // Classes are matched by their folder name exactly as on disk, never by display text.
+    let label_of: HashMap<&OsStr, usize> = listing
+        .train
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.key.as_os_str(), i))
+        .collect();
 
     // Split and cap on file names, before any decoding, so a quick lesson decodes only what it uses.
     let by_class = |cs: &[ClassFiles]| -> Vec<Vec<PathBuf>> {
         let mut v = vec![vec![]; classes.len()];
         for c in cs {
-            v[label_of(&c.name) as usize] = c.files.clone();
+            if let Some(&k) = label_of.get(c.key.as_os_str()) {
+                v[k].extend(c.files.iter().cloned());
+            }
         }
         v
     };
@@ -190,6 +201,7 @@ pub(crate) fn load(root: &Path, opts: &LoadOptions, progress: &Progress) -> Resu
             for path in files.into_iter().take(cap) {
                 jobs.push(Job {
                     path,
+                    // walk() refuses more than MAX_CLASSES (65,536) classes, so this fits.
                     label: label as u16,
                     test: is_test,
                 });
@@ -235,44 +247,19 @@ pub(crate) fn load(root: &Path, opts: &LoadOptions, progress: &Progress) -> Resu
                 }
             }
         };
-        let (h, w) = match (opts.size, sizes.len()) {
-            (Some(s), _) => s,
-            (None, 1) => {
-                let (h, w) = sizes.first().copied().unwrap_or((32, 32));
-                let total = (jobs.len() * channels) as u64 * h as u64 * w as u64;
-                if total > MAX_TOTAL {
-                    warnings.push(format!(
-                        "the images are {w}x{h}; at that size they would need {} MiB, so they were resized to 32x32 (choose a size to change this)",
-                        total >> 20
-                    ));
-                    (32, 32)
-                } else {
-                    (h, w)
-                }
-            }
-            (None, _) => {
-                if sizes.len() > 1 {
-                    let some: Vec<String> = sizes
-                        .iter()
-                        .take(4)
-                        .map(|(h, w)| format!("{w}x{h}"))
-                        .collect();
-                    warnings.push(format!(
-                        "the images have {} different sizes ({}{}), so all were resized to 32x32",
-                        sizes.len(),
-                        some.join(", "),
-                        if sizes.len() > 4 { ", ..." } else { "" }
-                    ));
-                }
-                (32, 32)
-            }
-        };
+        let ((h, w), resized) = choose_size(&sizes, opts.size);
+        warnings.extend(resized);
         (channels, h, w)
     } else {
         let (h, w) = opts.size.unwrap_or((32, 32));
         (if opts.color == ColorMode::Gray { 1 } else { 3 }, h, w)
     };
 
+    // The whole set at its training size must fit before the first image is decoded.
+    let (c, h, w) = shape;
+    if (jobs.len() as u64).saturating_mul((c * h * w) as u64) > data_limit() {
+        return Err(too_big(root, jobs.len(), shape));
+    }
     let decoded = run(&jobs, progress, |j| decode(&j.path, shape))?;
     let mut train = Split::default();
     let mut test = Split::default();
@@ -397,15 +384,17 @@ pub fn write_image_folder(dir: &Path, ds: &Dataset) -> std::io::Result<()> {
                     }
                     (hwc, image::ExtendedColorType::Rgb8)
                 };
-                image::save_buffer_with_format(
-                    &path,
+                let mut png = std::io::Cursor::new(Vec::new());
+                image::write_buffer_with_format(
+                    &mut png,
                     &buf,
                     w as u32,
                     h as u32,
                     color,
                     image::ImageFormat::Png,
                 )
-                .map_err(std::io::Error::other)
+                .map_err(std::io::Error::other)?;
+                crate::util::write_atomic(&path, png.get_ref())
             })?;
     }
     Ok(())

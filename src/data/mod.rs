@@ -120,6 +120,7 @@ pub struct LoadOptions {
     pub size: Option<(usize, usize)>,
     pub color: ColorMode,
     /// Share of each class held out for testing when the data has no test split of its own.
+    #[serde(with = "crate::util::json_float")]
     pub test_fraction: f32,
     /// Seeds the held-out split and the built-in set.
     pub seed: u64,
@@ -142,8 +143,125 @@ impl Default for LoadOptions {
 
 /// Largest side a learner may ask images to be resized to.
 pub const MAX_TARGET_SIDE: usize = 1024;
-/// Most memory a loaded data set may take (its u8 pixels).
+/// Most memory a loaded data set may take (its u8 pixels), whatever the memory limit.
 pub const MAX_DATASET_BYTES: u64 = 4 << 30;
+/// Images whose sides are all at most this train at their own size when no size is chosen.
+pub const DEFAULT_MAX_SIDE: usize = 64;
+/// The size larger (or mixed) images are resized to when no size is chosen.
+pub const DEFAULT_SIDE: usize = 32;
+/// Class indices are 16-bit: at most this many classes.
+pub const MAX_CLASSES: usize = u16::MAX as usize + 1;
+
+/// Most bytes of pixels a data set may take in memory: half the memory limit (the other half
+/// is for the net, its activations and the copies made while converting), and at most
+/// [`MAX_DATASET_BYTES`].
+pub fn data_limit() -> u64 {
+    (crate::util::mem_limit().bytes / 2).min(MAX_DATASET_BYTES)
+}
+
+/// The refusal for a data set that would not fit, with what to change.
+pub(crate) fn too_big(origin: &Path, images: usize, shape: convert::Shape) -> DataError {
+    let (c, h, w) = shape;
+    let bytes = (images as u64).saturating_mul((c * h * w) as u64);
+    DataError::bad(
+        origin,
+        format!(
+            "its {images} images at {w}x{h} with {c} channel{} would take {}, more than the {} a data set may use (half the memory limit of {}); choose a smaller size (--size, or \"resize to\" in the Data tab) or fewer images (--max-per-class)",
+            if c == 1 { "" } else { "s" },
+            crate::util::bytes_text(bytes),
+            crate::util::bytes_text(data_limit()),
+            crate::util::mem_limit().describe()
+        ),
+    )
+}
+
+/// The training size for images of the given native sizes: the chosen size, else the images'
+/// own when they share one no larger than [`DEFAULT_MAX_SIDE`], else [`DEFAULT_SIDE`] square.
+/// The second value is a warning to show when images were resized without being asked.
+pub(crate) fn choose_size(
+    sizes: &std::collections::BTreeSet<(usize, usize)>,
+    chosen: Option<(usize, usize)>,
+) -> ((usize, usize), Option<String>) {
+    if let Some(s) = chosen {
+        return (s, None);
+    }
+    let d = (DEFAULT_SIDE, DEFAULT_SIDE);
+    match sizes.len() {
+        0 => (d, None),
+        1 => {
+            let (h, w) = *sizes.first().unwrap_or(&d);
+            if h <= DEFAULT_MAX_SIDE && w <= DEFAULT_MAX_SIDE {
+                ((h, w), None)
+            } else {
+                (
+                    d,
+                    Some(format!(
+                        "the images are {w}x{h}, so they were resized to {DEFAULT_SIDE}x{DEFAULT_SIDE} (training at full size would take far more memory and time); choose another size with --size or \"resize to\" in the Data tab"
+                    )),
+                )
+            }
+        }
+        n => {
+            let some: Vec<String> = sizes
+                .iter()
+                .take(4)
+                .map(|(h, w)| format!("{w}x{h}"))
+                .collect();
+            (
+                d,
+                Some(format!(
+                    "the images have {n} different sizes ({}{}), so all were resized to {DEFAULT_SIDE}x{DEFAULT_SIDE}",
+                    some.join(", "),
+                    if n > 4 { ", ..." } else { "" }
+                )),
+            )
+        }
+    }
+}
+
+/// "label 200: 2 images, label 37: 1 image" for the labels in `labels` that `pick` selects,
+/// most frequent first, at most eight named.
+pub(crate) fn label_counts(labels: &[u16], pick: impl Fn(u16) -> bool) -> (usize, String) {
+    let mut counts = std::collections::BTreeMap::<u16, usize>::new();
+    for &l in labels.iter().filter(|&&l| pick(l)) {
+        *counts.entry(l).or_default() += 1;
+    }
+    let total = counts.values().sum();
+    let mut v: Vec<(u16, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut text: Vec<String> = v
+        .iter()
+        .take(8)
+        .map(|(l, n)| format!("label {l}: {n} image{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if v.len() > 8 {
+        text.push(format!("and {} more labels", v.len() - 8));
+    }
+    (total, text.join(", "))
+}
+
+/// Refuses labels at or above `classes`, naming the file, the count and the values:
+/// a stray label must never silently add classes.
+pub(crate) fn check_label_range(
+    file: &Path,
+    labels: &[u16],
+    classes: usize,
+    why: &str,
+) -> Result<(), DataError> {
+    let (n, text) = label_counts(labels, |l| l as usize >= classes);
+    if n == 0 {
+        return Ok(());
+    }
+    Err(DataError::bad(
+        file,
+        format!(
+            "{n} of its {} labels {} outside 0-{} ({text}); {why}",
+            labels.len(),
+            if n == 1 { "is" } else { "are" },
+            classes.saturating_sub(1)
+        ),
+    ))
+}
 
 /// Shared between the loading worker and whoever watches it (`Arc<Progress>`).
 #[derive(Debug, Default)]
@@ -215,7 +333,7 @@ pub fn load(
             let (format, at) = detect::resolve(path, opts.format)?;
             let raw = match format {
                 Format::ImageFolder => image_folder::load(&at, opts, progress)?,
-                Format::Idx => idx::load(&at, progress)?,
+                Format::Idx => idx::load(&at, opts, progress)?,
                 Format::Cifar => cifar::load(&at, progress)?,
             };
             (raw, at)
@@ -394,16 +512,8 @@ fn finish(raw: Raw, opts: &LoadOptions, origin: &Path) -> Result<Dataset, DataEr
         ColorMode::Rgb => 3,
     };
     let bytes = ((train.len() + test.len()) as u64).saturating_mul((c * h * w) as u64);
-    if bytes > MAX_DATASET_BYTES {
-        return Err(DataError::bad(
-            origin,
-            format!(
-                "at {w}x{h} with {c} channels its {} images would need {} MiB, more than the {} MiB limit; choose a smaller size",
-                train.len() + test.len(),
-                bytes >> 20,
-                MAX_DATASET_BYTES >> 20
-            ),
-        ));
+    if bytes > data_limit() {
+        return Err(too_big(origin, train.len() + test.len(), (c, h, w)));
     }
     if (c, h, w) != shape {
         train.images = convert::convert_images(&train.images, shape, (c, h, w));

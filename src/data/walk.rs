@@ -5,7 +5,8 @@
 //! `x.png` would block forever), copes with names that are not UTF-8, and reports what it
 //! could not read instead of failing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +21,11 @@ const TEST_NAMES: [&str; 4] = ["test", "val", "valid", "validation"];
 /// The images of one class, sorted by path so every run sees the same order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClassFiles {
+    /// The folder name as text: names that are not UTF-8 keep their odd bytes as `\xNN`, so two
+    /// different folders never get the same class name.
     pub name: String,
+    /// The folder name exactly as on disk (what a test folder is matched by).
+    pub key: OsString,
     pub files: Vec<PathBuf>,
 }
 
@@ -59,9 +64,20 @@ fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
 }
 
 fn name_of(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    p.file_name().map(escaped).unwrap_or_default()
+}
+
+/// A file name as text: valid UTF-8 as is, any other byte as `\xNN` (where a lossy conversion
+/// would turn `caf\xE9` and `caf\xE8` into the same `caf\u{FFFD}`).
+pub fn escaped(name: &OsStr) -> String {
+    let mut out = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Does this folder look like an image folder: an image file one level down (`root/cat/1.png`)
@@ -109,6 +125,14 @@ pub fn walk(root: &Path) -> Result<Listing, DataError> {
     };
     let mut listing = Listing::default();
     let split = find(&["train"]).zip(find(&TEST_NAMES));
+    // A root whose only folder is `train/` is a split layout that lacks its test half, not a
+    // data set with one class called "train".
+    let train_only = match (&split, &dirs[..]) {
+        (None, [only]) if name_of(only).eq_ignore_ascii_case("train") && looks_like(only) => {
+            Some(only.clone())
+        }
+        _ => None,
+    };
     // Links back to the root, a split folder or a class folder are never followed: reserve
     // them all before walking any class.
     let mut seen = HashSet::new();
@@ -118,9 +142,10 @@ pub fn walk(root: &Path) -> Result<Listing, DataError> {
         }
     };
     reserve(root);
-    let class_parents: Vec<PathBuf> = match &split {
-        Some((train, test)) => vec![train.clone(), test.clone()],
-        None => vec![root.to_path_buf()],
+    let class_parents: Vec<PathBuf> = match (&split, &train_only) {
+        (Some((train, test)), _) => vec![train.clone(), test.clone()],
+        (None, Some(train)) => vec![train.clone()],
+        (None, None) => vec![root.to_path_buf()],
     };
     for parent in &class_parents {
         reserve(parent);
@@ -132,10 +157,10 @@ pub fn walk(root: &Path) -> Result<Listing, DataError> {
         Some((train, test)) => {
             listing.train = classes_in(&train, &mut seen, &mut listing)?;
             let test_classes = classes_in(&test, &mut seen, &mut listing)?;
-            let known: HashSet<&str> = listing.train.iter().map(|c| c.name.as_str()).collect();
+            let known: HashSet<&OsStr> = listing.train.iter().map(|c| c.key.as_os_str()).collect();
             let (kept, extra): (Vec<_>, Vec<_>) = test_classes
                 .into_iter()
-                .partition(|c| known.contains(c.name.as_str()));
+                .partition(|c| known.contains(c.key.as_os_str()));
             for c in extra {
                 listing.warnings.push(format!(
                     "test class folder '{}' has no training images; its {} images were left out",
@@ -145,7 +170,27 @@ pub fn walk(root: &Path) -> Result<Listing, DataError> {
             }
             listing.test = Some(kept);
         }
-        _ => listing.train = classes_in(root, &mut seen, &mut listing)?,
+        None => {
+            let parent = train_only.as_deref().unwrap_or(root);
+            listing.train = classes_in(parent, &mut seen, &mut listing)?;
+            if train_only.is_some() {
+                listing.warnings.push(format!(
+                    "{} has a train folder but no test (or val) folder beside it, so a share of each class's training images is held out for testing",
+                    name_of(root)
+                ));
+            }
+        }
+    }
+    report_odd_names(&mut listing);
+    let classes = listing.train.len();
+    if classes > super::MAX_CLASSES {
+        return Err(DataError::bad(
+            root,
+            format!(
+                "it has {classes} class folders; class numbers are 16-bit, so at most {} classes are supported",
+                super::MAX_CLASSES
+            ),
+        ));
     }
     if listing.train.is_empty() {
         let loose = fs::read_dir(root)
@@ -163,6 +208,39 @@ pub fn walk(root: &Path) -> Result<Listing, DataError> {
         return Err(DataError::bad(root, reason));
     }
     Ok(listing)
+}
+
+/// Class folders whose names are not UTF-8 get `\xNN` escapes; say so, and make sure no two
+/// classes share a name even then (a UTF-8 folder may literally be called `caf\xE9`).
+fn report_odd_names(listing: &mut Listing) {
+    let odd: Vec<String> = listing
+        .train
+        .iter()
+        .filter(|c| c.key.to_str().is_none())
+        .map(|c| c.name.clone())
+        .collect();
+    if !odd.is_empty() {
+        listing.warnings.push(format!(
+            "{} class folder name{} not valid UTF-8, so {} shown with \\xNN for the odd bytes: {}",
+            odd.len(),
+            if odd.len() == 1 { " is" } else { "s are" },
+            if odd.len() == 1 { "it is" } else { "they are" },
+            odd.join(", ")
+        ));
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for c in &mut listing.train {
+        let n = seen.entry(c.name.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            let renamed = format!("{} ({})", c.name, n);
+            listing.warnings.push(format!(
+                "two class folders are both shown as '{}'; the second is called '{renamed}'",
+                c.name
+            ));
+            c.name = renamed;
+        }
+    }
 }
 
 fn classes_in(
@@ -183,7 +261,11 @@ fn classes_in(
             continue;
         }
         files.sort();
-        out.push(ClassFiles { name, files });
+        let key = class_dir
+            .file_name()
+            .map(OsStr::to_os_string)
+            .unwrap_or_default();
+        out.push(ClassFiles { name, key, files });
     }
     Ok(out)
 }

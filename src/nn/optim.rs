@@ -28,7 +28,12 @@ pub enum Schedule {
     #[default]
     Constant,
     /// Multiply by `factor` at each fraction of the run in `at` (the paper: x0.1 at 50% and 75%).
-    Step { at: Vec<f32>, factor: f32 },
+    Step {
+        #[serde(with = "crate::util::json_float")]
+        at: Vec<f32>,
+        #[serde(with = "crate::util::json_float")]
+        factor: f32,
+    },
     /// Cosine decay to zero.
     Cosine,
 }

@@ -92,7 +92,11 @@ pub struct BlockSpec {
     #[serde(default)]
     pub shortcut: Shortcut,
     /// The body's output is multiplied by this before the addition (Inception-v4's trick).
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(
+        default = "one",
+        skip_serializing_if = "is_one",
+        with = "crate::util::json_float"
+    )]
     pub residual_scale: f32,
 }
 

@@ -207,6 +207,7 @@ pub fn grad_heatmap(h: &RunHistory, max_rows: usize) -> Grid {
 pub struct SweepPoint {
     pub residual: bool,
     pub depth: usize,
+    #[serde(with = "crate::util::json_float")]
     pub train_err: f32,
 }
 

@@ -295,7 +295,7 @@ fn draw_matrix(m: &Matrix, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
     ))?;
     let count_font = ((cell as f64 * 0.42).round() as u32).clamp(8, px(34.0) as u32);
     let errors = m.confusion.per_class_error();
-    for t in 0..k as usize {
+    for (t, err) in errors.iter().enumerate().take(k as usize) {
         let y = y0 + t as i32 * cell;
         root.draw(&Text::new(
             format!("{t} {}", class_name(&m.classes, t)),
@@ -323,7 +323,7 @@ fn draw_matrix(m: &Matrix, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
                 ))?;
             }
         }
-        let e = errors[t]
+        let e = err
             .map(|e| format!("{:.1}%", e * 100.0))
             .unwrap_or_else(|| "n/a".into());
         root.draw(&Text::new(

@@ -5,11 +5,21 @@
 //! Nothing here knows egui.
 pub mod axis;
 pub mod charts;
+/// Contour lines, labels and the contour panel description (loss landscapes).
+pub mod contour;
 mod csv;
+/// Scalar fields on a grid and their contour levels.
+pub mod field;
+mod field_png;
 pub mod inspect;
+/// Loss-landscape pictures and tables from `landscape::Landscape`.
+pub mod landscape;
 mod png;
+/// 3-D surfaces projected for a view.
+pub mod surface;
 
 pub use csv::{grid_to_csv, to_csv};
+pub use field_png::{contours_to_png, surfaces_to_png};
 pub use png::{DEFAULT_SIZE, colorbar_ticks, grid_col_ticks, grid_row_ticks, grid_to_png, to_png};
 
 /// How a series is drawn. Live runs are the default; the other two serve lessons that show

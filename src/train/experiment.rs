@@ -16,8 +16,11 @@ pub enum OptimizerChoice {
 pub struct Hyper {
     pub epochs: usize,
     pub batch: usize,
+    #[serde(with = "crate::util::json_float")]
     pub lr: f32,
+    #[serde(with = "crate::util::json_float")]
     pub momentum: f32,
+    #[serde(with = "crate::util::json_float")]
     pub weight_decay: f32,
     pub optimizer: OptimizerChoice,
     pub schedule: Schedule,
@@ -186,7 +189,9 @@ pub struct DataInfo {
     pub height: usize,
     pub width: usize,
     /// Per channel, pixels scaled to [0, 1]: the net saw `(x / 255 - mean) / std`.
+    #[serde(with = "crate::util::json_float")]
     pub mean: Vec<f32>,
+    #[serde(with = "crate::util::json_float")]
     pub std: Vec<f32>,
     pub train_len: usize,
     pub test_len: usize,

@@ -3,6 +3,9 @@ use super::experiment::{DataInfo, Hyper, NetEntry};
 use super::trainer::Event;
 use serde::{Deserialize, Serialize};
 
+/// Steps after which an error no better than guessing means the run learned nothing.
+pub const VERDICT_MIN_STEPS: usize = 100;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum RunStatus {
     #[default]
@@ -47,9 +50,13 @@ impl RunStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochPoint {
     pub epoch: usize,
+    #[serde(with = "crate::util::json_float")]
     pub train_err: f32,
+    #[serde(with = "crate::util::json_float")]
     pub loss: f32,
+    #[serde(with = "crate::util::json_float")]
     pub test_err: f32,
+    #[serde(with = "crate::util::json_float")]
     pub test_loss: f32,
 }
 
@@ -57,6 +64,7 @@ pub struct EpochPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerSample {
     pub step: usize,
+    #[serde(with = "crate::util::json_float")]
     pub values: Vec<f32>,
 }
 
@@ -74,18 +82,24 @@ pub struct RunHistory {
     pub steps_per_epoch: usize,
     pub total_steps: usize,
     /// Per step (index = step - 1).
+    #[serde(with = "crate::util::json_float")]
     pub step_loss: Vec<f32>,
+    #[serde(with = "crate::util::json_float")]
     pub step_err: Vec<f32>,
+    #[serde(with = "crate::util::json_float")]
     pub step_lr: Vec<f32>,
     pub epochs: Vec<EpochPoint>,
     /// Weight tensors, input side first.
     pub weight_names: Vec<String>,
     /// Gradient norm of each weight tensor on the first batch, before any update.
+    #[serde(with = "crate::util::json_float")]
     pub grad_norms_init: Vec<f32>,
     pub grad_flow: Vec<LayerSample>,
     pub activation_names: Vec<String>,
     pub activation_std: Vec<LayerSample>,
+    #[serde(with = "crate::util::json_float")]
     pub wall_secs: f64,
+    #[serde(with = "crate::util::json_float")]
     pub img_per_sec: f64,
 }
 
@@ -189,6 +203,50 @@ impl RunHistory {
 
     pub fn final_test_err(&self) -> Option<f32> {
         self.epochs.last().map(|e| e.test_err)
+    }
+
+    /// Final training loss: the last epoch's mean, or the last 20 steps' mean.
+    pub fn final_loss(&self) -> Option<f32> {
+        if let Some(e) = self.epochs.last() {
+            return Some(e.loss);
+        }
+        let tail = &self.step_loss[self.step_loss.len().saturating_sub(20)..];
+        (!tail.is_empty()).then(|| tail.iter().sum::<f32>() / tail.len() as f32)
+    }
+
+    /// For a run that ended but learned nothing (final loss far above the chance level ln K,
+    /// or after enough steps an error no better than guessing), what happened and what to try.
+    /// `None` for a run that learned, or that has not ended.
+    pub fn verdict(&self) -> Option<String> {
+        if !matches!(self.status, RunStatus::Finished | RunStatus::Stopped) {
+            return None;
+        }
+        let k = self.net.as_ref().and_then(|n| n.spec.classes())?;
+        if k < 2 {
+            return None;
+        }
+        let chance_loss = (k as f32).ln();
+        let chance_err = 1.0 - 1.0 / k as f32;
+        let loss = self.final_loss()?;
+        let err = self.final_train_err()?;
+        let loss_bad = loss.is_finite() && loss > 2.0 * chance_loss;
+        let err_bad = self.steps_done() >= VERDICT_MIN_STEPS && err >= chance_err;
+        let lower = self.hyper.lr / 10.0;
+        let pct = |v: f32| format!("{:.0}%", v * 100.0);
+        match (loss_bad, err_bad) {
+            (false, false) => None,
+            (true, _) => Some(format!(
+                "it ended with a training loss of {loss:.2}, far above the chance level of {chance_loss:.2} for {k} classes, and an error of {} (guessing gives {}): the net learned nothing. Try a lower learning rate (e.g. {lower}).",
+                pct(err),
+                pct(chance_err)
+            )),
+            (false, true) => Some(format!(
+                "after {} steps its training error is {}, no better than guessing among {k} classes ({}): the net learned nothing. Try a lower learning rate (e.g. {lower}) or a warm-up.",
+                self.steps_done(),
+                pct(err),
+                pct(chance_err)
+            )),
+        }
     }
 
     /// Ratio between the largest and smallest first-batch gradient norm across layers.

@@ -87,6 +87,13 @@ pub fn run(
         emit(Event::Failed { reason: e });
         return None;
     }
+    // Before anything is allocated: a run that cannot fit says so instead of aborting.
+    if let Err(over) = super::budget::check(&net.label, &net.spec, &hyper, data) {
+        emit(Event::Failed {
+            reason: over.message(false),
+        });
+        return None;
+    }
     let input = Shape::new(data.channels, data.height, data.width);
     let mut model = match Model::new(&net.spec, input, hyper.seed, hyper.model) {
         Ok(m) => m,
@@ -223,7 +230,7 @@ pub fn evaluate(model: &mut Model, data: &Dataset, split: SplitKind) -> (f32, f3
     let (mut x, mut labels) = (Vec::new(), Vec::new());
     let (mut wrong, mut loss) = (0usize, 0.0f64);
     let idx: Vec<usize> = (0..len).collect();
-    for chunk in idx.chunks(256) {
+    for chunk in idx.chunks(super::budget::eval_chunk(data.height * data.width)) {
         data.batch(split, chunk, None, &mut rng, &mut x, &mut labels);
         let logits = model.forward(std::mem::take(&mut x), chunk.len(), false);
         let (l, _, bad) = cross_entropy(chunk.len(), model.classes(), &logits, &labels);

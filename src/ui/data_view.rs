@@ -208,7 +208,7 @@ impl DataView {
             ui.end_row();
             let l = ui.label("Size");
             ui.horizontal(|ui| {
-                ui.checkbox(&mut self.form.resize, "resize to").on_hover_text("Off: keep the data set's own size (32x32 if sizes differ)");
+                ui.checkbox(&mut self.form.resize, "resize to").on_hover_text("Off: keep the data set's own size when it is at most 64x64 (else, or if sizes differ, 32x32)");
                 ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.width).range(4..=256).suffix(" w")).labelled_by(l.id);
                 ui.add_enabled(self.form.resize, egui::DragValue::new(&mut self.form.height).range(4..=256).suffix(" h")).labelled_by(l.id);
             });

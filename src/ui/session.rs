@@ -26,6 +26,7 @@ pub struct NetChoice {
     pub depth: usize,
     pub shortcut: ShortcutOption,
     pub zero_init: bool,
+    #[serde(with = "crate::util::json_float")]
     pub scale: f32,
     pub width: usize,
 }
@@ -228,6 +229,18 @@ impl Session {
         Ok(())
     }
 
+    /// Whether these nets fit in memory training side by side (see `train::budget`).
+    fn check_memory(nets: &[NetChoice], base: &Hyper, data: &Dataset) -> Option<String> {
+        let runs: Vec<(String, NetSpec, Hyper)> = nets
+            .iter()
+            .filter_map(|c| {
+                let e = c.entry(data.classes.len()).ok()?;
+                Some((e.label, e.spec, c.hyper(base)))
+            })
+            .collect();
+        crate::train::budget::check_together(&runs, data)
+    }
+
     fn launch(choice: &NetChoice, base: &Hyper, data: &Arc<Dataset>, wake: &Wake) -> Run {
         let hyper = choice.hyper(base);
         match choice.entry(data.classes.len()) {
@@ -265,6 +278,10 @@ impl Session {
             self.message = Some(format!("Cannot start: {e}."));
             return;
         }
+        if let Some(e) = Self::check_memory(&config.nets, &config.hyper, data) {
+            self.message = Some(format!("Cannot start: {e}."));
+            return;
+        }
         self.runs = config
             .nets
             .iter()
@@ -292,6 +309,12 @@ impl Session {
             })
             .collect();
         if let Err(e) = Self::check(config, queue.make_contiguous()) {
+            self.message = Some(format!("Cannot start the sweep: {e}."));
+            return;
+        }
+        // The deepest nets come last and train side by side: if they fit, all do.
+        let deepest: Vec<NetChoice> = queue.iter().rev().take(PARALLEL).cloned().collect();
+        if let Some(e) = Self::check_memory(&deepest, &config.hyper, data) {
             self.message = Some(format!("Cannot start the sweep: {e}."));
             return;
         }

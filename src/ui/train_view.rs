@@ -488,7 +488,7 @@ impl TrainView {
         let (tx, rx) = channel();
         let c = ctx.clone();
         std::thread::spawn(move || {
-            let r = std::fs::read(&path)
+            let r = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
                 .map_err(|e| format!("Could not read {}: {e}", path.display()))
                 .and_then(|b| {
                     serde_json::from_slice::<SavedExperiment>(&b)
@@ -675,5 +675,9 @@ fn run_row(ui: &mut Ui, r: &super::session::Run) {
             );
         }
         _ => {}
+    }
+    // A run that ended but learned nothing says so, with what to try.
+    if let Some(v) = h.verdict() {
+        ui.label(RichText::new(v).small().color(ui.visuals().warn_fg_color));
     }
 }

@@ -95,7 +95,7 @@ impl BuilderView {
         let (tx, rx) = channel();
         let ctx = ctx.clone();
         std::thread::spawn(move || {
-            let result = std::fs::read_to_string(&path)
+            let result = crate::util::read_regular_text(&path, 16 << 20, "a network file")
                 .map_err(|e| format!("Could not open {}: {e}", path.display()))
                 .and_then(|s| {
                     NetSpec::from_json(&s)

@@ -505,7 +505,7 @@ impl InspectView {
                 );
             }
         });
-        for (_, n) in self.nets.iter().enumerate() {
+        for n in self.nets.iter() {
             let Some(n) = n else { continue };
             if let Some(f) = n.eval_progress() {
                 ui.horizontal(|ui| {

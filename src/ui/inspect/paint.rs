@@ -186,7 +186,7 @@ pub fn matrix(
     let errors = m.confusion.per_class_error();
     let id = ui.make_persistent_id(("confusion", net));
     let mut clicked = None;
-    for t in 0..k {
+    for (t, err) in errors.iter().enumerate().take(k) {
         let y = y0 + t as f32 * cell;
         painter.text(
             pos2(x0 - 6.0, y + cell / 2.0),
@@ -241,7 +241,7 @@ pub fn matrix(
                 clicked = Some((t, p));
             }
         }
-        let e = errors[t]
+        let e = err
             .map(|e| format!("{:.0}%", e * 100.0))
             .unwrap_or_else(|| "n/a".into());
         painter.text(
