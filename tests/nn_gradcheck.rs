@@ -1,5 +1,6 @@
 //! Every hand-written backward pass against central finite differences.
-use resnet_lab::nn::ops::{batchnorm, conv, linear, loss, pool, relu, shortcut};
+use resnet_lab::nn::ops::loss;
+use resnet_lab::nn::ops::reference::{batchnorm, conv, linear, pool, relu, shortcut};
 use resnet_lab::nn::presets;
 use resnet_lab::nn::{BlockSpec, LayerSpec, Model, ModelOptions, NetSpec, Shape, Shortcut};
 use resnet_lab::rng::Rng64;
@@ -362,12 +363,20 @@ fn small_residual_net() -> NetSpec {
 
 #[test]
 fn whole_residual_net_gradients_match_finite_differences() {
+    // On every SIMD path this CPU has (CI also runs this file with RESNET_LAB_SIMD forced).
+    for isa in resnet_lab::nn::ops::simd::paths_under_test() {
+        whole_net_check(isa);
+    }
+}
+
+fn whole_net_check(isa: resnet_lab::nn::ops::simd::Isa) {
     let spec = small_residual_net();
     let input = Shape::new(2, 8, 8);
     let n = 6;
     let x = randn(n * input.len(), 21);
     let labels = vec![0, 1, 2, 1, 0, 2];
     let mut model = Model::new(&spec, input, 3, ModelOptions::default()).unwrap();
+    model.set_simd(isa);
     let logits = model.forward(x.clone(), n, true);
     let (_, dlogits, _) = loss::cross_entropy(n, 3, &logits, &labels);
     model.zero_grad();
@@ -379,25 +388,32 @@ fn whole_residual_net_gradients_match_finite_differences() {
         "projection weights are parameters"
     );
     for (pi, (name, value, grad)) in params.iter().enumerate() {
-        check(&format!("net param {name}"), value, grad, 3e-4, 12, |v| {
-            let mut i = 0;
-            model.visit_params(&mut |p| {
-                if i == pi {
-                    p.value.copy_from_slice(v);
-                }
-                i += 1;
-            });
-            let logits = model.forward(x.clone(), n, true);
-            let l = loss::cross_entropy(n, 3, &logits, &labels).0 as f64;
-            let mut i = 0;
-            model.visit_params(&mut |p| {
-                if i == pi {
-                    p.value.copy_from_slice(value);
-                }
-                i += 1;
-            });
-            l
-        });
+        check(
+            &format!("{isa} net param {name}"),
+            value,
+            grad,
+            3e-4,
+            12,
+            |v| {
+                let mut i = 0;
+                model.visit_params(&mut |p| {
+                    if i == pi {
+                        p.value.copy_from_slice(v);
+                    }
+                    i += 1;
+                });
+                let logits = model.forward(x.clone(), n, true);
+                let l = loss::cross_entropy(n, 3, &logits, &labels).0 as f64;
+                let mut i = 0;
+                model.visit_params(&mut |p| {
+                    if i == pi {
+                        p.value.copy_from_slice(value);
+                    }
+                    i += 1;
+                });
+                l
+            },
+        );
     }
 }
 

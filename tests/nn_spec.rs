@@ -328,6 +328,12 @@ fn same_spec_and_seed_give_same_weights_and_curve() {
     for (a, b) in c1.iter().zip(&c4) {
         assert!((a - b).abs() < 1e-3, "{a} vs {b}");
     }
+    // ... and the same two-thread run twice gives the same bits.
+    let (_, c5) = loss_curve(2, 9);
+    assert_eq!(
+        c4.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        c5.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -1,12 +1,26 @@
-//! Training throughput on random data, the same network and step as
+//! Training (or eval-mode inference) throughput on random data, the same network and step as
 //! ../shared/bench/torch_resnet_bench.py, so the two can be compared side by side.
+//!
+//! Prints images per second, GFLOP/s counted as a direct convolution would need them (forward +
+//! backward = 3x the forward multiply-adds; Winograd does fewer, so this can exceed what the
+//! hardware executes), and that rate as a fraction of this CPU's measured FMA peak on the
+//! threads used.
 use super::Arch;
 use crate::nn::ops::loss::cross_entropy;
+use crate::nn::ops::simd;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{Model, ModelOptions, Optimizer, OptimizerKind, Shape};
 use crate::rng::Rng64;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// forward + backward + SGD update, batch-norm batch statistics
+    Train,
+    /// forward only, batch norm with running statistics (what a loss landscape evaluates)
+    Eval,
+}
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -24,6 +38,12 @@ pub struct BenchArgs {
     pub warmup: usize,
     #[arg(long, default_value_t = 2, value_parser = super::flags::threads)]
     pub threads: usize,
+    #[arg(long, value_enum, default_value = "train")]
+    pub mode: Mode,
+    /// SIMD path: avx512, avx2 or portable (default: the best this CPU has, or
+    /// $RESNET_LAB_SIMD).
+    #[arg(long)]
+    pub simd: Option<String>,
     /// Also record the gradient and activation probes every step (to measure their cost).
     #[arg(long)]
     pub probe: bool,
@@ -35,6 +55,21 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             "bench needs 1 <= batch <= 4096, 8 <= size <= 512 and at least one step".into(),
         );
     }
+    if a.threads == 0 || a.threads > 256 {
+        return Err("bench needs 1 <= --threads <= 256".into());
+    }
+    if let Some(req) = &a.simd {
+        if simd::Isa::parse(req).is_none() {
+            return Err(format!(
+                "--simd {req}: expected one of avx512, avx2, portable"
+            ));
+        }
+        let (_, note) = simd::force(req);
+        if let Some(n) = note {
+            eprintln!("{n}");
+        }
+    }
+    let isa = simd::active();
     let spec = presets::cifar(a.depth, a.arch == Arch::Resnet, ShortcutOption::A, 16, 10)
         .ok_or_else(|| format!("depth {} is not 6n+2", a.depth))?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -57,6 +92,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     crate::train::budget::check_parts(&spec.name, &spec, &hyper, shape, &crate::util::mem_limit())
         .map_err(|over| over.message(true))?;
     let flops_fwd = spec.infer(input).map_err(|e| e.to_string())?.flops as f64;
+    let train = a.mode == Mode::Train;
     let (elapsed, params) = pool.install(|| {
         let mut model =
             Model::new(&spec, input, 0, ModelOptions::default()).expect("preset is valid");
@@ -71,14 +107,18 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         let mut elapsed = 0.0;
         for step in 0..a.warmup + a.steps {
             let t = Instant::now();
-            let logits = model.forward(x.clone(), a.batch, true);
-            let (_, d, _) = cross_entropy(a.batch, 10, &logits, &y);
-            model.zero_grad();
-            model.backward(d);
-            if a.probe {
-                std::hint::black_box(model.grad_norms());
+            let logits = model.forward(x.clone(), a.batch, train);
+            if train {
+                let (_, d, _) = cross_entropy(a.batch, 10, &logits, &y);
+                model.zero_grad();
+                model.backward(d);
+                if a.probe {
+                    std::hint::black_box(model.grad_norms());
+                }
+                opt.step(&mut model, 0.05);
+            } else {
+                std::hint::black_box(logits);
             }
-            opt.step(&mut model, 0.05);
             if step >= a.warmup {
                 elapsed += t.elapsed().as_secs_f64();
             }
@@ -87,22 +127,33 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     });
     let img_s = (a.steps * a.batch) as f64 / elapsed;
     // forward + backward is about three forward passes of arithmetic
-    let gflops = img_s * 3.0 * flops_fwd / 1e9;
+    let gflops = img_s * if train { 3.0 } else { 1.0 } * flops_fwd / 1e9;
+    let peak = simd::fma_peak(isa) * a.threads as f64;
     let kind = if a.arch == Arch::Resnet {
         "resnet"
     } else {
         "plain"
     };
+    let mode = if train { "" } else { " mode=eval" };
     println!(
-        "resnet-lab {kind}-{} batch={} size={} threads={} img/s={img_s:.1} GFLOP/s={gflops:.1} step_ms={:.1} params={params} peak_rss_mb={}",
+        "resnet-lab {kind}-{} batch={} size={} threads={}{mode} simd={isa} img/s={img_s:.1} GFLOP/s={gflops:.1} peak={:.0}% step_ms={:.1} params={params} peak_rss_mb={}",
         a.depth,
         a.batch,
         a.size,
         a.threads,
+        100.0 * gflops / peak,
         elapsed / a.steps as f64 * 1e3,
         peak_rss_mb()
             .map(|m| format!("{m:.0}"))
             .unwrap_or_else(|| "?".into())
+    );
+    println!(
+        "  cpu: {} ({} MHz nominal); measured FMA peak {:.1} GFLOP/s per core with {isa}, {:.1} on {} thread(s); GFLOP/s counts a direct convolution's multiply-adds",
+        cpu_model().unwrap_or_else(|| "unknown".into()),
+        cpu_mhz().map_or("?".into(), |m| format!("{m:.0}")),
+        peak / a.threads as f64,
+        peak,
+        a.threads
     );
     Ok(())
 }
@@ -113,4 +164,18 @@ fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+fn cpuinfo(key: &str) -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with(key))?;
+    Some(line.split_once(':')?.1.trim().to_string())
+}
+
+fn cpu_model() -> Option<String> {
+    cpuinfo("model name")
+}
+
+fn cpu_mhz() -> Option<f64> {
+    cpuinfo("cpu MHz")?.parse().ok()
 }

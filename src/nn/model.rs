@@ -1,17 +1,27 @@
 //! A trainable network built from a [`NetSpec`]: parameters, caches, forward and backward.
 //!
-//! Layers are nodes that run forward on a shared activation (`Arc<Vec<f32>>`, so a block's input
-//! can feed its body and its shortcut without a copy) and backward on an owned gradient buffer.
-//! Each node keeps exactly what its backward pass needs until that pass consumes it.
-use super::ops::{batchnorm, conv, linear, pool, relu, shortcut};
+//! Layers are nodes that run forward on a shared activation ([`Act`]: an NHWC [`Tensor`] behind
+//! an `Arc`, so a block's input can feed its body and its shortcut without a copy) and backward
+//! on an owned gradient tensor. Each node keeps exactly what its backward pass needs until that
+//! pass consumes it.
+//!
+//! Batch norm writes no tensor of its own: it hands the next node a lazy per-channel map
+//! ([`PreOp`], with the fused ReLU) that the next convolution, residual join or pooling applies
+//! while reading, and its backward pass recomputes `x_hat` from the convolution output it
+//! shares with that node. So a conv + BN + ReLU layer stores one tensor, and the statistics
+//! come from the convolution's own output pass. [`Act::to_nchw`] is the one place an internal
+//! activation becomes a plain NCHW array.
+use super::ops::conv::{self, ConvGeom};
+use super::ops::eltwise::{self, Shortcut as JoinShortcut};
+use super::ops::simd::{self, Isa};
+use super::ops::tensor::{self, ChanStats, PreOp, Tensor, materialize, pad_channels};
+use super::ops::{bn, linear};
 use super::spec::{LayerInfo, LayerSpec, NetSpec, Shape, Shortcut, SpecError};
 use crate::rng::Rng64;
 use std::sync::Arc;
 
 mod state;
 pub use state::LayerOutput;
-
-type Act = Arc<Vec<f32>>;
 
 const BN_EPS: f32 = 1e-5;
 const BN_MOMENTUM: f32 = 0.1;
@@ -68,45 +78,87 @@ pub struct ModelOptions {
     pub zero_init_residual: bool,
 }
 
+/// An activation between nodes: a raw tensor, the per-channel map still to be applied to it
+/// (a batch norm's normalisation and fused ReLU), and the channel statistics its producer
+/// gathered for a batch norm that follows.
+#[derive(Clone)]
+pub(crate) struct Act {
+    t: Arc<Tensor>,
+    pre: Option<Arc<PreOp>>,
+    stats: Option<Arc<ChanStats>>,
+}
+
+impl Act {
+    fn plain(t: Tensor) -> Self {
+        Self {
+            t: Arc::new(t),
+            pre: None,
+            stats: None,
+        }
+    }
+
+    fn pre(&self) -> Option<&PreOp> {
+        self.pre.as_deref()
+    }
+
+    /// The values as a tensor with nothing left to apply.
+    fn materialize(self, isa: Isa) -> Arc<Tensor> {
+        match &self.pre {
+            None => self.t,
+            Some(p) => Arc::new(materialize(isa, &self.t, Some(p))),
+        }
+    }
+
+    /// The activation as a planar `[n][c][h][w]` array (the layout PyTorch and the plots use).
+    pub(crate) fn to_nchw(&self, isa: Isa) -> Vec<f32> {
+        match &self.pre {
+            None => self.t.to_nchw(),
+            Some(p) => materialize(isa, &self.t, Some(p)).to_nchw(),
+        }
+    }
+}
+
 struct Ctx<'a> {
     n: usize,
     train: bool,
+    isa: Isa,
     taps: Option<&'a mut Vec<Tap>>,
 }
 
 struct ConvNode {
-    geom: conv::ConvGeom,
+    geom: ConvGeom,
     w: Param,
+    /// A batch norm follows: gather its statistics in the output pass.
+    stats: bool,
     input: Option<Act>,
 }
 
 impl ConvNode {
     fn forward(&mut self, x: Act, cx: &mut Ctx) -> Act {
-        let mut y = vec![0.0; cx.n * self.geom.out_len()];
-        conv::forward(&self.geom, cx.n, &x, &self.w.value, &mut y);
+        let want = self.stats && cx.train;
+        let (y, st) = conv::forward(cx.isa, &self.geom, &x.t, x.pre(), &self.w.value, want);
         if cx.train {
             self.input = Some(x);
         }
-        Arc::new(y)
+        Act {
+            t: Arc::new(y),
+            pre: None,
+            stats: st.map(Arc::new),
+        }
     }
 
-    fn backward(&mut self, dy: Vec<f32>, n: usize, need_dx: bool) -> Vec<f32> {
+    fn backward(&mut self, dy: Tensor, isa: Isa, need_dx: bool) -> Option<Tensor> {
         let x = self.input.take().expect("conv backward without forward");
-        let mut dx = if need_dx {
-            vec![0.0; n * self.geom.in_len()]
-        } else {
-            Vec::new()
-        };
         conv::backward(
+            isa,
             &self.geom,
-            n,
-            &x,
+            &x.t,
+            x.pre(),
             &self.w.value,
             &dy,
-            need_dx.then_some(dx.as_mut_slice()),
+            need_dx,
             &mut self.w.grad,
-        );
-        dx
+        )
     }
 }
 
@@ -115,8 +167,6 @@ struct BnNode {
     name: String,
     /// Its module path: parameter and buffer names start with it.
     key: String,
-    c: usize,
-    hw: usize,
     relu: bool,
     gamma: Param,
     beta: Param,
@@ -124,103 +174,107 @@ struct BnNode {
     running_var: Vec<f32>,
     /// Train-mode forward passes so far (PyTorch's `num_batches_tracked`).
     batches_tracked: i64,
-    x_hat: Vec<f32>,
-    inv_std: Vec<f32>,
+    saved: Option<(Arc<Tensor>, bn::BnSaved)>,
 }
 
 impl BnNode {
-    fn new(name: String, key: String, c: usize, hw: usize) -> Self {
+    fn new(name: String, key: String, c: usize) -> Self {
         Self {
             gamma: Param::new(format!("{key}.weight"), ParamKind::BnGamma, vec![1.0; c]),
             beta: Param::new(format!("{key}.bias"), ParamKind::BnBeta, vec![0.0; c]),
             name,
             key,
-            c,
-            hw,
             relu: false,
             running_mean: vec![0.0; c],
             running_var: vec![1.0; c],
             batches_tracked: 0,
-            x_hat: Vec::new(),
-            inv_std: Vec::new(),
+            saved: None,
         }
     }
 
     fn forward(&mut self, x: Act, cx: &mut Ctx) -> Act {
-        let len = cx.n * self.c * self.hw;
-        let mut y = vec![0.0; len];
+        // A map still pending on the input (batch norm after batch norm) is applied first.
+        let (t, stats) = match x.pre {
+            Some(_) => (x.materialize(cx.isa), None),
+            None => (x.t, x.stats),
+        };
+        let cs = t.cs;
         if !cx.train {
-            batchnorm::forward_eval(
-                cx.n,
-                self.c,
-                self.hw,
-                &x,
+            let op = bn::eval_op(
                 &self.gamma.value,
                 &self.beta.value,
                 &self.running_mean,
                 &self.running_var,
                 BN_EPS,
                 self.relu,
-                &mut y,
+                cs,
             );
-            return Arc::new(y);
+            return Act {
+                t,
+                pre: Some(Arc::new(op)),
+                stats: None,
+            };
         }
-        let mut xh = Arc::unwrap_or_clone(x);
-        let st = batchnorm::forward_train(
-            cx.n,
-            self.c,
-            self.hw,
-            &mut xh,
+        let st = match stats {
+            Some(s) => s,
+            None => Arc::new(bn::stats(cx.isa, &t, None)),
+        };
+        let saved = bn::train_op(
+            &st,
             &self.gamma.value,
             &self.beta.value,
             BN_EPS,
             self.relu,
-            &mut y,
-            cx.taps.is_some(),
+            cs,
         );
         self.batches_tracked += 1;
-        let m = (cx.n * self.hw) as f32;
+        let m = st.count as f32;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
-        for ch in 0..self.c {
-            self.running_mean[ch] =
-                (1.0 - BN_MOMENTUM) * self.running_mean[ch] + BN_MOMENTUM * st.mean[ch];
-            self.running_var[ch] =
-                (1.0 - BN_MOMENTUM) * self.running_var[ch] + BN_MOMENTUM * st.var[ch] * unbias;
+        let var = st.var();
+        let running = self.running_mean.iter_mut().zip(&mut self.running_var);
+        for ((rm, rv), (&mu, &v)) in running.zip(saved.mean.iter().zip(&var)) {
+            *rm = (1.0 - BN_MOMENTUM) * *rm + BN_MOMENTUM * mu;
+            *rv = (1.0 - BN_MOMENTUM) * *rv + BN_MOMENTUM * v as f32 * unbias;
         }
-        if let Some(t) = cx.taps.as_deref_mut() {
-            t.push(Tap {
+        let op = Arc::new(saved.op.clone());
+        if let Some(taps) = cx.taps.as_deref_mut() {
+            let (mean, std) = eltwise::moments(cx.isa, &t, Some(&op));
+            taps.push(Tap {
                 name: self.name.clone(),
-                mean: st.out_mean,
-                std: st.out_std,
+                mean,
+                std,
             });
         }
-        self.x_hat = xh;
-        self.inv_std = st.inv_std;
-        Arc::new(y)
+        self.saved = Some((t.clone(), saved));
+        Act {
+            t,
+            pre: Some(op),
+            stats: None,
+        }
     }
 
-    fn backward(&mut self, mut dy: Vec<f32>, n: usize) -> Vec<f32> {
-        batchnorm::backward(
-            n,
-            self.c,
-            self.hw,
-            &self.x_hat,
-            &self.inv_std,
+    fn backward(&mut self, mut dy: Tensor, isa: Isa) -> Tensor {
+        let (x, saved) = self
+            .saved
+            .take()
+            .expect("batch norm backward without forward");
+        bn::backward(
+            isa,
+            &x,
+            &saved,
             &self.gamma.value,
-            &self.beta.value,
-            self.relu,
             &mut dy,
             &mut self.gamma.grad,
             &mut self.beta.grad,
         );
-        self.x_hat = Vec::new();
         dy
     }
 }
 
 enum ShortcutNode {
     Identity,
-    Pad(shortcut::PadGeom),
+    /// Option A: keep every `stride`-th pixel, append zero channels.
+    Pad(usize),
     Projection(Box<(ConvNode, BnNode)>),
     None,
 }
@@ -232,25 +286,56 @@ struct BlockNode {
     scale: f32,
     /// Set when the ReLU after the block is fused into the addition.
     relu: bool,
-    out: Option<Act>,
+    out: Option<Arc<Tensor>>,
+}
+
+impl BlockNode {
+    /// `scale * branch + shortcut(x)`, then ReLU when `relu`; also returns the projection
+    /// shortcut's output when there is one.
+    fn join(&mut self, x: &Act, branch: &Act, cx: &mut Ctx, relu: bool) -> (Tensor, Option<Act>) {
+        let proj = match &mut self.shortcut {
+            ShortcutNode::Projection(p) => {
+                // The projection's BN is not a "layer response" the probe plots.
+                let mut quiet = Ctx {
+                    n: cx.n,
+                    train: cx.train,
+                    isa: cx.isa,
+                    taps: None,
+                };
+                let h = p.0.forward(x.clone(), &mut quiet);
+                Some(p.1.forward(h, &mut quiet))
+            }
+            _ => None,
+        };
+        let sc = match (&self.shortcut, &proj) {
+            (ShortcutNode::Identity, _) => JoinShortcut::Same(&x.t, x.pre()),
+            (ShortcutNode::Pad(s), _) => JoinShortcut::PadA(&x.t, x.pre(), *s),
+            (ShortcutNode::Projection(_), Some(p)) => JoinShortcut::Same(&p.t, p.pre()),
+            _ => JoinShortcut::None,
+        };
+        let out = eltwise::join(cx.isa, &branch.t, branch.pre(), self.scale, sc, relu);
+        (out, proj)
+    }
 }
 
 struct LinearNode {
     inp: usize,
     out: usize,
+    /// The shape the layer flattens (in NCHW order, as PyTorch does).
+    in_shape: Shape,
     w: Param,
     b: Param,
-    input: Option<Act>,
+    input: Option<Vec<f32>>,
 }
 
 enum Node {
     Conv(ConvNode),
     Bn(BnNode),
-    Relu(Option<Act>),
+    /// A standalone ReLU keeps its output for the mask.
+    Relu(Option<Arc<Tensor>>),
     Block(BlockNode),
     Pool {
-        c: usize,
-        hw: usize,
+        shape: Shape,
     },
     Linear(LinearNode),
     /// A ReLU whose work was fused into the layer before it.
@@ -264,11 +349,20 @@ fn forward_seq(nodes: &mut [Node], mut x: Act, cx: &mut Ctx) -> Act {
     x
 }
 
-fn backward_seq(nodes: &mut [Node], mut dy: Vec<f32>, n: usize, need_dx: bool) -> Vec<f32> {
+fn backward_seq(
+    nodes: &mut [Node],
+    mut dy: Tensor,
+    n: usize,
+    isa: Isa,
+    need_dx: bool,
+) -> Option<Tensor> {
     for (i, node) in nodes.iter_mut().enumerate().rev() {
-        dy = node.backward(dy, n, need_dx || i > 0);
+        match node.backward(dy, n, isa, need_dx || i > 0) {
+            Some(d) => dy = d,
+            None => return None,
+        }
     }
-    dy
+    Some(dy)
 }
 
 impl Node {
@@ -277,58 +371,54 @@ impl Node {
             Node::Conv(c) => c.forward(x, cx),
             Node::Bn(b) => b.forward(x, cx),
             Node::Relu(saved) => {
-                let mut y = Arc::unwrap_or_clone(x);
-                relu::forward(&mut y);
-                let y = Arc::new(y);
+                let relu = PreOp::relu(x.t.c, x.t.cs);
+                let t = x.materialize(cx.isa);
+                let y = Arc::new(materialize(cx.isa, &t, Some(&relu)));
                 if cx.train {
                     *saved = Some(y.clone());
                 }
-                y
+                Act {
+                    t: y,
+                    pre: None,
+                    stats: None,
+                }
             }
             Node::Fused => x,
-            Node::Pool { c, hw } => {
-                let mut y = vec![0.0; cx.n * *c];
-                pool::forward(cx.n, *c, *hw, &x, &mut y);
-                Arc::new(y)
+            Node::Pool { shape } => {
+                let y = eltwise::pool_forward(cx.isa, &x.t, x.pre());
+                Act::plain(Tensor::from_nchw(
+                    &y,
+                    cx.n,
+                    shape.c,
+                    1,
+                    1,
+                    pad_channels(shape.c),
+                ))
             }
             Node::Linear(l) => {
+                let flat = x.to_nchw(cx.isa);
                 let mut y = vec![0.0; cx.n * l.out];
-                linear::forward(cx.n, l.inp, l.out, &x, &l.w.value, &l.b.value, &mut y);
+                linear::forward(
+                    cx.isa, cx.n, l.inp, l.out, &flat, &l.w.value, &l.b.value, &mut y,
+                );
                 if cx.train {
-                    l.input = Some(x);
+                    l.input = Some(flat);
                 }
-                Arc::new(y)
+                Act::plain(Tensor::from_nchw(
+                    &y,
+                    cx.n,
+                    l.out,
+                    1,
+                    1,
+                    pad_channels(l.out),
+                ))
             }
             Node::Block(b) => {
                 let branch = forward_seq(&mut b.body, x.clone(), cx);
-                let mut out = Arc::unwrap_or_clone(branch);
-                let sc: Option<Act> = match &mut b.shortcut {
-                    ShortcutNode::Identity => Some(x),
-                    ShortcutNode::Pad(g) => {
-                        let mut s = vec![0.0; out.len()];
-                        shortcut::forward(g, cx.n, &x, &mut s);
-                        Some(Arc::new(s))
-                    }
-                    ShortcutNode::Projection(p) => {
-                        // The projection's BN is not a "layer response" the probe plots.
-                        let mut quiet = Ctx {
-                            n: cx.n,
-                            train: cx.train,
-                            taps: None,
-                        };
-                        let h = p.0.forward(x, &mut quiet);
-                        Some(p.1.forward(h, &mut quiet))
-                    }
-                    ShortcutNode::None => None,
-                };
-                match sc {
-                    Some(s) => relu::add_forward(&mut out, &s, b.scale, b.relu),
-                    None if b.relu => relu::forward(&mut out),
-                    None => {}
-                }
-                let out = Arc::new(out);
+                let relu = b.relu;
+                let out = Arc::new(b.join(&x, &branch, cx, relu).0);
                 if let Some(t) = cx.taps.as_deref_mut() {
-                    let (m, s) = moments(&out);
+                    let (m, s) = eltwise::moments(cx.isa, &out, None);
                     t.push(Tap {
                         name: format!("{}.out", b.name),
                         mean: m,
@@ -338,73 +428,76 @@ impl Node {
                 if cx.train && b.relu {
                     b.out = Some(out.clone());
                 }
-                out
+                Act {
+                    t: out,
+                    pre: None,
+                    stats: None,
+                }
             }
         }
     }
 
-    fn backward(&mut self, mut dy: Vec<f32>, n: usize, need_dx: bool) -> Vec<f32> {
+    /// dL/d(this node's input) from dL/d(its output); `None` when not needed.
+    fn backward(&mut self, mut dy: Tensor, n: usize, isa: Isa, need_dx: bool) -> Option<Tensor> {
         match self {
-            Node::Conv(c) => c.backward(dy, n, need_dx),
-            Node::Bn(b) => b.backward(dy, n),
+            Node::Conv(c) => c.backward(dy, isa, need_dx),
+            Node::Bn(b) => Some(b.backward(dy, isa)),
             Node::Relu(saved) => {
                 let y = saved.take().expect("relu backward without forward");
-                relu::backward(&y, &mut dy);
-                dy
+                eltwise::relu_mask(isa, &y, &mut dy);
+                Some(dy)
             }
-            Node::Fused => dy,
-            Node::Pool { c, hw } => {
-                let mut dx = vec![0.0; n * *c * *hw];
-                pool::backward(n, *c, *hw, &dy, &mut dx);
-                dx
+            Node::Fused => Some(dy),
+            Node::Pool { shape } => {
+                let d = dy.to_nchw();
+                Some(eltwise::pool_backward(&d, n, shape.h, shape.w, shape.c))
             }
             Node::Linear(l) => {
                 let x = l.input.take().expect("linear backward without forward");
+                let d = dy.to_nchw();
                 let mut dx = if need_dx {
                     vec![0.0; n * l.inp]
                 } else {
                     Vec::new()
                 };
                 linear::backward(
+                    isa,
                     n,
                     l.inp,
                     l.out,
                     &x,
                     &l.w.value,
-                    &dy,
+                    &d,
                     need_dx.then_some(dx.as_mut_slice()),
                     &mut l.w.grad,
                     &mut l.b.grad,
                 );
-                dx
+                need_dx.then(|| {
+                    let s = l.in_shape;
+                    Tensor::from_nchw(&dx, n, s.c, s.h, s.w, pad_channels(s.c))
+                })
             }
             Node::Block(b) => {
                 if let Some(out) = b.out.take() {
-                    relu::backward(&out, &mut dy);
+                    eltwise::relu_mask(isa, &out, &mut dy);
                 }
                 let branch_dy = match b.shortcut {
-                    ShortcutNode::None => std::mem::take(&mut dy),
-                    _ if b.scale == 1.0 => dy.clone(),
-                    _ => dy.iter().map(|v| v * b.scale).collect(),
+                    ShortcutNode::None => std::mem::replace(&mut dy, Tensor::zeros(0, 0, 0, 0)),
+                    _ => eltwise::scaled(isa, &dy, b.scale),
                 };
-                let mut dx = backward_seq(&mut b.body, branch_dy, n, true);
+                let mut dx = backward_seq(&mut b.body, branch_dy, n, isa, true)
+                    .expect("a block's body always passes a gradient back");
                 match &mut b.shortcut {
-                    ShortcutNode::Identity => {
-                        for (a, d) in dx.iter_mut().zip(&dy) {
-                            *a += d;
-                        }
-                    }
-                    ShortcutNode::Pad(g) => shortcut::backward_add(g, n, &dy, &mut dx),
+                    ShortcutNode::Identity => eltwise::add_assign(isa, &mut dx, &dy),
+                    ShortcutNode::Pad(s) => eltwise::pad_a_backward_add(isa, &dy, &mut dx, *s),
                     ShortcutNode::Projection(p) => {
-                        let d = p.1.backward(dy, n);
-                        let d = p.0.backward(d, n, true);
-                        for (a, v) in dx.iter_mut().zip(&d) {
-                            *a += v;
-                        }
+                        let d = p.1.backward(dy, isa);
+                        let d = p.0.backward(d, isa, true).expect("asked for dx");
+                        eltwise::add_assign(isa, &mut dx, &d);
                     }
                     ShortcutNode::None => {}
                 }
-                dx
+                Some(dx)
             }
         }
     }
@@ -450,19 +543,6 @@ impl Node {
     }
 }
 
-fn moments(v: &[f32]) -> (f32, f32) {
-    // Lane sums per 4096-value piece keep this vectorised; f64 across pieces keeps it accurate.
-    let (mut s, mut s2) = (0.0f64, 0.0f64);
-    for piece in v.chunks(4096) {
-        let (a, b) = batchnorm::lane_sums(piece, piece, |x, _| (x, x * x));
-        s += a as f64;
-        s2 += b as f64;
-    }
-    let n = v.len().max(1) as f64;
-    let m = s / n;
-    (m as f32, (s2 / n - m * m).max(0.0).sqrt() as f32)
-}
-
 struct Builder<'a> {
     infos: std::slice::Iter<'a, LayerInfo>,
     rng_stream: u64,
@@ -499,7 +579,7 @@ impl Builder<'_> {
         stride: usize,
         pad: usize,
     ) -> ConvNode {
-        let geom = conv::ConvGeom {
+        let geom = ConvGeom {
             cin: input.c,
             h: input.h,
             w: input.w,
@@ -512,6 +592,7 @@ impl Builder<'_> {
         ConvNode {
             geom,
             w: Param::new(format!("{key}.weight"), ParamKind::ConvWeight, w),
+            stats: false,
             input: None,
         }
     }
@@ -527,12 +608,12 @@ impl Builder<'_> {
                     stride,
                     pad,
                 } => Node::Conv(self.conv(info.key, info.input, *out, *k, *stride, *pad)),
-                LayerSpec::BatchNorm => Node::Bn(BnNode::new(
-                    info.name,
-                    info.key,
-                    info.input.c,
-                    info.input.h * info.input.w,
-                )),
+                LayerSpec::BatchNorm => {
+                    if let Some(Node::Conv(c)) = nodes.last_mut() {
+                        c.stats = true;
+                    }
+                    Node::Bn(BnNode::new(info.name, info.key, info.input.c))
+                }
                 LayerSpec::ReLU => match nodes.last_mut() {
                     Some(Node::Bn(b)) if !b.relu => {
                         b.relu = true;
@@ -544,10 +625,7 @@ impl Builder<'_> {
                     }
                     _ => Node::Relu(None),
                 },
-                LayerSpec::GlobalAvgPool => Node::Pool {
-                    c: info.input.c,
-                    hw: info.input.h * info.input.w,
-                },
+                LayerSpec::GlobalAvgPool => Node::Pool { shape: info.input },
                 LayerSpec::Linear { out } => {
                     let inp = info.input.len();
                     let bound = 1.0 / (inp as f32).sqrt();
@@ -556,6 +634,7 @@ impl Builder<'_> {
                     Node::Linear(LinearNode {
                         inp,
                         out: *out,
+                        in_shape: info.input,
                         w: Param::new(format!("{}.weight", info.key), ParamKind::LinearWeight, w),
                         b: Param::new(format!("{}.bias", info.key), ParamKind::LinearBias, b),
                         input: None,
@@ -567,19 +646,15 @@ impl Builder<'_> {
                     let shortcut = match spec.shortcut {
                         Shortcut::Identity => ShortcutNode::Identity,
                         Shortcut::None => ShortcutNode::None,
-                        Shortcut::ZeroPadA => ShortcutNode::Pad(shortcut::PadGeom {
-                            cin: input.c,
-                            h: input.h,
-                            w: input.w,
-                            cout: output.c,
-                            stride: super::spec::matching_stride(input, output)
+                        Shortcut::ZeroPadA => ShortcutNode::Pad(
+                            super::spec::matching_stride(input, output)
                                 .expect("checked by inference"),
-                        }),
+                        ),
                         Shortcut::Projection => {
                             let pinfo = self.next_info().clone();
                             let stride = super::spec::matching_stride(input, output)
                                 .expect("checked by inference");
-                            let c = self.conv(
+                            let mut c = self.conv(
                                 format!("{}.conv", pinfo.key),
                                 input,
                                 output.c,
@@ -587,11 +662,11 @@ impl Builder<'_> {
                                 stride,
                                 0,
                             );
+                            c.stats = true;
                             let bn = BnNode::new(
                                 format!("{}.bn", pinfo.name),
                                 format!("{}.bn", pinfo.key),
                                 output.c,
-                                output.h * output.w,
                             );
                             ShortcutNode::Projection(Box::new((c, bn)))
                         }
@@ -624,10 +699,12 @@ pub struct Model {
     spec: NetSpec,
     input: Shape,
     classes: usize,
+    output: Shape,
     nodes: Vec<Node>,
     probe: bool,
     taps: Vec<Tap>,
     last_batch: usize,
+    isa: Isa,
 }
 
 impl Model {
@@ -651,10 +728,12 @@ impl Model {
             spec: spec.clone(),
             input,
             classes,
+            output: info.output,
             nodes,
             probe: true,
             taps: Vec::new(),
             last_batch: 0,
+            isa: simd::active(),
         })
     }
 
@@ -666,6 +745,16 @@ impl Model {
     }
     pub fn classes(&self) -> usize {
         self.classes
+    }
+
+    /// The SIMD path this model's kernels run on (see [`simd::active`]).
+    pub fn simd(&self) -> Isa {
+        self.isa
+    }
+
+    /// Runs this model's kernels on `isa` (tests compare paths; panics later if the CPU lacks it).
+    pub fn set_simd(&mut self, isa: Isa) {
+        self.isa = isa;
     }
 
     /// Turns the activation probe on or off (it costs one extra pass over each block's output).
@@ -683,19 +772,31 @@ impl Model {
         );
         self.taps.clear();
         let probe = self.probe && train;
+        let s = self.input;
+        // The first convolution reads the images unpadded (1-3 channels); anything else wants
+        // whole channel vectors.
+        let cs = match self.nodes.first() {
+            Some(Node::Conv(_)) => s.c,
+            _ => pad_channels(s.c),
+        };
+        let x = Act::plain(Tensor::from_nchw(&x, n, s.c, s.h, s.w, cs));
         let mut cx = Ctx {
             n,
             train,
+            isa: self.isa,
             taps: probe.then_some(&mut self.taps),
         };
         self.last_batch = n;
-        let y = forward_seq(&mut self.nodes, Arc::new(x), &mut cx);
-        Arc::unwrap_or_clone(y)
+        let y = forward_seq(&mut self.nodes, x, &mut cx);
+        y.to_nchw(self.isa)
     }
 
     /// Back-propagates dL/dlogits from the last train-mode forward pass, adding into each grad.
     pub fn backward(&mut self, dlogits: Vec<f32>) {
-        backward_seq(&mut self.nodes, dlogits, self.last_batch, false);
+        let n = self.last_batch;
+        let o = self.output;
+        let d = Tensor::from_nchw(&dlogits, n, o.c, o.h, o.w, pad_channels(o.c));
+        backward_seq(&mut self.nodes, d, n, self.isa, false);
     }
 
     pub fn zero_grad(&mut self) {
@@ -743,5 +844,12 @@ impl Model {
             });
         }
         v
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        // Buffers this model's steps recycled are of no use to the next one.
+        tensor::trim_pool();
     }
 }

@@ -4,8 +4,8 @@
 //! Tensor names are the `state_dict` keys of the PyTorch module `export-torch` generates from
 //! the same spec, in the same order: each layer's module path (`LayerInfo::key`) plus `.weight`,
 //! `.bias`, `.running_mean`, `.running_var` or `.num_batches_tracked`.
-use super::{BnNode, Model, Node, ShortcutNode};
-use crate::nn::ops::{batchnorm, conv, linear, pool, relu, shortcut};
+use super::{Act, BnNode, Ctx, Model, Node, ShortcutNode};
+use crate::nn::ops::tensor::{PreOp, Tensor as Activation, materialize, pad_channels};
 use crate::nn::spec::{LayerInfo, LayerSpec, Shape};
 use crate::nn::tensor::{Tensor, TensorData, shape_text};
 use std::collections::HashMap;
@@ -55,7 +55,7 @@ fn visit_slots(nodes: &mut [Node], f: &mut dyn FnMut(String, Vec<usize>, Slot)) 
 }
 
 fn bn_slots(b: &mut BnNode, f: &mut dyn FnMut(String, Vec<usize>, Slot)) {
-    let c = b.c;
+    let c = b.gamma.value.len();
     f(b.gamma.name.clone(), vec![c], Slot::F32(&mut b.gamma.value));
     f(b.beta.name.clone(), vec![c], Slot::F32(&mut b.beta.value));
     f(
@@ -219,11 +219,24 @@ impl Model {
             .expect("the spec was validated when the model was built");
         let mut infos = info.layers.iter();
         let mut out = Vec::new();
+        // The real eval-mode forward pass (the same kernels as `forward`), recording as it goes.
+        let s = self.input;
+        let cs = match self.nodes.first() {
+            Some(Node::Conv(_)) => s.c,
+            _ => pad_channels(s.c),
+        };
+        let x = Act::plain(Activation::from_nchw(x, n, s.c, s.h, s.w, cs));
+        let mut cx = Ctx {
+            n,
+            train: false,
+            isa: self.isa,
+            taps: None,
+        };
         trace_seq(
             &self.spec.layers,
-            &self.nodes,
-            x.to_vec(),
-            n,
+            &mut self.nodes,
+            x,
+            &mut cx,
             &mut infos,
             &mut out,
         );
@@ -231,100 +244,63 @@ impl Model {
     }
 }
 
-fn record(out: &mut Vec<LayerOutput>, info: &LayerInfo, values: &[f32]) {
+fn record(out: &mut Vec<LayerOutput>, info: &LayerInfo, values: Vec<f32>) {
     out.push(LayerOutput {
         name: info.name.clone(),
         key: info.key.clone(),
         shape: info.output,
-        values: values.to_vec(),
+        values,
     });
-}
-
-fn bn_eval(b: &BnNode, n: usize, x: &[f32]) -> Vec<f32> {
-    let mut y = vec![0.0; x.len()];
-    batchnorm::forward_eval(
-        n,
-        b.c,
-        b.hw,
-        x,
-        &b.gamma.value,
-        &b.beta.value,
-        &b.running_mean,
-        &b.running_var,
-        super::BN_EPS,
-        false,
-        &mut y,
-    );
-    y
 }
 
 fn trace_seq<'a>(
     layers: &[LayerSpec],
-    nodes: &[Node],
-    mut x: Vec<f32>,
-    n: usize,
+    nodes: &mut [Node],
+    mut x: Act,
+    cx: &mut Ctx,
     infos: &mut std::slice::Iter<'a, LayerInfo>,
     out: &mut Vec<LayerOutput>,
-) -> Vec<f32> {
-    for (layer, node) in layers.iter().zip(nodes) {
+) -> Act {
+    let isa = cx.isa;
+    for (layer, node) in layers.iter().zip(nodes.iter_mut()) {
         let info = infos
             .next()
             .expect("inference and the model walk the spec in the same order");
         x = match node {
-            Node::Conv(c) => {
-                let mut y = vec![0.0; n * c.geom.out_len()];
-                conv::forward(&c.geom, n, &x, &c.w.value, &mut y);
-                y
-            }
-            Node::Bn(b) => bn_eval(b, n, &x),
-            Node::Relu(_) | Node::Fused => {
-                relu::forward(&mut x);
-                x
-            }
-            Node::Pool { c, hw } => {
-                let mut y = vec![0.0; n * *c];
-                pool::forward(n, *c, *hw, &x, &mut y);
-                y
-            }
-            Node::Linear(l) => {
-                let mut y = vec![0.0; n * l.out];
-                linear::forward(n, l.inp, l.out, &x, &l.w.value, &l.b.value, &mut y);
-                y
-            }
             Node::Block(b) => {
                 let LayerSpec::Block(spec) = layer else {
                     unreachable!("a block node comes from a block layer")
                 };
-                let block_info = info;
-                let mut y = trace_seq(&spec.body, &b.body, x.clone(), n, infos, out);
-                let sc = match &b.shortcut {
-                    ShortcutNode::Identity => Some(x),
-                    ShortcutNode::Pad(g) => {
-                        let mut s = vec![0.0; y.len()];
-                        shortcut::forward(g, n, &x, &mut s);
-                        Some(s)
-                    }
-                    ShortcutNode::Projection(p) => {
-                        let pinfo = infos.next().expect("a projection has its own entry");
-                        let mut h = vec![0.0; n * p.0.geom.out_len()];
-                        conv::forward(&p.0.geom, n, &x, &p.0.w.value, &mut h);
-                        let s = bn_eval(&p.1, n, &h);
-                        record(out, pinfo, &s);
-                        Some(s)
-                    }
-                    ShortcutNode::None => None,
-                };
-                if let Some(s) = sc {
-                    relu::add_forward(&mut y, &s, b.scale, false);
+                let branch = trace_seq(&spec.body, &mut b.body, x.clone(), cx, infos, out);
+                // The block's entry is the sum before its fused ReLU (which gets its own entry).
+                let (sum, proj) = b.join(&x, &branch, cx, false);
+                if let Some(p) = proj {
+                    let pinfo = infos.next().expect("a projection has its own entry");
+                    record(out, pinfo, p.to_nchw(isa));
                 }
                 // The block's entry came before its body's in `infos`; its output comes after.
-                record(out, block_info, &y);
+                record(out, info, sum.to_nchw());
+                let y = if b.relu {
+                    materialize(isa, &sum, Some(&PreOp::relu(sum.c, sum.cs)))
+                } else {
+                    sum
+                };
+                Act::plain(y)
+            }
+            Node::Bn(b) if b.relu => {
+                // The entry is the normalised value; the fused ReLU's own entry follows.
+                let y = b.forward(x, cx);
+                let mut op = y.pre().expect("batch norm hands on its map").clone();
+                op.relu = false;
+                record(out, info, materialize(isa, &y.t, Some(&op)).to_nchw());
+                y
+            }
+            _ => {
+                let y = node.forward(x, cx);
+                record(out, info, y.to_nchw(isa));
                 y
             }
         };
-        if !matches!(node, Node::Block(_)) {
-            record(out, info, &x);
-        }
     }
     x
 }
