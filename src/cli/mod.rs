@@ -3,6 +3,7 @@ mod bench;
 mod export;
 mod export_data;
 pub mod flags;
+mod inspect;
 mod landscape;
 pub mod lessons;
 mod progress;
@@ -50,6 +51,11 @@ pub enum Command {
     /// Developer tool for tests/torch/compare.py: forward, backward and SGD steps on given batches.
     #[command(hide = true)]
     DevStep(torch::DevStepArgs),
+    /// Classify a data set with a saved run: error, per-class error, most confused pairs, and
+    /// the confusion matrix as CSV.
+    Eval(inspect::EvalArgs),
+    /// Classify image files with a saved run: the class and its confidence for each.
+    Predict(inspect::PredictArgs),
     /// The loss landscape around saved runs (Li et al. 2018): contour and 3-D plots on shared
     /// levels, the initial-to-trained line, CSV and convexity figures.
     Landscape(landscape::LandscapeArgs),
@@ -177,6 +183,8 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::ExportTorch(a) => torch::export(a),
         Command::ImportTorch(a) => torch::import(a),
         Command::DevStep(a) => torch::dev_step(a),
+        Command::Eval(a) => inspect::eval(a),
+        Command::Predict(a) => inspect::predict(a),
         Command::Landscape(a) => landscape::run(a),
     }
 }

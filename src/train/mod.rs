@@ -3,6 +3,7 @@
 //! Knows `nn` and `data`; knows nothing of egui. The CLI calls [`trainer::run`] directly; the app
 //! calls [`worker::spawn`], which runs the same function on its own thread.
 pub mod budget;
+pub mod eval;
 pub mod experiment;
 pub mod history;
 pub mod job;

@@ -1,6 +1,7 @@
 //! The app shell: top bar, lesson panel, workspace tabs, persistence and routing between views.
 use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
+use super::inspect::{InspectPage, InspectView};
 use super::lesson_view::{LessonAction, LessonProgress, LessonView, TryState};
 use super::session::{DataRef, NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
@@ -37,6 +38,7 @@ pub enum Tab {
     Train,
     Data,
     Build,
+    Inspect,
 }
 
 /// Everything that survives a restart.
@@ -59,6 +61,7 @@ pub struct Persisted {
     /// The runs on screen when the app closed: their folders (the app's own copies under its
     /// data folder, or where they were saved to or opened from), reopened at the next start.
     pub runs: Vec<PathBuf>,
+    pub inspect_page: InspectPage,
 }
 
 impl Default for Persisted {
@@ -77,6 +80,7 @@ impl Default for Persisted {
             builder: BuilderSaved::default(),
             run_path: String::new(),
             runs: Vec::new(),
+            inspect_page: InspectPage::default(),
         }
     }
 }
@@ -100,6 +104,7 @@ pub struct ResNetLabApp {
     pub train: TrainView,
     pub data: DataView,
     pub builder: BuilderView,
+    pub inspect: InspectView,
     pub tab: Tab,
     pub dark: bool,
     pub scale: f32,
@@ -135,6 +140,7 @@ impl ResNetLabApp {
             train,
             data: DataView::new(p.data_form),
             builder: BuilderView::from_saved(p.builder),
+            inspect: InspectView::new(p.inspect_page),
             tab: p.tab,
             dark: p.dark,
             scale: if SCALES.contains(&p.scale) {
@@ -217,6 +223,7 @@ impl ResNetLabApp {
                 .filter(|r| !r.is_live())
                 .filter_map(|r| r.dir.clone())
                 .collect(),
+            inspect_page: self.inspect.page,
         }
     }
 
@@ -524,6 +531,14 @@ impl ResNetLabApp {
                 ui.selectable_value(&mut self.tab, Tab::Train, RichText::new("Train").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Data, RichText::new("Data").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Build, RichText::new("Build").size(16.0));
+                ui.selectable_value(
+                    &mut self.tab,
+                    Tab::Inspect,
+                    RichText::new("Inspect").size(16.0),
+                )
+                .on_hover_text(
+                    "Look inside trained nets: predictions, confusion, feature maps, filters",
+                );
             });
             ui.separator();
             match self.tab {
@@ -537,6 +552,9 @@ impl ResNetLabApp {
                         self.on_builder(a);
                     }
                 }
+                Tab::Inspect => self
+                    .inspect
+                    .ui(ui, &self.train.session, &self.train.exporter.dir),
             }
         });
     }

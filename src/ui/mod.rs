@@ -9,6 +9,7 @@ pub mod data_view;
 pub mod diagrams;
 pub mod dialog;
 pub mod export;
+pub mod inspect;
 pub mod lesson_view;
 pub mod markdown;
 pub mod plots;
