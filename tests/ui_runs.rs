@@ -73,7 +73,12 @@ fn logits_of(app: &mut ResNetLabApp, i: usize) -> Vec<f32> {
         &mut y,
     );
     let run = &app.train.session.store.runs()[i];
-    run.model.as_ref().unwrap().lock().unwrap().forward(x, 3, false)
+    run.model
+        .as_ref()
+        .unwrap()
+        .lock()
+        .unwrap()
+        .forward(x, 3, false)
 }
 
 fn same_curves(a: &[RunHistory], b: &[RunHistory]) {

@@ -1,13 +1,13 @@
 //! `resnet-lab lessons`: every lesson's Try it run headless exactly as the app runs it, timed
 //! and judged by the app's own checks (`--check`), or run to the end to make the reference
 //! curves the app draws behind live runs (`--references DIR`).
+use crate::data::Source;
 use crate::lessons::check::{self, Outcome};
 use crate::lessons::plan::{self, Size, Sizing};
 use crate::lessons::reference::{self, RefRun, Reference};
 use crate::lessons::{self, Check, Lesson};
-use crate::data::Source;
-use crate::train::{DataInfo, RunHistory};
 use crate::train::worker::Wake;
+use crate::train::{DataInfo, RunHistory};
 use crate::ui::session::{DataRef, Session, TrainConfig};
 use crate::ui::try_it;
 use clap::Args;
@@ -98,7 +98,11 @@ pub fn run_try(lesson: &Lesson, seed: u64, sizing: Sizing) -> Result<TryRun, Str
         info: &info,
     };
     try_it::start(&mut session, &prepared.plan, &config, data, &wake);
-    if let Some(m) = session.message.as_ref().filter(|_| session.runs().is_empty()) {
+    if let Some(m) = session
+        .message
+        .as_ref()
+        .filter(|_| session.runs().is_empty())
+    {
         return Err(m.clone());
     }
     let mut effect = None;

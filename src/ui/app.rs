@@ -336,7 +336,13 @@ impl ResNetLabApp {
         self.train.config = config.clone();
         self.set_lesson_data(Some(prepared.data.clone()), prepared.plan.load.clone());
         if let Some(data) = train_ref!(self) {
-            try_it::start(&mut self.train.session, &prepared.plan, &config, data, &wake);
+            try_it::start(
+                &mut self.train.session,
+                &prepared.plan,
+                &config,
+                data,
+                &wake,
+            );
         }
         if self.train.session.store.is_empty() && !self.train.session.sweeping {
             return; // the session said why in its message

@@ -60,13 +60,7 @@ pub fn config_for(plan: &Plan, previous: &TrainConfig) -> TrainConfig {
 }
 
 /// Starts a prepared plan's runs in `session`: side by side, or queued as a sweep.
-pub fn start(
-    session: &mut Session,
-    plan: &Plan,
-    config: &TrainConfig,
-    data: DataRef,
-    wake: &Wake,
-) {
+pub fn start(session: &mut Session, plan: &Plan, config: &TrainConfig, data: DataRef, wake: &Wake) {
     match &plan.sweep {
         Some(_) => {
             let queue = plan.nets.iter().map(|n| choice(n, plan.width)).collect();

@@ -13,7 +13,6 @@ pub use job::Job;
 
 use super::export::Exporter;
 use super::session::Session;
-use crate::train::store::SharedModel;
 use super::train_view::status_word;
 use crate::data::{Dataset, SplitKind};
 use crate::nn::presets::plain_twin;
@@ -23,6 +22,7 @@ use crate::plot::inspect::Mosaic;
 use crate::rng::Rng64;
 use crate::train::eval::{self, Evaluation, FeatureMap, Filters};
 use crate::train::run_dir;
+use crate::train::store::SharedModel;
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
