@@ -202,3 +202,218 @@ fn train_save_writes_a_run_folder_that_reopens() {
     let mut m = saved.model.expect("weights were saved");
     assert_eq!(m.params()[0].name, "conv1.weight");
 }
+
+/// Trains a tiny net on 10 images per class of the built-in set and saves it to `dir/run`.
+fn saved_run(dir: &std::path::Path) -> std::path::PathBuf {
+    let run = dir.join("run");
+    let o = bin()
+        .args([
+            "train",
+            "--max-per-class",
+            "10",
+            "--depth",
+            "8",
+            "--width",
+            "4",
+        ])
+        .args([
+            "--epochs",
+            "1",
+            "--batch",
+            "10",
+            "--max-steps",
+            "3",
+            "--save",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    run
+}
+
+#[test]
+fn eval_and_predict_a_saved_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = saved_run(dir.path());
+    let csv = dir.path().join("confusion.csv");
+    let preds = dir.path().join("predictions.csv");
+    // No --data: the run's own test split (10 per class of the built-in set).
+    let o = bin()
+        .arg("eval")
+        .arg(&run)
+        .arg("--out")
+        .arg(&csv)
+        .arg("--predictions")
+        .arg(&preds)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("resnet-8 on built-in shapes (test split, 100 images): error"),
+        "{out}"
+    );
+    assert!(out.contains("per-class error:"), "{out}");
+    let matrix = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<&str> = matrix.lines().collect();
+    assert_eq!(rows.len(), 11, "{matrix}");
+    assert_eq!(rows[0].split(',').count(), 11);
+    let total: u64 = rows[1..]
+        .iter()
+        .flat_map(|r| r.split(',').skip(1))
+        .map(|v| v.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 100);
+    // Each row holds the 10 test images of its class.
+    for r in &rows[1..] {
+        let n: u64 = r
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(n, 10, "{r}");
+    }
+    let preds = std::fs::read_to_string(&preds).unwrap();
+    assert_eq!(preds.lines().count(), 101);
+
+    // The built-in data as PNG files: `predict` on a test image gives what `eval` said of it.
+    let ds = resnet_lab::data::builtin_sized(0, 100, 100);
+    let pngs = dir.path().join("pngs");
+    resnet_lab::data::write_image_folder(&pngs, &ds).unwrap();
+    let class0 = &ds.classes[ds.test.labels[0] as usize];
+    let img = pngs.join("test").join(class0).join("000000.png");
+    let o = bin()
+        .arg("predict")
+        .arg(&run)
+        .arg(&img)
+        .args(["--top", "2"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    // "…/000000.png: square (41.2%), circle (20.3%)"
+    let (_, guesses) = line.rsplit_once(": ").unwrap();
+    let first = guesses.split(", ").next().unwrap();
+    let (class, conf) = first.trim_end_matches("%)").split_once(" (").unwrap();
+    assert_eq!(guesses.split(", ").count(), 2, "{line}");
+    let row0 = preds.lines().nth(1).unwrap();
+    let cols: Vec<&str> = row0.split(',').collect();
+    assert_eq!(cols[0], "0");
+    assert_eq!(cols[2], class, "{line} vs {row0}");
+    let want: f32 = cols[3].parse().unwrap();
+    let got: f32 = conf.parse().unwrap();
+    assert!((got / 100.0 - want).abs() < 0.001, "{line} vs {row0}");
+}
+
+#[test]
+fn predict_names_each_bad_file_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = saved_run(dir.path());
+    let d = dir.path();
+    let good = d.join("good.png");
+    image::GrayImage::from_pixel(40, 30, image::Luma([200]))
+        .save(&good)
+        .unwrap();
+    let text = d.join("notes.png");
+    std::fs::write(&text, "not a picture").unwrap();
+    let empty = d.join("empty.jpg");
+    std::fs::write(&empty, b"").unwrap();
+    // A real PNG whose side is over the decoder's limit (a few KB on disk).
+    let huge = d.join("huge.png");
+    image::GrayImage::new(9000, 1).save(&huge).unwrap();
+    let fifo = d.join("pipe.png");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let mut args = vec![
+        good.clone(),
+        d.join("missing.png"),
+        text,
+        empty,
+        huge,
+        d.to_path_buf(),
+    ];
+    if made.is_ok_and(|s| s.success()) {
+        args.push(fifo.clone());
+    }
+    let o = bin().arg("predict").arg(&run).args(&args).output().unwrap();
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(out.starts_with(&format!("{}: ", good.display())), "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    for (name, why) in [
+        ("missing.png", "no such file"),
+        ("notes.png", "not an image"),
+        ("empty.jpg", "empty"),
+        ("huge.png", "9000x1"),
+        ("pipe.png", "not a regular file"),
+    ] {
+        if name == "pipe.png" && args.len() < 7 {
+            continue;
+        }
+        let line = err
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no error names {name}: {err}"));
+        assert!(line.contains(why), "{line}");
+    }
+    assert!(err.contains("folder"), "{err}");
+    assert!(
+        err.contains(&format!("{} of {} images", args.len() - 1, args.len())),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    // Absurd flags and an output that is a folder are refused before anything is classified.
+    for (args, flag) in [
+        (vec!["--top", "0"], "--top"),
+        (vec!["--top", "5000"], "--top"),
+    ] {
+        let o = bin()
+            .arg("predict")
+            .arg(&run)
+            .arg(&good)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(flag) && err.contains("between 1 and 1000"),
+            "{err}"
+        );
+    }
+    let o = bin()
+        .arg("eval")
+        .arg(&run)
+        .args(["--max-per-class", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--max-per-class"),
+        "{err}"
+    );
+    let o = bin()
+        .arg("eval")
+        .arg(&run)
+        .arg("--predictions")
+        .arg(d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("cannot write --predictions"), "{err}");
+    assert!(
+        !err.contains("classifying"),
+        "refused before the work: {err}"
+    );
+
+    // A folder that is not a run, and a run without weights, are refused in one sentence.
+    let o = bin().args(["eval"]).arg(d.join("nope")).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a run folder"));
+    std::fs::remove_file(run.join("weights.safetensors")).unwrap();
+    let o = bin().arg("predict").arg(&run).arg(&good).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no trained weights"));
+}

@@ -51,11 +51,14 @@ fn try_lines_parse_into_actions() {
     );
 }
 
-fn finished(label: &str, err: f32) -> RunHistory {
+/// A run whose mini-batch error is `err` at every one of `steps` steps.
+fn run(label: &str, err: f32, steps: usize, status: RunStatus) -> RunHistory {
     RunHistory {
         label: label.into(),
-        status: RunStatus::Finished,
-        step_loss: vec![2.3],
+        status,
+        total_steps: 300,
+        step_loss: vec![2.3; steps],
+        step_err: vec![err; steps],
         epochs: vec![EpochPoint {
             epoch: 1,
             train_err: err,
@@ -67,24 +70,161 @@ fn finished(label: &str, err: f32) -> RunHistory {
     }
 }
 
+fn finished(label: &str, err: f32) -> RunHistory {
+    run(label, err, 300, RunStatus::Finished)
+}
+
 #[test]
 fn checks_explain_in_a_sentence() {
     let runs = vec![finished("plain-8", 0.09), finished("plain-32", 0.23)];
-    let o = check::evaluate(Check::Degradation, &runs, &[]).unwrap();
+    let o = check::evaluate(Check::Degradation, &runs).unwrap();
     assert!(o.passed, "{}", o.message);
     assert!(
-        o.message
-            .contains("plain-32 ended with 23% training error, higher than plain-8's 9%"),
+        o.message.contains(
+            "At the end (step 300) your plain-32 has 23% training error (mean of the last 50 steps), 14 points above plain-8's 9%"
+        ),
         "{}",
         o.message
     );
-    let o = check::evaluate(Check::ResnetWins, &runs, &[]).unwrap();
+    assert_eq!(o.figure, "plain-32 23% vs plain-8 9% @ step 300");
+    let o = check::evaluate(Check::ResnetWins, &runs).unwrap();
     assert!(!o.passed && o.message.contains("missing"), "{}", o.message);
     let runs = vec![finished("plain-32", 0.3), finished("resnet-32", 0.1)];
+    assert!(check::evaluate(Check::ResnetWins, &runs).unwrap().passed);
+    assert!(check::evaluate(Check::None, &runs).is_none());
+}
+
+#[test]
+fn a_stopped_run_is_compared_at_an_equal_step_or_not_at_all() {
+    // The bug this guards against: plain-56 stopped after 10 steps at 82% was compared with
+    // plain-8's 96 steps at 8% and announced as degradation.
+    let runs = vec![
+        run("plain-8", 0.08, 96, RunStatus::Stopped),
+        run("plain-56", 0.82, 10, RunStatus::Stopped),
+    ];
+    let o = check::evaluate(Check::Degradation, &runs).unwrap();
+    assert!(!o.passed, "{}", o.message);
     assert!(
-        check::evaluate(Check::ResnetWins, &runs, &[])
-            .unwrap()
-            .passed
+        o.message
+            .contains("plain-56 was stopped after 10 steps, too few to judge"),
+        "{}",
+        o.message
     );
-    assert!(check::evaluate(Check::None, &runs, &[]).is_none());
+    // Still training, and enough steps on both sides: judged at the shorter run's step.
+    let mut deep = run("plain-56", 0.9, 60, RunStatus::Running);
+    let mut shallow = run("plain-8", 0.9, 200, RunStatus::Running);
+    // plain-8 improves only after step 60: at the equal step both are at 90%.
+    for e in &mut shallow.step_err[60..] {
+        *e = 0.1;
+    }
+    let o = check::evaluate(Check::Degradation, &[shallow.clone(), deep.clone()]).unwrap();
+    assert!(!o.passed, "{}", o.message);
+    assert!(o.message.contains("At step 60"), "{}", o.message);
+    deep.step_err.resize(200, 0.9);
+    deep.step_loss.resize(200, 2.3);
+    let o = check::evaluate(Check::Degradation, &[shallow, deep]).unwrap();
+    assert!(o.passed, "{}", o.message);
+    assert!(o.figure.ends_with("@ step 200"), "{}", o.figure);
+}
+
+#[test]
+fn one_noisy_batch_or_a_small_gap_does_not_pass() {
+    let mut deep = finished("plain-56", 0.30);
+    let shallow = finished("plain-20", 0.25);
+    // The last batch alone would say 100% vs 25%.
+    *deep.step_err.last_mut().unwrap() = 1.0;
+    let o = check::evaluate(Check::Degradation, &[deep, shallow]).unwrap();
+    assert!(!o.passed, "{}", o.message);
+    assert!(o.message.contains("not the 10-point gap"), "{}", o.message);
+}
+
+#[test]
+fn runs_of_different_settings_are_not_compared() {
+    let mut deep = finished("plain-56", 0.8);
+    deep.hyper.batch = 32;
+    let shallow = finished("plain-20", 0.1);
+    let o = check::evaluate(Check::Degradation, &[deep, shallow]).unwrap();
+    assert!(
+        !o.passed && o.message.contains("same settings"),
+        "{}",
+        o.message
+    );
+}
+
+#[test]
+fn the_sweep_check_uses_only_complete_runs() {
+    let mut runs = vec![
+        finished("plain-8", 0.10),
+        finished("resnet-8", 0.10),
+        finished("plain-20", 0.30),
+        finished("resnet-20", 0.12),
+    ];
+    let o = check::evaluate(Check::SweepTrend, &runs).unwrap();
+    assert!(o.passed, "{}", o.message);
+    // A deeper run stopped early would make the plain line look even worse: it is left out
+    // and named, and the verdict rests on the complete runs alone.
+    runs.push(run("plain-56", 0.9, 40, RunStatus::Stopped));
+    let o = check::evaluate(Check::SweepTrend, &runs).unwrap();
+    assert!(o.passed, "{}", o.message);
+    assert!(o.message.contains("at depth 20"), "{}", o.message);
+    assert!(
+        o.message.contains("plain-56 stopped after 40 of 300 steps"),
+        "{}",
+        o.message
+    );
+    // Only stopped runs: no conclusion at all.
+    let stopped: Vec<RunHistory> = ["plain-8", "resnet-8", "plain-20", "resnet-20"]
+        .iter()
+        .map(|l| run(l, 0.5, 40, RunStatus::Stopped))
+        .collect();
+    let o = check::evaluate(Check::SweepTrend, &stopped).unwrap();
+    assert!(
+        !o.passed && o.message.starts_with("Still missing"),
+        "{}",
+        o.message
+    );
+}
+
+#[test]
+fn quick_lines_parse_strictly() {
+    use resnet_lab::lessons::Quick;
+    let q = Quick::parse("image 14, width 8, per-class 100, steps 50-300, seconds 45").unwrap();
+    assert_eq!((q.image, q.width, q.per_class), (14, 8, 100));
+    assert_eq!((q.min_steps, q.max_steps, q.seconds), (50, 300, 45.0));
+    assert!(Quick::parse("steps 300-50").is_err());
+    assert!(Quick::parse("colour blue").is_err());
+    assert!(Quick::parse("image 0").is_err());
+    assert!(Quick::parse("seconds -1").is_err());
+    // A lesson that trains must say how small it may be; a build exercise must not.
+    let front = |t: &str, q: &str| {
+        format!(
+            "---\nid: a\ntitle: b\ndiagram: residual-block\ntry: {t}\n{q}check: none\n---\nbody"
+        )
+    };
+    assert!(lessons::parse("x.md", &front("train plain-8", "")).is_err());
+    assert!(lessons::parse("x.md", &front("train plain-8", "quick: image 16\n")).is_ok());
+    assert!(lessons::parse("x.md", &front("build identity", "quick: image 16\n")).is_err());
+}
+
+#[test]
+fn every_training_lesson_has_a_current_reference() {
+    use resnet_lab::lessons::plan::{Plan, Size};
+    use resnet_lab::lessons::reference;
+    for l in lessons::all().into_iter().filter(|l| l.quick.is_some()) {
+        let r = reference::for_lesson(&l.id)
+            .unwrap_or_else(|| panic!("{} has no reference curves", l.id));
+        let q = l.quick.clone().unwrap();
+        assert_eq!(r.steps, q.max_steps, "{}", l.id);
+        let plan = Plan::new(&l, Size::Quick, 1).unwrap().with_steps(r.steps);
+        let data = plan.load_data().unwrap();
+        assert_eq!(
+            r.setup,
+            plan.describe(&data),
+            "{}: the reference curves were made for another setup; regenerate them (README)",
+            l.id
+        );
+        let nets: usize = plan.nets.len();
+        assert_eq!(r.runs.len(), 3 * nets, "{}: three seeds per net", l.id);
+        assert!(r.runs.iter().all(|run| run.steps == r.steps), "{}", l.id);
+    }
 }

@@ -473,3 +473,72 @@ fn the_worker_hands_back_the_trained_model() {
     assert_eq!(tracked.data, TensorData::I64(vec![3]));
     assert!(h.take_model().is_none(), "handed back once");
 }
+
+#[test]
+fn identities_are_typed_for_presets_built_nets_and_twins() {
+    use resnet_lab::train::{Arch, NetIdentity, Origin};
+    let res = presets::cifar(20, true, ShortcutOption::B, 16, 10).unwrap();
+    let id = NetIdentity::of_spec(&res, Origin::Built, false);
+    assert_eq!(
+        (id.arch, id.depth, id.shortcut, id.width),
+        (Arch::Residual, 20, Some(ShortcutOption::B), 16)
+    );
+    let twin = NetIdentity::of_spec(&presets::plain_twin(&res), Origin::Twin, true);
+    assert_eq!(
+        (twin.arch, twin.shortcut, twin.zero_init),
+        (Arch::Plain, None, false)
+    );
+    let scaled = presets::with_residual_scale(
+        &presets::cifar(32, true, ShortcutOption::A, 8, 10).unwrap(),
+        0.25,
+    );
+    let id = NetIdentity::of_spec(&scaled, Origin::Built, true);
+    assert_eq!(
+        (id.depth, id.shortcut, id.residual_scale, id.zero_init),
+        (32, Some(ShortcutOption::A), 0.25, true)
+    );
+    let p = NetIdentity::preset(true, 56, ShortcutOption::B, 16, true, 0.2);
+    assert_eq!(p.preset_label(), "resnet-56+zeroinit+scale0.2 (B)");
+    assert_eq!(
+        NetIdentity::preset(false, 20, ShortcutOption::B, 16, true, 0.2).preset_label(),
+        "plain-20"
+    );
+}
+
+#[test]
+fn the_run_store_records_the_inputs_a_run_started_with() {
+    use resnet_lab::train::{NetIdentity, RunInputs, RunStore};
+    let ds = std::sync::Arc::new(data::builtin_sized(4, 200, 40).convert(12, 12, 1));
+    let info = DataInfo::new(Source::Builtin, Default::default(), &ds);
+    let inputs = RunInputs {
+        identity: NetIdentity::preset(true, 8, ShortcutOption::A, 4, false, 1.0),
+        net: NetEntry::new(presets::cifar(8, true, ShortcutOption::A, 4, 10).unwrap()),
+        hyper: Hyper {
+            epochs: 1,
+            batch: 20,
+            max_steps: Some(2),
+            threads: 1,
+            lr: 0.03,
+            ..Hyper::default()
+        },
+        data: info,
+    };
+    let mut store = RunStore::default();
+    let id = store.start(inputs.clone(), ds, std::sync::Arc::new(|| {}));
+    assert_eq!(store.get(id).unwrap().inputs(), Some(inputs.clone()));
+    let t0 = std::time::Instant::now();
+    while store.get(id).unwrap().is_live() {
+        store.poll();
+        assert!(t0.elapsed().as_secs() < 60, "the run never ended");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let run = store.get(id).unwrap();
+    assert_eq!(run.history.steps_done(), 2);
+    assert!(run.model.is_some(), "the trained net is kept");
+    assert_eq!(
+        run.inputs(),
+        Some(inputs),
+        "finished runs keep their frozen inputs"
+    );
+    assert_eq!(run.history.step_lr, vec![0.03, 0.03]);
+}

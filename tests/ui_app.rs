@@ -40,9 +40,9 @@ fn walk_the_lessons_with_next_and_keys() {
     let mut h = harness(small_app());
     h.run_steps(2);
     assert_eq!(h.state().lessons.progress.current, 0);
-    // Lesson 1 has nothing to check, so reading it completes it.
-    assert_eq!(h.state().lessons.progress.done, ["why-deeper"]);
-    h.get_by_label_contains("1 done");
+    // Lesson 1 has no check: opening it does not complete it (running its Try it to the end does).
+    assert!(h.state().lessons.progress.done.is_empty());
+    h.get_by_label_contains("0 done");
     for i in 1..9 {
         h.get_by_label("Next ▶").click();
         h.run_steps(2);
@@ -60,14 +60,18 @@ fn walk_the_lessons_with_next_and_keys() {
 }
 
 #[test]
-fn try_it_sets_up_the_train_view() {
+fn try_it_sets_up_and_starts_the_lesson_experiment() {
+    use resnet_lab::lessons::plan::Sizing;
     let mut app = small_app();
     app.lessons.progress.current = 8; // resnet-110 vs resnet-110+scale0.2
     app.tab = Tab::Data;
+    app.try_it.sizing = Sizing::Steps(2);
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
-    h.run_steps(2);
+    step_until(&mut h, 60, "the Try it to start", |a| {
+        !a.train.session.runs().is_empty()
+    });
     let labels: Vec<String> = h
         .state()
         .train
@@ -78,11 +82,21 @@ fn try_it_sets_up_the_train_view() {
         .collect();
     assert_eq!(labels, ["resnet-110", "resnet-110+scale0.2"]);
     assert_eq!(h.state().tab, Tab::Train);
-    h.state_mut().lessons.progress.current = 6; // sweep 8 20 32 56
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the runs to stop", |a| {
+        !a.train.session.is_running()
+    });
+    h.state_mut().lessons.progress.current = 6; // sweep 8 14 20 32
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
-    h.run_steps(2);
-    assert_eq!(h.state().train.config.sweep_depths, vec![8, 20, 32, 56]);
+    step_until(&mut h, 60, "the sweep to start", |a| {
+        a.train.session.sweeping && !a.try_it.is_preparing()
+    });
+    assert_eq!(h.state().train.config.sweep_depths, vec![8, 14, 20, 32]);
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the sweep to stop", |a| {
+        !a.train.session.is_running()
+    });
     h.state_mut().lessons.progress.current = 3; // build identity
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
@@ -118,14 +132,14 @@ fn a_short_run_fills_the_plots_and_exports() {
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
     step_until(&mut h, 120, "both runs to finish", |a| {
-        a.train.session.runs.len() == 2
+        a.train.session.runs().len() == 2
             && a.train
                 .session
-                .runs
+                .runs()
                 .iter()
                 .all(|r| r.history.status.is_done())
     });
-    for r in &h.state().train.session.runs {
+    for r in h.state().train.session.runs() {
         assert_eq!(r.history.status, RunStatus::Finished, "{}", r.history.label);
         assert_eq!(r.history.step_loss.len(), 8);
         assert!(!r.history.grad_norms_init.is_empty());
@@ -155,7 +169,7 @@ fn a_short_run_fills_the_plots_and_exports() {
     h2.run_steps(1);
     h2.get_by_label("Open experiment").click();
     step_until(&mut h2, 30, "the experiment to open", |a| {
-        a.train.session.runs.len() == 2
+        a.train.session.runs().len() == 2
     });
     let reopened = h2.state().train.session.histories();
     assert!(
@@ -188,7 +202,7 @@ fn a_short_run_fills_the_plots_and_exports() {
             .as_deref()
             .is_some_and(|m| m.contains("is not a saved experiment"))
     });
-    assert_eq!(h2.state().train.session.runs.len(), 2);
+    assert_eq!(h2.state().train.session.runs().len(), 2);
 }
 
 #[test]
@@ -201,7 +215,7 @@ fn stop_ends_a_long_run() {
     step_until(&mut h, 60, "some steps", |a| {
         a.train
             .session
-            .runs
+            .runs()
             .iter()
             .all(|r| r.history.steps_done() > 0)
     });
@@ -209,7 +223,7 @@ fn stop_ends_a_long_run() {
     step_until(&mut h, 60, "the runs to stop", |a| {
         a.train
             .session
-            .runs
+            .runs()
             .iter()
             .all(|r| r.history.status.is_done())
     });
@@ -217,7 +231,7 @@ fn stop_ends_a_long_run() {
         h.state()
             .train
             .session
-            .runs
+            .runs()
             .iter()
             .all(|r| r.history.status == RunStatus::Stopped)
     );
@@ -231,14 +245,19 @@ fn bad_hyper_parameters_are_refused_in_words() {
     app.train.config.hyper.lr = -1.0;
     app.train.config.hyper.batch = 0;
     let data = app.dataset.clone().unwrap();
-    let wake: resnet_lab::train::worker::Wake = std::sync::Arc::new(|| {});
-    app.train.session.start(&app.train.config, &data, &wake);
+    let info = app.data_info.clone().unwrap();
+    let wake: resnet_lab::train::job::Wake = std::sync::Arc::new(|| {});
+    let data = resnet_lab::ui::session::DataRef {
+        set: &data,
+        info: &info,
+    };
+    app.train.session.start(&app.train.config, data, &wake);
     let msg = app.train.session.message.clone().unwrap_or_default();
     assert!(
         msg.contains("learning rate") && msg.contains("batch size"),
         "{msg}"
     );
-    assert!(app.train.session.runs.is_empty());
+    assert!(app.train.session.runs().is_empty());
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label_contains("Cannot start");
@@ -307,15 +326,14 @@ fn a_tiny_sweep_plots_error_against_depth() {
 #[test]
 fn a_diverged_run_is_explained_with_a_hint() {
     let mut app = small_app();
-    app.train.session.runs.push(resnet_lab::ui::session::Run {
-        handle: None,
-        history: resnet_lab::train::RunHistory {
+    app.train
+        .session
+        .store
+        .add_history(resnet_lab::train::RunHistory {
             label: "plain-56".into(),
             status: RunStatus::Diverged { step: 3 },
             ..Default::default()
-        },
-        ..Default::default()
-    });
+        });
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label_contains("diverged at step 3");

@@ -87,7 +87,7 @@ fn a_built_block_trains_beside_its_plain_twin() {
     click(&mut h, "▶ Start");
     let end = Instant::now() + Duration::from_secs(120);
     loop {
-        let runs = &h.state().train.session.runs;
+        let runs = h.state().train.session.runs();
         if runs.len() == 2 && runs.iter().all(|r| r.history.status.is_done()) {
             break;
         }
@@ -95,7 +95,7 @@ fn a_built_block_trains_beside_its_plain_twin() {
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
-    for r in &h.state().train.session.runs {
+    for r in h.state().train.session.runs() {
         assert_eq!(r.history.status, RunStatus::Finished, "{}", r.history.label);
         assert_eq!(r.history.steps_done(), 3);
     }

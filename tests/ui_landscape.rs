@@ -10,7 +10,6 @@ use resnet_lab::train::{Hyper, NetEntry, RunHistory, trainer};
 use resnet_lab::ui::ResNetLabApp;
 use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::landscape::Page;
-use resnet_lab::ui::session::Run;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ fn small_data() -> Dataset {
 }
 
 /// A short real run, kept in the session with its trained net as the Train view keeps it.
-fn trained_run(residual: bool, ds: &Arc<Dataset>) -> Run {
+fn trained_run(residual: bool, ds: &Arc<Dataset>) -> (RunHistory, resnet_lab::nn::Model) {
     let spec = presets::cifar(8, residual, ShortcutOption::A, 4, 10).unwrap();
     let mut entry = NetEntry::new(spec);
     entry.label = format!("{}-8", if residual { "resnet" } else { "plain" });
@@ -48,18 +47,20 @@ fn trained_run(residual: bool, ds: &Arc<Dataset>) -> Run {
         &mut |e| history.apply(&e),
     )
     .expect("a trained model");
-    Run {
-        history,
-        model: Some(Arc::new(Mutex::new(model))),
-        data: Some(ds.clone()),
-        ..Default::default()
-    }
+    (history, model)
 }
 
 fn app_with_pair() -> ResNetLabApp {
     let ds = Arc::new(small_data());
     let mut app = ResNetLabApp::new_for_test().with_dataset(small_data());
-    app.train.session.runs = vec![trained_run(false, &ds), trained_run(true, &ds)];
+    for residual in [false, true] {
+        let (history, model) = trained_run(residual, &ds);
+        let store = &mut app.train.session.store;
+        let id = store.add_history(history);
+        let run = store.get_mut(id).expect("just added");
+        run.model = Some(Arc::new(Mutex::new(model)));
+        run.data = Some(ds.clone());
+    }
     app
 }
 

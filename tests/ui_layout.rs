@@ -329,7 +329,7 @@ fn block_editor_side_panel_and_fixes_fit_1024x700() {
 #[test]
 fn run_rows_tell_stopped_paused_and_finished_apart() {
     use resnet_lab::train::RunStatus;
-    use resnet_lab::ui::session::Run;
+    use resnet_lab::train::RunStore;
     let mut stopped = history(8, false, 5);
     stopped.status = RunStatus::Stopped;
     stopped.total_steps = 260;
@@ -343,7 +343,7 @@ fn run_rows_tell_stopped_paused_and_finished_apart() {
     h.get_by_label("⏹ stopped at 5/260: incomplete");
     h.get_by_label("✔ finished");
     h.get_by_label("5/260 steps");
-    let runs = &h.state().train.session.runs;
+    let runs = h.state().train.session.runs();
     assert!(runs[0].fraction() < 0.05, "a stopped run's bar is not full");
     assert_eq!(runs[1].fraction(), 1.0);
     // The stopped run's curve is drawn hollow and labelled in the legend.
@@ -353,12 +353,10 @@ fn run_rows_tell_stopped_paused_and_finished_apart() {
         "one legend entry in each of the three plots"
     );
     // No ETA while paused, however long the pause.
-    let mut paused = Run {
-        handle: None,
-        history: history(8, false, 3),
-        started: Some(std::time::Instant::now()),
-        ..Default::default()
-    };
+    let mut store = RunStore::default();
+    let id = store.add_history(history(8, false, 3));
+    let paused = store.get_mut(id).expect("just added");
+    paused.started = Some(std::time::Instant::now());
     paused.history.total_steps = 100;
     paused.history.status = RunStatus::Running;
     assert!(paused.eta_secs().is_some());

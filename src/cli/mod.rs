@@ -1,15 +1,21 @@
 //! The headless command line: the same experiments as the app, reproducible and scriptable.
 mod bench;
 mod export;
+mod export_data;
 pub mod flags;
+mod inspect;
 mod landscape;
+pub mod lessons;
 mod progress;
+mod torch;
 
 use crate::data::{self, Format, LoadOptions, Source};
 use crate::nn::Model;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{ModelOptions, NetSpec};
-use crate::train::{DataInfo, Hyper, NetEntry, RunHistory, run_dir, trainer};
+use crate::train::{
+    DataInfo, Hyper, NetEntry, NetIdentity, Origin, RunHistory, RunInputs, run_dir, store,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -34,6 +40,22 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Draw the app's plots (PNG + CSV) from run JSON files.
     Export(export::ExportArgs),
+    /// Run every lesson's Try it headless: time its effect (--check) or make its reference curves.
+    Lessons(lessons::LessonsArgs),
+    /// Write a data set as IDX, CIFAR binary or an image folder (e.g. the built-in set for PyTorch).
+    ExportData(export_data::ExportDataArgs),
+    /// Write a saved run as a PyTorch module (model.py), its weights and a torchrun train.py.
+    ExportTorch(torch::ExportTorchArgs),
+    /// Read a PyTorch state dict (safetensors) back into a saved run.
+    ImportTorch(torch::ImportTorchArgs),
+    /// Developer tool for tests/torch/compare.py: forward, backward and SGD steps on given batches.
+    #[command(hide = true)]
+    DevStep(torch::DevStepArgs),
+    /// Classify a data set with a saved run: error, per-class error, most confused pairs, and
+    /// the confusion matrix as CSV.
+    Eval(inspect::EvalArgs),
+    /// Classify image files with a saved run: the class and its confidence for each.
+    Predict(inspect::PredictArgs),
     /// The loss landscape around saved runs (Li et al. 2018): contour and 3-D plots on shared
     /// levels, the initial-to-trained line, CSV and convexity figures.
     Landscape(landscape::LandscapeArgs),
@@ -156,6 +178,13 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Sweep(a) => sweep(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::Lessons(a) => lessons::run(a),
+        Command::ExportData(a) => export_data::run(a),
+        Command::ExportTorch(a) => torch::export(a),
+        Command::ImportTorch(a) => torch::import(a),
+        Command::DevStep(a) => torch::dev_step(a),
+        Command::Eval(a) => inspect::eval(a),
+        Command::Predict(a) => inspect::predict(a),
         Command::Landscape(a) => landscape::run(a),
     }
 }
@@ -237,11 +266,39 @@ impl CommonArgs {
         Ok((ds, info))
     }
 
-    fn preset(&self, arch: Arch, depth: usize, classes: usize) -> Result<NetSpec, String> {
-        let option = match self.shortcut {
+    fn option(&self) -> ShortcutOption {
+        match self.shortcut {
             ShortcutArg::A => ShortcutOption::A,
             ShortcutArg::B => ShortcutOption::B,
-        };
+        }
+    }
+
+    /// The frozen inputs of a preset run.
+    fn preset_inputs(
+        &self,
+        arch: Arch,
+        depth: usize,
+        hyper: &Hyper,
+        data: &DataInfo,
+    ) -> Result<RunInputs, String> {
+        let spec = self.preset(arch, depth, data.classes.len())?;
+        Ok(RunInputs {
+            identity: NetIdentity::preset(
+                arch == Arch::Resnet,
+                depth,
+                self.option(),
+                self.width,
+                self.zero_init,
+                self.residual_scale,
+            ),
+            net: NetEntry::new(spec),
+            hyper: hyper.clone(),
+            data: data.clone(),
+        })
+    }
+
+    fn preset(&self, arch: Arch, depth: usize, classes: usize) -> Result<NetSpec, String> {
+        let option = self.option();
         let spec = presets::cifar(depth, arch == Arch::Resnet, option, self.width, classes).ok_or_else(|| {
             format!("depth {depth} is not in the paper's 6n+2 family (8, 14, 20, 26, 32, 44, 56, 110, ...)")
         })?;
@@ -253,28 +310,11 @@ impl CommonArgs {
     }
 }
 
-/// Trains one net synchronously, drawing a progress bar on stderr; hands back its history and
+/// Trains one run synchronously, drawing a progress bar on stderr; hands back its history and
 /// the trained model.
-pub fn train_one(
-    net: &NetEntry,
-    hyper: &Hyper,
-    ds: &data::Dataset,
-    info: &DataInfo,
-) -> (RunHistory, Option<Model>) {
-    let mut history = RunHistory::new(net, hyper);
-    history.data = Some(info.clone());
-    let mut bar = progress::Bar::new(&net.label);
-    let mut emit = |e: trainer::Event| {
-        history.apply(&e);
-        bar.update(&history);
-    };
-    let model = trainer::run(
-        net,
-        hyper,
-        ds,
-        &mut |_| trainer::Control::Continue,
-        &mut emit,
-    );
+pub fn train_one(inputs: &RunInputs, ds: &data::Dataset) -> (RunHistory, Option<Model>) {
+    let mut bar = progress::Bar::new(&inputs.net.label);
+    let (history, model) = store::run_blocking(inputs, ds, &mut |h, _| bar.update(h));
     bar.finish(&history);
     (history, model)
 }
@@ -361,12 +401,20 @@ fn train(a: TrainArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot write --out {}: {e}", out.display()))?;
     }
     let (ds, info) = a.common.load()?;
-    let entry = match &a.spec {
-        Some(p) => read_spec(p, &ds)?,
-        None => NetEntry::new(a.common.preset(a.arch, a.depth, ds.classes.len())?),
+    let inputs = match &a.spec {
+        Some(p) => {
+            let entry = read_spec(p, &ds)?;
+            RunInputs {
+                identity: NetIdentity::of_spec(&entry.spec, Origin::Built, a.common.zero_init),
+                net: entry,
+                hyper: hyper.clone(),
+                data: info.clone(),
+            }
+        }
+        None => a.common.preset_inputs(a.arch, a.depth, &hyper, &info)?,
     };
-    check_budget(&entry.label, &entry.spec, &hyper, &ds)?;
-    let (history, mut model) = train_one(&entry, &hyper, &ds, &info);
+    check_budget(&inputs.net.label, &inputs.net.spec, &hyper, &ds)?;
+    let (history, mut model) = train_one(&inputs, &ds);
     warn_verdict(&history);
     if let Some(out) = &a.out {
         write_json(out, &history)?;
@@ -403,16 +451,16 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
     let mut plan = Vec::new();
     for &depth in &a.depths {
         for &arch in &a.arch {
-            let spec = a.common.preset(arch, depth, ds.classes.len())?;
-            check_budget(&spec.name, &spec, &hyper, &ds)?;
-            plan.push((depth, arch, spec));
+            let inputs = a.common.preset_inputs(arch, depth, &hyper, &info)?;
+            check_budget(&inputs.net.spec.name, &inputs.net.spec, &hyper, &ds)?;
+            plan.push((depth, arch, inputs));
         }
     }
     let mut csv = String::from("depth,arch,final_train_err,final_test_err,status\n");
     let mut failures = Vec::new();
     let mut points = Vec::new();
-    for (depth, arch, spec) in plan {
-        let (h, _) = train_one(&NetEntry::new(spec), &hyper, &ds, &info);
+    for (depth, arch, inputs) in plan {
+        let (h, _) = train_one(&inputs, &ds);
         warn_verdict(&h);
         write_json(&a.out.join(format!("{}.json", h.label)), &h)?;
         let f = |v: Option<f32>| v.map(|e| format!("{e:.4}")).unwrap_or_default();

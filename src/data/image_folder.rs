@@ -399,3 +399,31 @@ pub fn write_image_folder(dir: &Path, ds: &Dataset) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Most bytes one image file may have (the decode itself is bounded by [`MAX_ALLOC`]).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Decodes one image file the way the image-folder loader does (same limits, same grey and
+/// resize), as CHW bytes of `shape` (channels, height, width). Anything but a regular file of at
+/// most [`MAX_FILE_BYTES`] is refused before it is opened (a FIFO would block). The error is a
+/// reason without the file name; the caller names the file.
+pub fn decode_file(path: &Path, shape: Shape) -> Result<Vec<u8>, String> {
+    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "there is no such file".to_string(),
+        _ => format!("could not read it: {e}"),
+    })?;
+    if meta.is_dir() {
+        return Err("it is a folder, not an image file".into());
+    }
+    if !meta.is_file() {
+        return Err("it is not a regular file (a pipe or a device?)".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "it is {} MiB, more than the {} MiB an image may have",
+            meta.len() >> 20,
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    decode(path, shape)
+}

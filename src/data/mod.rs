@@ -35,7 +35,7 @@ pub use dataset::{Augment, Dataset, Split, SplitKind, channel_stats};
 pub use detect::detect_format;
 pub use error::DataError;
 pub use idx::{IdxArray, IdxFiles, parse_idx, write_idx};
-pub use image_folder::{MAX_ALLOC, MAX_SIDE, write_image_folder};
+pub use image_folder::{MAX_ALLOC, MAX_FILE_BYTES, MAX_SIDE, decode_file, write_image_folder};
 pub use summary::{Summary, Thumbnail};
 pub use walk::{ClassFiles, IMAGE_EXTENSIONS, Listing, walk};
 

@@ -1,25 +1,56 @@
-//! Lesson checks, evaluated on the learner's own finished runs and explained in a sentence.
+//! Lesson checks, evaluated on the learner's own runs and explained in a sentence.
+//!
+//! The rules that keep a check from drawing a wrong conclusion:
+//! - two nets are compared at an **equal step** (the fewer steps of the two), never a stopped
+//!   run's last value against another run's end;
+//! - a training error is the **mean over a trailing window** of steps, never one mini-batch;
+//! - a comparison needs at least [`MIN_STEPS`] steps on both sides and a gap of at least
+//!   [`MARGIN`], so a lucky batch or seed cannot pass it;
+//! - the depth sweep uses only runs that **completed their budget**, all with the same budget;
+//! - runs that diverged or failed are left out, and the message says what evidence is missing.
+//!
+//! The `lessons --check` harness judges with [`evaluate`] as well, on the same histories.
 use super::{Check, TryNet};
-use crate::plot::charts::SweepPoint;
+use crate::nn::LayerSpec;
 use crate::train::{RunHistory, RunStatus};
+
+/// Fewest steps both nets need before their training errors are compared.
+pub const MIN_STEPS: usize = 40;
+/// Smallest gap in training error (a fraction) that counts as an effect.
+pub const MARGIN: f32 = 0.10;
+/// The plain net's gradient-norm spread must be this many times the residual twin's.
+pub const SPREAD_RATIO: f32 = 10.0;
+/// The unscaled residual net's activation growth must be this many times the scaled one's.
+pub const GROWTH_RATIO: f32 = 2.0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub passed: bool,
     pub message: String,
+    /// The numbers the verdict rests on, in a few words (the harness prints them).
+    pub figure: String,
 }
 
 impl Outcome {
-    fn pass(message: String) -> Self {
+    fn pass(message: String, figure: String) -> Self {
         Self {
             passed: true,
             message,
+            figure,
         }
     }
     fn missing(message: impl Into<String>) -> Self {
         Self {
             passed: false,
             message: message.into(),
+            figure: String::new(),
+        }
+    }
+    fn not_yet(message: String, figure: String) -> Self {
+        Self {
+            passed: false,
+            message,
+            figure,
         }
     }
 }
@@ -28,180 +59,656 @@ fn pct(v: f32) -> String {
     format!("{:.0}%", v * 100.0)
 }
 
-/// A finished run: the net its label names, its history, and its final training error.
-type Done<'a> = (TryNet, &'a RunHistory, f32);
-
-/// Finished runs whose label names a net, with their final training error.
-fn finished(runs: &[RunHistory]) -> Vec<Done<'_>> {
-    runs.iter()
-        .filter(|h| matches!(h.status, RunStatus::Finished | RunStatus::Stopped))
-        .filter_map(|h| {
-            let net = TryNet::parse(&h.label).ok()?;
-            Some((net, h, h.final_train_err()?))
-        })
-        .collect()
+/// Steps of the trailing window that ends at step `s`.
+pub fn window(s: usize) -> usize {
+    (s / 5).clamp(20, 50).min(s)
 }
 
-pub fn evaluate(check: Check, runs: &[RunHistory], sweep: &[SweepPoint]) -> Option<Outcome> {
-    let done = finished(runs);
-    Some(match check {
+/// Mean mini-batch training error over the trailing window ending at step `s` (1-based).
+pub fn err_at(h: &RunHistory, s: usize) -> Option<f32> {
+    let s = s.min(h.step_err.len());
+    let w = window(s);
+    if w == 0 {
+        return None;
+    }
+    let tail = &h.step_err[s - w..s];
+    Some(tail.iter().sum::<f32>() / w as f32)
+}
+
+/// A run's training error at its last step, by the same rule (the sweep's points).
+pub fn final_err(h: &RunHistory) -> Option<f32> {
+    err_at(h, h.steps_done())
+}
+
+/// The net a run trained. (Read from its label until runs carry a typed identity.)
+fn net_of(h: &RunHistory) -> Option<TryNet> {
+    TryNet::parse(&h.label).ok()
+}
+
+/// Channels of the first conv: nets of different widths are not compared.
+fn width(h: &RunHistory) -> Option<usize> {
+    h.net.as_ref()?.spec.layers.iter().find_map(|l| match l {
+        LayerSpec::Conv { out, .. } => Some(*out),
+        _ => None,
+    })
+}
+
+/// Same optimiser settings, batch and width: a step means the same thing for both runs.
+fn comparable(a: &RunHistory, b: &RunHistory) -> bool {
+    let (x, y) = (&a.hyper, &b.hyper);
+    x.batch == y.batch
+        && x.lr == y.lr
+        && x.optimizer == y.optimizer
+        && x.momentum == y.momentum
+        && x.weight_decay == y.weight_decay
+        && x.schedule == y.schedule
+        && x.warmup_steps == y.warmup_steps
+        && width(a) == width(b)
+}
+
+/// A run a check may read: its net is known and it neither failed nor diverged.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    net: &'a TryNet,
+    h: &'a RunHistory,
+}
+
+fn usable(runs: &[RunHistory]) -> (Vec<(TryNet, &RunHistory)>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut left_out = Vec::new();
+    for h in runs {
+        let Some(net) = net_of(h) else { continue };
+        match &h.status {
+            RunStatus::Diverged { step } => {
+                left_out.push(format!("{} diverged at step {step}", h.label))
+            }
+            RunStatus::Failed(_) => left_out.push(format!("{} failed", h.label)),
+            RunStatus::Waiting => {}
+            _ => ok.push((net, h)),
+        }
+    }
+    (ok, left_out)
+}
+
+fn runs_of<'a>(v: &'a [(TryNet, &'a RunHistory)]) -> Vec<Run<'a>> {
+    v.iter().map(|(net, h)| Run { net, h }).collect()
+}
+
+fn finished(h: &RunHistory) -> bool {
+    h.status == RunStatus::Finished
+}
+
+/// Two runs at an equal step: the step and both windowed errors, or why not yet.
+enum AtStep {
+    Ready { step: usize, a: f32, b: f32 },
+    TooEarly(String),
+}
+
+fn at_equal_step(a: &RunHistory, b: &RunHistory) -> AtStep {
+    let s = a.steps_done().min(b.steps_done());
+    if s < MIN_STEPS {
+        let short = if a.steps_done() <= b.steps_done() {
+            a
+        } else {
+            b
+        };
+        let why = match short.status {
+            RunStatus::Stopped | RunStatus::Finished => format!(
+                "{} {} after {} steps, too few to judge: the check compares nets at an equal step of at least {MIN_STEPS}. Run it again and let it finish.",
+                short.label,
+                if short.status == RunStatus::Stopped {
+                    "was stopped"
+                } else {
+                    "ended"
+                },
+                short.steps_done()
+            ),
+            _ => format!(
+                "Waiting for evidence: the check compares nets at an equal step once both have trained {MIN_STEPS} steps ({} is at {}).",
+                short.label,
+                short.steps_done()
+            ),
+        };
+        return AtStep::TooEarly(why);
+    }
+    match (err_at(a, s), err_at(b, s)) {
+        (Some(x), Some(y)) => AtStep::Ready {
+            step: s,
+            a: x,
+            b: y,
+        },
+        _ => AtStep::TooEarly("Waiting for the first steps.".into()),
+    }
+}
+
+/// "at step 120" or "at the end (step 300)" when both ran their whole budget.
+fn when(step: usize, a: &RunHistory, b: &RunHistory) -> String {
+    if finished(a) && finished(b) && a.steps_done() == b.steps_done() {
+        format!("at the end (step {step})")
+    } else {
+        format!("at step {step}")
+    }
+}
+
+fn with_left_out(msg: String, left_out: &[String]) -> String {
+    if left_out.is_empty() {
+        msg
+    } else {
+        format!("{msg} (Left out: {}.)", left_out.join("; "))
+    }
+}
+
+/// The check's verdict on `runs`, or `None` when the lesson has nothing to check on runs.
+pub fn evaluate(check: Check, runs: &[RunHistory]) -> Option<Outcome> {
+    let (ok, left_out) = usable(runs);
+    let runs = runs_of(&ok);
+    let o = match check {
         Check::None => return None,
         Check::Exercise(_) => Outcome::missing(
             "Build the block in the Build tab and press Check there: a passing block marks this lesson done.",
         ),
-        Check::Degradation => degradation(&done),
-        Check::ResnetWins => resnet_wins(&done),
-        Check::IdentityInit => identity_init(&done),
-        Check::GradSpread => grad_spread(&done),
-        Check::SweepTrend => sweep_trend(sweep),
+        Check::Degradation => degradation(&runs),
+        Check::ResnetWins => resnet_wins(&runs),
+        Check::IdentityInit => identity_init(&runs),
+        Check::GradSpread => grad_spread(&runs),
+        Check::ActivationGrowth => activation_growth(&runs),
+        Check::SweepTrend => sweep_trend(&runs),
+    };
+    Some(if o.passed {
+        o
+    } else {
+        Outcome {
+            message: with_left_out(o.message, &left_out),
+            ..o
+        }
     })
 }
 
-fn degradation(done: &[Done]) -> Outcome {
-    let plain: Vec<_> = done.iter().filter(|(n, _, _)| !n.residual).collect();
-    if plain.len() < 2 {
-        return Outcome::missing(
-            "Still missing: train two plain nets of different depths to the end (the Try it button sets them up).",
-        );
-    }
-    let mut best: Option<(&Done, &Done)> = None;
-    for a in &plain {
-        for b in &plain {
-            if b.0.depth > a.0.depth && b.2 > a.2 && best.is_none_or(|(x, y)| b.2 - a.2 > y.2 - x.2)
-            {
-                best = Some((a, b));
+/// A pair that shows the effect: both runs, the equal step, and their errors there.
+type Shown<'a> = (Run<'a>, Run<'a>, usize, f32, f32);
+/// The pair closest to showing it, and where it stands.
+type Closest<'a> = (Run<'a>, Run<'a>, AtStep);
+
+/// Comparable pairs (a, b) judged at an equal step by `gap(err_a, err_b) >= MARGIN`: the pair
+/// with the widest gap, else the most advanced pair's state (None: no pair).
+fn judge_pairs<'a>(
+    pairs: Vec<(Run<'a>, Run<'a>)>,
+    gap: impl Fn(f32, f32) -> f32,
+) -> Result<Shown<'a>, Option<Closest<'a>>> {
+    let mut best: Option<Shown> = None;
+    let mut fallback: Option<Closest> = None;
+    for (a, b) in pairs {
+        match at_equal_step(a.h, b.h) {
+            AtStep::Ready { step, a: ea, b: eb } => {
+                if gap(ea, eb) >= MARGIN {
+                    if best
+                        .as_ref()
+                        .is_none_or(|(_, _, _, x, y)| gap(ea, eb) > gap(*x, *y))
+                    {
+                        best = Some((a, b, step, ea, eb));
+                    }
+                } else {
+                    let better = match &fallback {
+                        Some((_, _, AtStep::Ready { step: s, .. })) => step > *s,
+                        _ => true,
+                    };
+                    if better {
+                        fallback = Some((a, b, AtStep::Ready { step, a: ea, b: eb }));
+                    }
+                }
+            }
+            t @ AtStep::TooEarly(_) => {
+                if fallback.is_none() {
+                    fallback = Some((a, b, t));
+                }
             }
         }
     }
-    match best {
-        Some((shallow, deep)) => Outcome::pass(format!(
-            "Your {} ended with {} training error, higher than {}'s {}: that is degradation.",
-            deep.1.label,
-            pct(deep.2),
-            shallow.1.label,
-            pct(shallow.2)
-        )),
-        None => Outcome::missing(
-            "Your deeper plain nets did not end with higher training error than the shallower ones yet; try more steps or a deeper net.",
+    best.ok_or(fallback)
+}
+
+fn still_training(a: &RunHistory, b: &RunHistory) -> bool {
+    !(a.status.is_done() && b.status.is_done())
+}
+
+fn degradation(runs: &[Run]) -> Outcome {
+    let plain: Vec<&Run> = runs.iter().filter(|r| !r.net.residual).collect();
+    let mut pairs = Vec::new();
+    for deep in &plain {
+        for shallow in &plain {
+            if deep.net.depth > shallow.net.depth && comparable(deep.h, shallow.h) {
+                pairs.push((**deep, **shallow));
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return Outcome::missing(
+            "Still missing: two plain nets of different depths trained with the same settings (the Try it button sets them up).",
+        );
+    }
+    match judge_pairs(pairs, |deep, shallow| deep - shallow) {
+        Ok((deep, shallow, step, ed, es)) => Outcome::pass(
+            format!(
+                "{} your {} has {} training error (mean of the last {} steps), {} points above {}'s {}: the deeper plain net fits its training data worse. That is degradation.",
+                capital(&when(step, deep.h, shallow.h)),
+                deep.h.label,
+                pct(ed),
+                window(step),
+                ((ed - es) * 100.0).round(),
+                shallow.h.label,
+                pct(es)
+            ),
+            format!(
+                "{} {} vs {} {} @ step {step}",
+                deep.h.label,
+                pct(ed),
+                shallow.h.label,
+                pct(es)
+            ),
         ),
+        Err(Some((deep, shallow, AtStep::Ready { step, a, b }))) => Outcome::not_yet(
+            format!(
+                "{} {} is at {} and {} at {}: not the {}-point gap this check looks for{}",
+                capital(&when(step, deep.h, shallow.h)),
+                deep.h.label,
+                pct(a),
+                shallow.h.label,
+                pct(b),
+                (MARGIN * 100.0).round(),
+                if still_training(deep.h, shallow.h) {
+                    " yet; keep watching.".to_string()
+                } else {
+                    ". Try more steps or a deeper net.".to_string()
+                }
+            ),
+            format!(
+                "{} {} vs {} {} @ step {step}",
+                deep.h.label,
+                pct(a),
+                shallow.h.label,
+                pct(b)
+            ),
+        ),
+        Err(Some((_, _, AtStep::TooEarly(why)))) => Outcome::missing(why),
+        Err(None) => Outcome::missing("Still missing: two comparable plain nets."),
     }
 }
 
-fn twins<'a>(done: &'a [Done<'a>]) -> Vec<(&'a Done<'a>, &'a Done<'a>)> {
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// (plain, residual) pairs of the same depth and settings.
+fn twins<'a>(runs: &[Run<'a>]) -> Vec<(Run<'a>, Run<'a>)> {
     let mut out = Vec::new();
-    for r in done.iter().filter(|(n, _, _)| n.residual) {
-        for p in done
+    for r in runs.iter().filter(|r| r.net.residual) {
+        for p in runs
             .iter()
-            .filter(|(n, _, _)| !n.residual && n.depth == r.0.depth)
+            .filter(|p| !p.net.residual && p.net.depth == r.net.depth)
         {
-            out.push((p, r));
+            if comparable(p.h, r.h) {
+                out.push((*p, *r));
+            }
         }
     }
     out
 }
 
-fn resnet_wins(done: &[Done]) -> Outcome {
-    let pairs = twins(done);
+fn resnet_wins(runs: &[Run]) -> Outcome {
+    let pairs = twins(runs);
     if pairs.is_empty() {
         return Outcome::missing(
-            "Still missing: a finished plain net and a finished residual net of the same depth.",
+            "Still missing: a plain net and a residual net of the same depth, trained with the same settings.",
         );
     }
-    match pairs.iter().find(|(p, r)| r.2 < p.2) {
-        Some((p, r)) => Outcome::pass(format!(
-            "Your {} ended with {} training error, lower than {}'s {}: the shortcuts made it easier to optimise.",
-            r.1.label,
-            pct(r.2),
-            p.1.label,
-            pct(p.2)
-        )),
-        None => {
-            let (p, r) = pairs[0];
-            Outcome::missing(format!(
-                "Not yet: {} ended at {} and {} at {}. Train longer and compare again.",
-                r.1.label,
-                pct(r.2),
-                p.1.label,
-                pct(p.2)
-            ))
-        }
+    match judge_pairs(pairs, |plain, res| plain - res) {
+        Ok((p, r, step, ep, er)) => Outcome::pass(
+            format!(
+                "{} your {} has {} training error (mean of the last {} steps), {} points below {}'s {}: the shortcuts made it easier to optimise.",
+                capital(&when(step, p.h, r.h)),
+                r.h.label,
+                pct(er),
+                window(step),
+                ((ep - er) * 100.0).round(),
+                p.h.label,
+                pct(ep)
+            ),
+            format!(
+                "{} {} vs {} {} @ step {step}",
+                r.h.label,
+                pct(er),
+                p.h.label,
+                pct(ep)
+            ),
+        ),
+        Err(Some((p, r, AtStep::Ready { step, a, b }))) => Outcome::not_yet(
+            format!(
+                "{} {} is at {} and {} at {}: not the {}-point gap this check looks for{}",
+                capital(&when(step, p.h, r.h)),
+                r.h.label,
+                pct(b),
+                p.h.label,
+                pct(a),
+                (MARGIN * 100.0).round(),
+                if still_training(p.h, r.h) {
+                    " yet; keep watching."
+                } else {
+                    ". Train longer and compare again."
+                }
+            ),
+            format!(
+                "{} {} vs {} {} @ step {step}",
+                r.h.label,
+                pct(b),
+                p.h.label,
+                pct(a)
+            ),
+        ),
+        Err(Some((_, _, AtStep::TooEarly(why)))) => Outcome::missing(why),
+        Err(None) => Outcome::missing("Still missing: a comparable plain and residual pair."),
     }
 }
 
-fn identity_init(done: &[Done]) -> Outcome {
-    let first = |h: &RunHistory| h.step_loss.first().copied();
-    let zero = done.iter().find(|(n, _, _)| n.residual && n.zero_init);
-    let shallow = done
+/// Mean loss of the first few steps: the nets see the same batches (same seed), and a few
+/// batches keep one noisy batch from deciding.
+fn start_loss(h: &RunHistory) -> Option<f32> {
+    const N: usize = 5;
+    (h.step_loss.len() >= N).then(|| h.step_loss[..N].iter().sum::<f32>() / N as f32)
+}
+
+fn identity_init(runs: &[Run]) -> Outcome {
+    let zero = runs
         .iter()
-        .filter(|(n, _, _)| !n.residual)
-        .min_by_key(|(n, _, _)| n.depth);
-    let (Some(z), Some(s)) = (zero, shallow) else {
+        .filter(|r| r.net.residual && r.net.zero_init)
+        .max_by_key(|r| r.net.depth);
+    let plain = |pick_deep: bool| {
+        let it = runs.iter().filter(|r| !r.net.residual);
+        if pick_deep {
+            it.max_by_key(|r| r.net.depth)
+        } else {
+            it.min_by_key(|r| r.net.depth)
+        }
+    };
+    let (Some(z), Some(s), Some(d)) = (zero, plain(false), plain(true)) else {
         return Outcome::missing(
-            "Still missing: a finished zero-initialised resnet and a finished shallow plain net.",
+            "Still missing: a zero-initialised deep resnet, a shallow plain net and a deep plain net (the Try it button sets them up).",
         );
     };
-    let (Some(lz), Some(ls)) = (first(z.1), first(s.1)) else {
-        return Outcome::missing("Still missing: the first-step losses of both runs.");
+    if s.net.depth >= z.net.depth || d.net.depth <= s.net.depth {
+        return Outcome::missing(
+            "Still missing: the shallow plain net must be shallower than the zero-initialised resnet, and the deep plain net deeper than the shallow one.",
+        );
+    }
+    let (Some(lz), Some(ls)) = (start_loss(z.h), start_loss(s.h)) else {
+        return Outcome::missing("Waiting for the first five steps of both runs.");
     };
     let close = (lz - ls).abs() <= 0.15 * ls.abs().max(1e-6);
-    let msg = format!(
-        "Your {} started with loss {:.2}, {} {}'s {:.2}",
-        z.1.label,
+    let start = format!(
+        "Your {} started with a loss of {:.2} over its first five steps, {} {}'s {:.2}",
+        z.h.label,
         lz,
         if close { "close to" } else { "not close to" },
-        s.1.label,
+        s.h.label,
         ls
     );
-    if close {
-        Outcome::pass(msg + ": with zeroed branches the deep net starts as the shallow one.")
-    } else {
-        Outcome::missing(msg + ". Check that zero-init is on.")
+    if !close {
+        return Outcome::not_yet(
+            start + ". Check that zero-init is on.",
+            format!("start loss {lz:.2} vs {ls:.2}"),
+        );
+    }
+    if !comparable(z.h, d.h) {
+        return Outcome::missing(
+            start
+                + "; to see it keep training, compare it with a deep plain net of the same settings.",
+        );
+    }
+    match at_equal_step(d.h, z.h) {
+        AtStep::Ready { step, a: ed, b: ez } if ed - ez >= MARGIN => Outcome::pass(
+            format!(
+                "{start}, and {} its training error is {}, {} points below {}'s {}: the deep net started as a shallow one and kept learning.",
+                when(step, d.h, z.h),
+                pct(ez),
+                ((ed - ez) * 100.0).round(),
+                d.h.label,
+                pct(ed)
+            ),
+            format!(
+                "start loss {lz:.2} vs {ls:.2}; {} {} vs {} {} @ step {step}",
+                z.h.label,
+                pct(ez),
+                d.h.label,
+                pct(ed)
+            ),
+        ),
+        AtStep::Ready { step, a: ed, b: ez } => Outcome::not_yet(
+            format!(
+                "{start}; {} it is at {} training error against {}'s {}, not yet {} points apart.",
+                when(step, d.h, z.h),
+                pct(ez),
+                d.h.label,
+                pct(ed),
+                (MARGIN * 100.0).round()
+            ),
+            format!(
+                "{} {} vs {} {} @ step {step}",
+                z.h.label,
+                pct(ez),
+                d.h.label,
+                pct(ed)
+            ),
+        ),
+        AtStep::TooEarly(why) => Outcome::missing(format!("{start}. {why}")),
     }
 }
 
-fn grad_spread(done: &[Done]) -> Outcome {
-    let pairs = twins(done);
-    for (p, r) in &pairs {
-        if let (Some(sp), Some(sr)) = (p.1.grad_spread(), r.1.grad_spread()) {
-            let msg = format!(
-                "On the first batch, {}'s gradient norms spread over a factor of {:.0} across layers, {}'s over {:.0}",
-                p.1.label, sp, r.1.label, sr
+/// Max / min of the positive values, and how many decades the input-side third sits above the
+/// output-side third (mean log10).
+fn spread_and_tilt(v: &[f32]) -> Option<(f32, f32)> {
+    let v: Vec<f32> = v
+        .iter()
+        .copied()
+        .filter(|x| *x > 0.0 && x.is_finite())
+        .collect();
+    if v.len() < 3 {
+        return None;
+    }
+    let max = v.iter().copied().fold(f32::MIN, f32::max);
+    let min = v.iter().copied().fold(f32::MAX, f32::min);
+    let k = v.len() / 3;
+    let mean_log = |s: &[f32]| s.iter().map(|x| x.log10()).sum::<f32>() / s.len() as f32;
+    Some((max / min, mean_log(&v[..k]) - mean_log(&v[v.len() - k..])))
+}
+
+fn grad_spread(runs: &[Run]) -> Outcome {
+    let pairs = twins(runs);
+    let have_twins = !pairs.is_empty();
+    for (p, r) in pairs {
+        let (Some((sp, tilt)), Some((sr, _))) = (
+            spread_and_tilt(&p.h.grad_norms_init),
+            spread_and_tilt(&r.h.grad_norms_init),
+        ) else {
+            continue;
+        };
+        let msg = format!(
+            "On the first batch, {}'s gradient norms span a factor of {:.0} across layers, {}'s a factor of {:.0}",
+            p.h.label, sp, r.h.label, sr
+        );
+        let figure = format!(
+            "spread {:.0}x vs {:.0}x, plain input side +{:.1} decades",
+            sp, sr, tilt
+        );
+        if sp >= SPREAD_RATIO * sr && tilt >= 1.0 {
+            return Outcome::pass(
+                format!(
+                    "{msg}, and the plain net's are about {:.0}x larger at the input than at the output: the shortcuts keep the gradient even.",
+                    10f32.powf(tilt)
+                ),
+                figure,
             );
-            return if sp > 2.0 * sr {
-                Outcome::pass(msg + ": the shortcuts keep the gradient even.")
+        }
+        return Outcome::not_yet(
+            msg + ": not a much wider spread, largest at the input; try deeper nets.",
+            figure,
+        );
+    }
+    Outcome::missing(if have_twins {
+        "Still missing: first-batch gradient norms (probe every > 0)."
+    } else {
+        "Still missing: a plain net and its residual twin with gradient probes on (probe every > 0)."
+    })
+}
+
+/// Standard deviation of the signal leaving the last block over that leaving the first, at
+/// the first probe (before any update).
+fn activation_growth_of(h: &RunHistory) -> Option<f32> {
+    let first = h.activation_std.first().filter(|s| s.step == 0)?;
+    let outs: Vec<f32> = h
+        .activation_names
+        .iter()
+        .zip(&first.values)
+        .filter(|(n, _)| n.ends_with(".out"))
+        .map(|(_, v)| *v)
+        .collect();
+    let (a, b) = (*outs.first()?, *outs.last()?);
+    (outs.len() >= 2 && a > 0.0 && b.is_finite()).then_some(b / a)
+}
+
+fn activation_growth(runs: &[Run]) -> Outcome {
+    for u in runs.iter().filter(|r| r.net.residual && r.net.scale == 1.0) {
+        for s in runs
+            .iter()
+            .filter(|s| s.net.residual && s.net.scale < 1.0 && s.net.depth == u.net.depth)
+        {
+            let (Some(gu), Some(gs)) = (activation_growth_of(u.h), activation_growth_of(s.h))
+            else {
+                continue;
+            };
+            let msg = format!(
+                "At the start, the signal leaving {}'s last block has {:.1}x the spread it had after the first block; in {} it is {:.1}x",
+                u.h.label, gu, s.h.label, gs
+            );
+            let figure = format!("growth {gu:.1}x vs {gs:.1}x");
+            return if gu >= GROWTH_RATIO * gs {
+                Outcome::pass(
+                    msg + ": every unscaled addition piles more variance onto the trunk, the scaled branches add little.",
+                    figure,
+                )
             } else {
-                Outcome::missing(msg + ": not a much wider spread yet; try deeper nets.")
+                Outcome::not_yet(msg + ": not a clear difference.", figure)
             };
         }
     }
     Outcome::missing(
-        "Still missing: a finished plain net and its residual twin with gradient probes on.",
+        "Still missing: a residual net and its branch-scaled twin of the same depth with activation probes (the Try it button sets them up).",
     )
 }
 
-fn sweep_trend(points: &[SweepPoint]) -> Outcome {
-    let ends = |residual: bool| {
-        let mut v: Vec<&SweepPoint> = points.iter().filter(|p| p.residual == residual).collect();
-        v.sort_by_key(|p| p.depth);
-        (v.len() >= 2).then(|| (*v.first().unwrap_or(&v[0]), *v.last().unwrap_or(&v[0])))
+fn sweep_trend(runs: &[Run]) -> Outcome {
+    // Only runs that completed their budget, and all with the same budget.
+    let complete: Vec<&Run> = runs.iter().filter(|r| finished(r.h)).collect();
+    let partial: Vec<String> = runs
+        .iter()
+        .filter(|r| !finished(r.h) && r.h.status.is_done())
+        .map(|r| {
+            format!(
+                "{} stopped after {} of {} steps",
+                r.h.label,
+                r.h.steps_done(),
+                r.h.total_steps
+            )
+        })
+        .collect();
+    let budget = complete.iter().map(|r| r.h.steps_done()).max().unwrap_or(0);
+    let same: Vec<&Run> = complete
+        .iter()
+        .copied()
+        .filter(|r| r.h.steps_done() == budget && complete.iter().all(|o| comparable(o.h, r.h)))
+        .collect();
+    let line = |residual: bool| -> Vec<(usize, f32)> {
+        let mut v: Vec<(usize, f32)> = same
+            .iter()
+            .filter(|r| r.net.residual == residual && !r.net.zero_init && r.net.scale == 1.0)
+            .filter_map(|r| Some((r.net.depth, final_err(r.h)?)))
+            .collect();
+        v.sort_by_key(|p| p.0);
+        v.dedup_by_key(|p| p.0);
+        v
     };
-    let (Some((p0, p1)), Some((r0, r1))) = (ends(false), ends(true)) else {
-        return Outcome::missing("Still missing: a finished sweep with at least two depths.");
-    };
-    let plain_rises = p1.train_err > p0.train_err;
-    let res_flat = r1.train_err <= r0.train_err + 0.02;
-    let msg = format!(
-        "Plain nets went from {} at depth {} to {} at depth {}; residual nets from {} to {}",
-        pct(p0.train_err),
-        p0.depth,
-        pct(p1.train_err),
-        p1.depth,
-        pct(r0.train_err),
-        pct(r1.train_err)
-    );
-    if plain_rises && res_flat {
-        Outcome::pass(msg + ": depth hurts plain nets but not residual ones.")
+    let (plain, res) = (line(false), line(true));
+    let partial_note = if partial.is_empty() {
+        String::new()
     } else {
-        Outcome::missing(msg + ": the trend is not there yet; try more steps.")
+        format!(
+            " Stopped runs are not final errors and are left out: {}.",
+            partial.join(", ")
+        )
+    };
+    if plain.len() < 2 || res.len() < 2 {
+        return Outcome::missing(format!(
+            "Still missing: plain and residual nets that ran their whole budget at two or more depths each (a finished sweep).{partial_note}"
+        ));
+    }
+    let (p0, p1) = (plain[0], plain[plain.len() - 1]);
+    let (r0, r1) = (res[0], res[res.len() - 1]);
+    let plain_rise = p1.1 - p0.1;
+    let res_rise = r1.1 - r0.1;
+    let msg = format!(
+        "After {budget} steps, plain nets went from {} at depth {} to {} at depth {}; residual nets from {} at depth {} to {} at depth {}",
+        pct(p0.1),
+        p0.0,
+        pct(p1.1),
+        p1.0,
+        pct(r0.1),
+        r0.0,
+        pct(r1.1),
+        r1.0
+    );
+    let figure = format!(
+        "plain {}→{}, resnet {}→{} (depth {}→{})",
+        pct(p0.1),
+        pct(p1.1),
+        pct(r0.1),
+        pct(r1.1),
+        p0.0,
+        p1.0
+    );
+    if plain_rise >= MARGIN && res_rise <= plain_rise / 2.0 && p1.1 - r1.1 >= MARGIN {
+        Outcome::pass(
+            format!("{msg}: depth hurts plain nets far more than residual ones.{partial_note}"),
+            figure,
+        )
+    } else {
+        Outcome::not_yet(
+            format!(
+                "{msg}: the plain line does not yet rise clearly above the residual one (this check wants a rise of {} points or more).{partial_note}",
+                (MARGIN * 100.0).round()
+            ),
+            figure,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_grows_with_the_step_within_bounds() {
+        assert_eq!(window(10), 10);
+        assert_eq!(window(40), 20);
+        assert_eq!(window(150), 30);
+        assert_eq!(window(1000), 50);
+    }
+
+    #[test]
+    fn spread_and_tilt_read_the_input_side_first() {
+        let (s, t) = spread_and_tilt(&[100.0, 100.0, 10.0, 1.0, 1.0, 1.0]).unwrap();
+        assert_eq!(s, 100.0);
+        assert!((t - 2.0).abs() < 1e-6);
     }
 }

@@ -4,6 +4,8 @@
 //! catches) and forgiving about the body, which the app renders with its own small Markdown subset.
 pub mod check;
 pub mod markdown;
+pub mod plan;
+pub mod reference;
 
 use crate::nn::presets::valid_cifar_depth;
 use std::fmt;
@@ -196,12 +198,114 @@ impl TryAction {
     }
 }
 
+/// How a lesson's Try it is sized so its effect shows within a minute (front matter `quick:`),
+/// e.g. `quick: image 16, width 8, per-class 200, batch 32, steps 80-400, seconds 40, warmup 20`.
+///
+/// The speed probe picks the step count between `min_steps` and `max_steps` so the run takes
+/// about `seconds` on the learner's machine; the reference curves are complete runs at `max_steps`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quick {
+    /// Side of the (square) images the built-in shapes are resized to.
+    pub image: usize,
+    /// Channels of the first stage.
+    pub width: usize,
+    /// Training images per class.
+    pub per_class: usize,
+    /// Test images per class (each epoch ends with a pass over them).
+    pub test_per_class: usize,
+    pub batch: usize,
+    pub min_steps: usize,
+    pub max_steps: usize,
+    /// Target length of the whole run on this machine.
+    pub seconds: f64,
+    pub probe_every: usize,
+    /// Steps at a tenth of the learning rate first (the paper's ResNet-110 warm-up): without it
+    /// a deep residual net at batch 32 spends its first steps recovering from a loss spike.
+    pub warmup: usize,
+}
+
+impl Default for Quick {
+    fn default() -> Self {
+        Self {
+            image: 16,
+            width: 8,
+            per_class: 200,
+            test_per_class: 50,
+            batch: 32,
+            min_steps: 80,
+            max_steps: 400,
+            seconds: 40.0,
+            probe_every: 10,
+            warmup: 20,
+        }
+    }
+}
+
+impl Quick {
+    /// Parses `key value` pairs separated by commas; keys left out keep their defaults.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut q = Quick::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = item
+                .split_once(char::is_whitespace)
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| format!("quick: `{item}` is not `key value`"))?;
+            let num = |v: &str| -> Result<usize, String> {
+                v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("quick: `{key}` wants a positive whole number, not `{v}`")
+                })
+            };
+            match key {
+                "image" => q.image = num(value)?,
+                "width" => q.width = num(value)?,
+                "per-class" => q.per_class = num(value)?,
+                "test-per-class" => q.test_per_class = num(value)?,
+                "batch" => q.batch = num(value)?,
+                "probe-every" => q.probe_every = num(value)?,
+                "warmup" => {
+                    q.warmup = value
+                        .parse::<usize>()
+                        .map_err(|_| format!("quick: warmup wants a whole number, not `{value}`"))?
+                }
+                "steps" => {
+                    let (a, b) = value
+                        .split_once('-')
+                        .ok_or_else(|| format!("quick: steps are `MIN-MAX`, not `{value}`"))?;
+                    q.min_steps = num(a.trim())?;
+                    q.max_steps = num(b.trim())?;
+                }
+                "seconds" => {
+                    q.seconds = value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 600.0)
+                        .ok_or_else(|| {
+                            format!("quick: seconds must be in (0, 600], not `{value}`")
+                        })?
+                }
+                _ => return Err(format!("quick: unknown key `{key}`")),
+            }
+        }
+        if q.min_steps > q.max_steps {
+            return Err(format!(
+                "quick: the step range {}-{} runs backwards",
+                q.min_steps, q.max_steps
+            ));
+        }
+        if !(4..=64).contains(&q.image) || q.width > 64 || q.batch > 1024 {
+            return Err("quick: image must be 4-64, width at most 64, batch at most 1024".into());
+        }
+        Ok(q)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
     Degradation,
     ResnetWins,
     IdentityInit,
     GradSpread,
+    ActivationGrowth,
     SweepTrend,
     Exercise(BuildExercise),
     None,
@@ -214,6 +318,7 @@ impl Check {
             "resnet-wins" => Self::ResnetWins,
             "identity-init" => Self::IdentityInit,
             "grad-spread" => Self::GradSpread,
+            "activation-growth" => Self::ActivationGrowth,
             "sweep-trend" => Self::SweepTrend,
             "exercise-identity" => Self::Exercise(BuildExercise::Identity),
             "exercise-conv" => Self::Exercise(BuildExercise::Conv),
@@ -232,6 +337,8 @@ pub struct Lesson {
     pub diagram: Diagram,
     pub try_action: TryAction,
     pub try_line: String,
+    /// Present exactly when the Try it trains (`train` or `sweep`).
+    pub quick: Option<Quick>,
     pub check: Check,
     pub body: String,
 }
@@ -283,6 +390,14 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
     let try_action = TryAction::parse(&try_line).map_err(err)?;
     let check =
         Check::parse(&check_name).ok_or_else(|| err(format!("unknown check `{check_name}`")))?;
+    let quick = match (&try_action, field("quick")) {
+        (TryAction::Build(_), Ok(_)) => {
+            return Err(err("a `build` Try it has no `quick:` line".into()));
+        }
+        (TryAction::Build(_), Err(_)) => None,
+        (_, Ok(q)) => Some(Quick::parse(&q).map_err(err)?),
+        (_, Err(e)) => return Err(e),
+    };
     Ok(Lesson {
         file: file.into(),
         id,
@@ -290,6 +405,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
         diagram,
         try_action,
         try_line,
+        quick,
         check,
         body: body.to_string(),
     })

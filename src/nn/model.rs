@@ -628,9 +628,10 @@ impl Builder<'_> {
                 LayerSpec::GlobalAvgPool => Node::Pool { shape: info.input },
                 LayerSpec::Linear { out } => {
                     let inp = info.input.len();
-                    let bound = 1.0 / (inp as f32).sqrt();
-                    let w = self.uniform(inp * out, bound);
-                    let b = self.uniform(*out, bound);
+                    // As the reference CIFAR ResNet code (akamaster/pytorch_resnet_cifar10)
+                    // does: He-normal weights like every conv, PyTorch's default bias.
+                    let w = self.he(inp * out, inp);
+                    let b = self.uniform(*out, 1.0 / (inp as f32).sqrt());
                     Node::Linear(LinearNode {
                         inp,
                         out: *out,
@@ -708,7 +709,9 @@ pub struct Model {
 }
 
 impl Model {
-    /// Builds the net for inputs of shape `input` with He-initialised weights drawn from `seed`.
+    /// Builds the net for inputs of shape `input` with weights drawn from `seed`: every conv and
+    /// Linear weight He-normal (std sqrt(2 / fan_in)), Linear biases uniform in
+    /// +-1/sqrt(fan_in), batch norm gamma 1 and beta 0, as the reference CIFAR ResNet code does.
     pub fn new(
         spec: &NetSpec,
         input: Shape,

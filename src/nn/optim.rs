@@ -77,6 +77,12 @@ impl Optimizer {
         }
     }
 
+    /// SGD's momentum buffers (Adam's first moments), one per parameter in
+    /// [`Model::visit_params`] order; empty before the first step.
+    pub fn momentum(&self) -> &[Vec<f32>] {
+        &self.first
+    }
+
     /// One update of every parameter from its accumulated gradient.
     pub fn step(&mut self, model: &mut Model, lr: f32) {
         self.t += 1;

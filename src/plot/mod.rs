@@ -11,6 +11,7 @@ mod csv;
 /// Scalar fields on a grid and their contour levels.
 pub mod field;
 mod field_png;
+pub mod inspect;
 /// Loss-landscape pictures and tables from `landscape::Landscape`.
 pub mod landscape;
 mod png;

@@ -1,5 +1,6 @@
 //! Everything a plot, an export or a lesson check reads about one run.
 use super::experiment::{DataInfo, Hyper, NetEntry};
+use super::store::NetIdentity;
 use super::trainer::Event;
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +77,8 @@ pub struct RunHistory {
     pub hyper: Hyper,
     /// The data set it trained on (absent in histories saved before runs recorded it).
     pub data: Option<DataInfo>,
+    /// What the net is, typed (absent in histories saved before runs recorded it).
+    pub identity: Option<NetIdentity>,
     pub status: RunStatus,
     pub params: usize,
     pub flops_per_image: u64,

@@ -3,15 +3,20 @@
 //! Knows `nn` and `data`; knows nothing of egui. The CLI calls [`trainer::run`] directly; the app
 //! calls [`worker::spawn`], which runs the same function on its own thread.
 pub mod budget;
+pub mod eval;
 pub mod experiment;
 pub mod history;
+pub mod job;
 pub mod run_dir;
 pub mod safetensors;
+pub mod store;
+pub mod torch_export;
 pub mod trainer;
 pub mod worker;
 
 pub use experiment::{DataConfig, DataInfo, Experiment, Hyper, NetEntry, OptimizerChoice};
 pub use history::{EpochPoint, RunHistory, RunStatus};
 pub use run_dir::SavedRun;
+pub use store::{Arch, NetIdentity, Origin, RunId, RunInputs, RunStore, StoredRun};
 pub use trainer::{Control, Event};
 pub use worker::{Command, RunHandle};

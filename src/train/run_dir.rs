@@ -32,46 +32,85 @@ pub struct SavedRun {
 /// The safetensors bytes of a model's parameters and buffers. The metadata records the input
 /// shape, so the file alone is enough to rebuild the net from its spec.
 pub fn weights_bytes(model: &mut Model) -> Vec<u8> {
+    let name = model.spec().name.clone();
+    weights_file(&model.params(), model.input_shape(), &name)
+}
+
+/// What a save writes, taken from a run in a moment (so the writing can happen on a worker
+/// while the model stays where it is).
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub spec: NetSpec,
+    pub history: RunHistory,
+    /// The trained net's tensors and its input shape.
+    pub weights: Option<(Vec<Tensor>, Shape)>,
+}
+
+impl Snapshot {
+    pub fn of(history: &RunHistory, model: Option<&mut Model>) -> Result<Self, String> {
+        let spec = match (&model, &history.net) {
+            (Some(m), _) => m.spec().clone(),
+            (None, Some(net)) => net.spec.clone(),
+            (None, None) => {
+                return Err(format!("{}: the run has no network to save", history.label));
+            }
+        };
+        Ok(Self {
+            spec,
+            history: history.clone(),
+            weights: model.map(|m| (m.params(), m.input_shape())),
+        })
+    }
+
+    /// Writes the snapshot to `dir` (see [`save`]).
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("could not create the folder {}: {e}", dir.display()))?;
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            write_atomic(&p, bytes).map_err(|e| format!("could not write {}: {e}", p.display()))
+        };
+        write(NET_FILE, self.spec.to_json().as_bytes())?;
+        let json = serde_json::to_vec_pretty(&self.history).map_err(|e| {
+            format!(
+                "could not encode the history of {}: {e}",
+                self.history.label
+            )
+        })?;
+        write(HISTORY_FILE, &json)?;
+        match &self.weights {
+            Some((tensors, input)) => write(
+                WEIGHTS_FILE,
+                &weights_file(tensors, *input, &self.spec.name),
+            )?,
+            None => {
+                let p = dir.join(WEIGHTS_FILE);
+                if p.exists() {
+                    std::fs::remove_file(&p)
+                        .map_err(|e| format!("could not remove the old {}: {e}", p.display()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn weights_file(tensors: &[Tensor], input: Shape, net: &str) -> Vec<u8> {
     let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), "pt".to_string());
     meta.insert("producer".to_string(), "resnet-lab".to_string());
-    meta.insert("input".to_string(), model.input_shape().to_string());
-    if !model.spec().name.is_empty() {
-        meta.insert("net".to_string(), model.spec().name.clone());
+    meta.insert("input".to_string(), input.to_string());
+    if !net.is_empty() {
+        meta.insert("net".to_string(), net.to_string());
     }
-    safetensors::encode(&model.params(), &meta)
+    safetensors::encode(tensors, &meta)
 }
 
 /// Writes `dir/net.json`, `dir/history.json` and, with a model, `dir/weights.safetensors`
 /// (creating `dir`). Without a model a stale weights file from an earlier save is removed, so
 /// the folder never pairs a history with another run's weights.
 pub fn save(dir: &Path, history: &RunHistory, model: Option<&mut Model>) -> Result<(), String> {
-    let spec = match (&model, &history.net) {
-        (Some(m), _) => m.spec().clone(),
-        (None, Some(net)) => net.spec.clone(),
-        (None, None) => return Err(format!("{}: the run has no network to save", history.label)),
-    };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("could not create the folder {}: {e}", dir.display()))?;
-    let write = |name: &str, bytes: &[u8]| {
-        let p = dir.join(name);
-        write_atomic(&p, bytes).map_err(|e| format!("could not write {}: {e}", p.display()))
-    };
-    write(NET_FILE, spec.to_json().as_bytes())?;
-    let json = serde_json::to_vec_pretty(history)
-        .map_err(|e| format!("could not encode the history of {}: {e}", history.label))?;
-    write(HISTORY_FILE, &json)?;
-    match model {
-        Some(m) => write(WEIGHTS_FILE, &weights_bytes(m))?,
-        None => {
-            let p = dir.join(WEIGHTS_FILE);
-            if p.exists() {
-                std::fs::remove_file(&p)
-                    .map_err(|e| format!("could not remove the old {}: {e}", p.display()))?;
-            }
-        }
-    }
-    Ok(())
+    Snapshot::of(history, model)?.write(dir)
 }
 
 /// Reads a whole regular file of at most `max` bytes (a FIFO or device would block or never end).

@@ -5,7 +5,6 @@ use crate::data::Dataset;
 use crate::nn::Model;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
-use std::thread::JoinHandle;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -16,14 +15,14 @@ pub enum Command {
     ProbeEvery(usize),
 }
 
-/// Called after every event so a UI can wake up and redraw.
-pub type Wake = Arc<dyn Fn() + Send + Sync>;
+pub use super::job::Wake;
+use super::job::{Job, panic_text};
 
 pub struct RunHandle {
     pub label: String,
     commands: Sender<Command>,
     events: Receiver<Event>,
-    thread: Option<JoinHandle<Option<Model>>>,
+    job: Job<Option<Model>>,
 }
 
 impl RunHandle {
@@ -42,17 +41,18 @@ impl RunHandle {
         self.events.recv().ok()
     }
 
+    /// Whether the worker has ended; every event it sent is then waiting in `drain`.
     pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
+        self.job.is_finished()
     }
 
     /// The trained model once the worker has ended (`None` before that, after a failure, or on
     /// a second call). Never blocks.
     pub fn take_model(&mut self) -> Option<Model> {
-        if !self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+        if !self.job.is_finished() {
             return None;
         }
-        self.thread.take()?.join().ok().flatten()
+        self.job.poll().and_then(Result::ok).flatten()
     }
 }
 
@@ -62,62 +62,47 @@ impl Drop for RunHandle {
     }
 }
 
-/// Starts training `net` on its own thread with its own pool of `hyper.threads` compute threads.
+/// Starts training `net` as a background [`Job`] with its own pool of `hyper.threads` compute
+/// threads. Every failure, a panic included, arrives as `Event::Failed`.
 pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> RunHandle {
     let (ctx, crx) = channel::<Command>();
     let (etx, erx) = channel::<Event>();
     let label = net.label.clone();
-    let thread = std::thread::Builder::new()
-        .name(format!("train {label}"))
-        .spawn(move || {
-            let report = {
-                let (etx, wake) = (etx.clone(), wake.clone());
-                move |e: Event| {
-                    let _ = etx.send(e);
-                    wake();
-                }
-            };
-            let pool = match rayon::ThreadPoolBuilder::new()
-                .num_threads(hyper.threads)
-                .build()
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    report(Event::Failed {
-                        reason: format!("could not start worker threads: {e}"),
-                    });
-                    return None;
-                }
-            };
-            let inner = report.clone();
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let report = {
+        let (etx, wake) = (etx.clone(), wake.clone());
+        move |e: Event| {
+            let _ = etx.send(e);
+            wake();
+        }
+    };
+    let failed = report.clone();
+    let job = Job::spawn(format!("train {label}"), wake, move || {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(hyper.threads)
+            .build()
+            .map_err(|e| format!("could not start worker threads: {e}"));
+        let result = pool.and_then(|pool| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 pool.install(move || {
                     let mut poll = |h: &mut Hyper| poll_commands(&crx, h);
-                    let mut emit = |e: Event| inner(e);
+                    let mut emit = |e: Event| report(e);
                     trainer::run(&net, &hyper, &data, &mut poll, &mut emit)
                 })
-            }));
-            match result {
-                Ok(model) => model,
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
-                    report(Event::Failed {
-                        reason: format!("internal error in the training worker: {what}"),
-                    });
-                    None
-                }
-            }
-        })
-        .expect("the OS refused to start a thread");
+            }))
+            .map_err(|p| format!("internal error in the training worker: {}", panic_text(&*p)))
+        });
+        if let Err(reason) = &result {
+            failed(Event::Failed {
+                reason: reason.clone(),
+            });
+        }
+        result
+    });
     RunHandle {
         label,
         commands: ctx,
         events: erx,
-        thread: Some(thread),
+        job,
     }
 }
 

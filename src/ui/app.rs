@@ -1,17 +1,37 @@
 //! The app shell: top bar, lesson panel, workspace tabs, persistence and routing between views.
 use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
+use super::inspect::{InspectPage, InspectView};
 use super::landscape::LandscapeView;
-use super::lesson_view::{LessonAction, LessonProgress, LessonView};
-use super::session::{NetChoice, TrainConfig};
+use super::lesson_view::{LessonAction, LessonProgress, LessonView, TryState};
+use super::session::{DataRef, NetChoice, TrainConfig};
 use super::train_view::{PlotPage, TrainView};
+use super::try_it::{self, Snapshot, TryIt};
 use crate::builder::ExerciseId;
 use crate::data::{Dataset, LoadOptions, Source};
-use crate::lessons::{BuildExercise, TryAction};
+use crate::lessons::plan::{Prepared, Size};
+use crate::lessons::{BuildExercise, Check, TryAction};
+use crate::train::DataInfo;
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The data the Train view trains on: a lesson's Try it data while it is set, else the Data tab's.
+/// (A macro, not a method: the result borrows two fields while `app.train` is borrowed mutably.)
+macro_rules! train_ref {
+    ($app:expr) => {
+        match (&$app.lesson_data, &$app.lesson_info) {
+            (Some(set), Some(info)) => Some(DataRef { set, info }),
+            _ => $app
+                .dataset
+                .as_ref()
+                .zip($app.data_info.as_ref())
+                .map(|(set, info)| DataRef { set, info }),
+        }
+    };
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Tab {
@@ -19,6 +39,7 @@ pub enum Tab {
     Train,
     Data,
     Build,
+    Inspect,
     Landscape,
 }
 
@@ -37,6 +58,12 @@ pub struct Persisted {
     pub export_dir: String,
     pub experiment_path: String,
     pub builder: BuilderSaved,
+    /// The folder field of Save runs / Open run.
+    pub run_path: String,
+    /// The runs on screen when the app closed: their folders (the app's own copies under its
+    /// data folder, or where they were saved to or opened from), reopened at the next start.
+    pub runs: Vec<PathBuf>,
+    pub inspect_page: InspectPage,
 }
 
 impl Default for Persisted {
@@ -53,6 +80,9 @@ impl Default for Persisted {
             export_dir: String::new(),
             experiment_path: "experiment.json".into(),
             builder: BuilderSaved::default(),
+            run_path: String::new(),
+            runs: Vec::new(),
+            inspect_page: InspectPage::default(),
         }
     }
 }
@@ -76,30 +106,44 @@ pub struct ResNetLabApp {
     pub train: TrainView,
     pub data: DataView,
     pub builder: BuilderView,
+    pub inspect: InspectView,
     pub landscape: LandscapeView,
     pub tab: Tab,
     pub dark: bool,
     pub scale: f32,
     pub lesson_panel_open: bool,
-    /// The data set the Train view uses.
+    /// The data set of the Data tab, and what runs record about it.
     pub dataset: Option<Arc<Dataset>>,
+    pub data_info: Option<DataInfo>,
+    /// The data set a lesson's Try it trains on (the built-in shapes at the lesson's size);
+    /// while set, the Train view uses it instead of the Data tab's.
+    pub lesson_data: Option<Arc<Dataset>>,
+    pub lesson_info: Option<DataInfo>,
+    pub try_it: TryIt,
     pending_builtin: bool,
+    /// The start-up load of the built-in set is done: later loads are the learner's choice.
+    initial_load_done: bool,
+    /// Run folders to reopen on the first frame (the last session's runs).
+    pending_runs: Option<Vec<PathBuf>>,
     applied_style: Option<(bool, f32)>,
     quit_at: Option<Instant>,
     frames: super::frame_stats::FrameStats,
 }
 
 impl ResNetLabApp {
-    fn from_persisted(p: Persisted) -> Self {
+    fn from_persisted(p: Persisted, data_dir: Option<PathBuf>) -> Self {
         let mut train = TrainView::new(p.config);
         train.page = p.plot_page;
         train.exporter.dir = p.export_dir;
         train.experiment_path = p.experiment_path;
+        train.files.path = p.run_path;
+        train.files.data_dir = data_dir;
         Self {
             lessons: LessonView::new(p.lessons),
             train,
             data: DataView::new(p.data_form),
             builder: BuilderView::from_saved(p.builder),
+            inspect: InspectView::new(p.inspect_page),
             landscape: LandscapeView::default(),
             tab: p.tab,
             dark: p.dark,
@@ -110,7 +154,13 @@ impl ResNetLabApp {
             },
             lesson_panel_open: p.lesson_panel_open,
             dataset: None,
+            data_info: None,
+            lesson_data: None,
+            lesson_info: None,
+            try_it: TryIt::default(),
             pending_builtin: false,
+            initial_load_done: false,
+            pending_runs: Some(p.runs),
             applied_style: None,
             quit_at: None,
             frames: super::frame_stats::FrameStats::from_env(),
@@ -124,7 +174,8 @@ impl ResNetLabApp {
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
         setup_fonts(&cc.egui_ctx);
-        let mut app = Self::from_persisted(p);
+        let data_dir = eframe::storage_dir("ResNet Lab").map(|d| d.join("runs"));
+        let mut app = Self::from_persisted(p, data_dir);
         app.pending_builtin = true;
         app.quit_at = quit_after
             .filter(|s| s.is_finite() && *s >= 0.0)
@@ -134,15 +185,23 @@ impl ResNetLabApp {
 
     /// Default state, no storage, no background load: tests inject their own data set.
     pub fn new_for_test() -> Self {
-        Self::from_persisted(Persisted::default())
+        Self::from_persisted(Persisted::default(), None)
+    }
+
+    /// A restart in a test: the persisted state, and `data_dir` for the app's own copies of
+    /// finished runs (`None` keeps none).
+    pub fn new_for_test_with(p: Persisted, data_dir: Option<PathBuf>) -> Self {
+        Self::from_persisted(p, data_dir)
     }
 
     /// Uses `ds` as the current data set at once (tests, small demos).
     pub fn with_dataset(mut self, ds: Dataset) -> Self {
         let ds = Arc::new(ds);
         self.data.set_dataset(Source::Builtin, ds.clone());
+        self.data_info = Some(DataInfo::new(Source::Builtin, LoadOptions::default(), &ds));
         self.dataset = Some(ds);
         self.pending_builtin = false;
+        self.initial_load_done = true;
         self
     }
 
@@ -159,39 +218,80 @@ impl ResNetLabApp {
             export_dir: self.train.exporter.dir.clone(),
             experiment_path: self.train.experiment_path.clone(),
             builder: self.builder.saved(),
+            run_path: self.train.files.path.clone(),
+            runs: self
+                .train
+                .session
+                .runs()
+                .iter()
+                .filter(|r| !r.is_live())
+                .filter_map(|r| r.dir.clone())
+                .collect(),
+            inspect_page: self.inspect.page,
         }
     }
 
-    fn apply_try(&mut self, action: TryAction) {
-        let width = self
-            .train
-            .config
-            .nets
-            .first()
-            .map(|n| n.width)
-            .unwrap_or(16);
+    /// The data set the Train view trains on.
+    pub fn train_data(&self) -> Option<&Arc<Dataset>> {
+        self.lesson_data.as_ref().or(self.dataset.as_ref())
+    }
+
+    /// Sets (or clears) the data set a lesson's Try it trains on, with what its runs record.
+    fn set_lesson_data(&mut self, data: Option<Arc<Dataset>>, load: LoadOptions) {
+        self.lesson_info = data
+            .as_ref()
+            .map(|ds| DataInfo::new(Source::Builtin, load, ds));
+        self.lesson_data = data;
+    }
+
+    fn apply_try(&mut self, idx: usize, action: TryAction, ctx: &egui::Context) {
         match action {
-            TryAction::Train(nets) => {
-                self.train.config.nets = nets
-                    .iter()
-                    .map(|n| NetChoice {
-                        residual: n.residual,
-                        depth: n.depth,
-                        zero_init: n.zero_init,
-                        scale: n.scale,
-                        width,
-                        ..NetChoice::default()
-                    })
-                    .collect();
-                self.train.page = PlotPage::Errors;
-                self.train.session.message = Some("Set up by the lesson: press ▶ Start.".into());
-                self.tab = Tab::Train;
-            }
-            TryAction::Sweep(depths) => {
-                self.train.config.sweep_depths = depths;
-                self.train.page = PlotPage::Sweep;
-                self.train.session.message =
-                    Some("Sweep set up by the lesson: press Run sweep.".into());
+            TryAction::Train(_) | TryAction::Sweep(_) => {
+                let Some(lesson) = self.lessons.lessons.get(idx).cloned() else {
+                    return;
+                };
+                let size = if self.lessons.progress.full_size {
+                    Size::Full
+                } else {
+                    Size::Quick
+                };
+                let wake = self.train.wake(ctx);
+                let (train, data) = (&mut self.train, self.lesson_data.clone());
+                let load = self
+                    .lesson_info
+                    .as_ref()
+                    .map(|i| i.options.clone())
+                    .unwrap_or_default();
+                let snapshot = || {
+                    let mut histories = train.session.histories();
+                    for h in &mut histories {
+                        // The Try it stops them; Undo shows them as they were left.
+                        if !h.status.is_done() {
+                            h.status = crate::train::RunStatus::Stopped;
+                        }
+                    }
+                    Snapshot {
+                        config: train.config.clone(),
+                        histories,
+                        sweep: train.session.sweep_points.clone(),
+                        data,
+                        load,
+                    }
+                };
+                let seed = train.config.hyper.seed;
+                let config = train.config.clone();
+                self.try_it
+                    .begin(&lesson, size, seed, &config, snapshot, wake);
+                self.train.session.stop();
+                self.train.session.message = Some(format!(
+                    "Lesson {}: sizing the experiment for this machine…",
+                    idx + 1
+                ));
+                self.train.page = match lesson.check {
+                    Check::SweepTrend => PlotPage::Sweep,
+                    Check::GradSpread | Check::ActivationGrowth => PlotPage::Gradients,
+                    _ => PlotPage::Errors,
+                };
                 self.tab = Tab::Train;
             }
             TryAction::Build(ex) => {
@@ -203,6 +303,72 @@ impl ResNetLabApp {
                 self.tab = Tab::Build;
             }
         }
+    }
+
+    /// Starts a Try it the moment its worker has sized it.
+    fn poll_try(&mut self, ctx: &egui::Context) {
+        let Some((id, result)) = self.try_it.poll() else {
+            return;
+        };
+        let Some((n, lesson)) = self
+            .lessons
+            .lessons
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.id == id)
+            .map(|(i, l)| (i, l.clone()))
+        else {
+            return;
+        };
+        match result {
+            Ok(prepared) => self.start_prepared(n, &lesson, prepared, ctx),
+            Err(e) => {
+                self.train.session.message = Some(format!("Lesson {}: {e}", n + 1));
+            }
+        }
+    }
+
+    fn start_prepared(
+        &mut self,
+        n: usize,
+        lesson: &crate::lessons::Lesson,
+        prepared: Prepared,
+        ctx: &egui::Context,
+    ) {
+        let config = try_it::config_for(&prepared.plan, &self.train.config);
+        let wake = self.train.wake(ctx);
+        self.train.config = config.clone();
+        self.set_lesson_data(Some(prepared.data.clone()), prepared.plan.load.clone());
+        if let Some(data) = train_ref!(self) {
+            try_it::start(
+                &mut self.train.session,
+                &prepared.plan,
+                &config,
+                data,
+                &wake,
+            );
+        }
+        if self.train.session.store.is_empty() && !self.train.session.sweeping {
+            return; // the session said why in its message
+        }
+        self.try_it.started(lesson, &prepared, &config);
+        let faint = if self.try_it.reference(&config).is_some() {
+            " Faint lines: complete runs of the same setup, to show where it is going."
+        } else {
+            ""
+        };
+        self.train.session.message =
+            Some(format!("Lesson {}: {}.{faint}", n + 1, prepared.describe()));
+    }
+
+    fn undo_try(&mut self) {
+        let Some(s) = self.try_it.undo() else {
+            return;
+        };
+        self.train.config = s.config;
+        self.train.session.restore(s.histories, s.sweep);
+        self.set_lesson_data(s.data, s.load);
+        self.train.session.message = Some("Back to your own nets and runs.".into());
     }
 
     fn on_builder(&mut self, action: BuilderAction) {
@@ -230,6 +396,7 @@ impl ResNetLabApp {
                         0,
                         NetChoice {
                             custom: Some(plain),
+                            twin: true,
                             ..NetChoice::default()
                         },
                     );
@@ -279,11 +446,31 @@ impl ResNetLabApp {
             };
             self.data.start_load(Source::Builtin, opts, &ctx);
         }
-        if let Some(ds) = self.data.poll() {
-            self.dataset = Some(ds);
+        if let Some(runs) = self.pending_runs.take() {
+            let c = ctx.clone();
+            let wake: crate::train::job::Wake = Arc::new(move || c.request_repaint());
+            self.train.files.forget_others(runs.clone(), wake.clone());
+            self.train.files.restore(runs, wake);
         }
-        self.train.poll(&ctx, self.dataset.as_ref());
+        if let Some(ds) = self.data.poll() {
+            let (source, options) = self
+                .data
+                .loaded
+                .as_ref()
+                .map(|l| (l.source.clone(), l.options.clone()))
+                .unwrap_or((Source::Builtin, LoadOptions::default()));
+            self.data_info = Some(DataInfo::new(source, options, &ds));
+            self.dataset = Some(ds);
+            if self.initial_load_done {
+                // The learner loaded a data set: train on it from now on.
+                self.set_lesson_data(None, LoadOptions::default());
+            }
+            self.initial_load_done = true;
+        }
+        self.poll_try(&ctx);
+        self.train.poll(&ctx);
         self.landscape.poll();
+        self.train.reference = self.try_it.reference(&self.train.config);
         if let Some(source) = self.train.wants_source.take() {
             // A reopened experiment brings its data source back unless it is already loaded.
             let current = self.data.loaded.as_ref().map(|l| &l.source);
@@ -306,11 +493,33 @@ impl ResNetLabApp {
         if self.train.session.is_running() {
             // ETAs tick even between worker events.
             ctx.request_repaint_after(Duration::from_millis(500));
+        } else if self.train.session.needs_polling() || self.train.files.autosaving() {
+            // A worker that reported its end still has to hand back its model.
+            ctx.request_repaint_after(Duration::from_millis(50));
         }
 
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
         let runs = self.train.session.histories();
-        let sweep = self.train.session.sweep_points.clone();
+        // A lesson is done when its check passes on the learner's runs (the lesson on screen is
+        // judged by its panel, the one whose Try it is training here), or, without a check,
+        // when its Try it ran to the end.
+        if let Some(a) = &self.try_it.active {
+            let id = a.lesson.clone();
+            self.lessons.update_done(&id, &runs);
+        }
+        if let Some(id) = self.try_it.finished_lesson(&runs).map(str::to_string)
+            && self
+                .lessons
+                .lessons
+                .iter()
+                .any(|l| l.id == id && l.check == Check::None)
+        {
+            self.lessons.mark_done(&id);
+        }
+        let state = TryState {
+            preparing: self.try_it.is_preparing(),
+            can_undo: self.try_it.can_undo(),
+        };
         let mut action = None;
         // The lesson panel takes about a third of the window, never so much that the workspace
         // beside it gets cramped on a small screen (1024 wide) after a resize.
@@ -321,16 +530,26 @@ impl ResNetLabApp {
             .min_size(240.0)
             .max_size((width * 0.45).max(260.0))
             .show_collapsible(ui, &mut self.lesson_panel_open, |ui| {
-                action = self.lessons.ui(ui, &runs, &sweep);
+                action = self.lessons.ui(ui, &runs, &state);
             });
-        if let Some(LessonAction::Try(t)) = action {
-            self.apply_try(t);
+        match action {
+            Some(LessonAction::Try(i, t)) => self.apply_try(i, t, &ctx),
+            Some(LessonAction::Undo) => self.undo_try(),
+            None => {}
         }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.tab, Tab::Train, RichText::new("Train").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Data, RichText::new("Data").size(16.0));
                 ui.selectable_value(&mut self.tab, Tab::Build, RichText::new("Build").size(16.0));
+                ui.selectable_value(
+                    &mut self.tab,
+                    Tab::Inspect,
+                    RichText::new("Inspect").size(16.0),
+                )
+                .on_hover_text(
+                    "Look inside trained nets: predictions, confusion, feature maps, filters",
+                );
                 ui.selectable_value(
                     &mut self.tab,
                     Tab::Landscape,
@@ -341,8 +560,8 @@ impl ResNetLabApp {
             ui.separator();
             match self.tab {
                 Tab::Train => {
-                    let source = self.data.loaded.as_ref().map(|l| l.source.clone());
-                    self.train.ui(ui, self.dataset.as_ref(), source.as_ref());
+                    let data = train_ref!(self);
+                    self.train.ui(ui, data);
                 }
                 Tab::Data => self.data.ui(ui),
                 Tab::Build => {
@@ -350,6 +569,9 @@ impl ResNetLabApp {
                         self.on_builder(a);
                     }
                 }
+                Tab::Inspect => self
+                    .inspect
+                    .ui(ui, &self.train.session, &self.train.exporter.dir),
                 Tab::Landscape => {
                     self.landscape
                         .ui(ui, &self.train.session, &self.train.exporter.dir)
@@ -380,7 +602,8 @@ impl ResNetLabApp {
                     )),
             );
             ui.separator();
-            self.train.run_controls(ui, self.dataset.as_ref());
+            let data = train_ref!(self);
+            self.train.run_controls(ui, data);
             if self.dataset.is_none() {
                 ui.spinner();
                 ui.weak("loading data");

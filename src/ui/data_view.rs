@@ -3,11 +3,11 @@ use crate::data::{
     self, ColorMode, DataError, Dataset, Format, LoadOptions, Progress, Source, SplitKind, Summary,
     Thumbnail,
 };
+use crate::train::job::{Job, Slot};
 use egui::{RichText, TextureHandle, TextureOptions, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 /// The learner's choices in the form (persisted).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,13 +55,16 @@ impl DataForm {
 
 struct Loading {
     source: Source,
+    options: LoadOptions,
     progress: Arc<Progress>,
-    rx: Receiver<Result<Dataset, DataError>>,
+    job: Job<Result<Dataset, DataError>>,
 }
 
 /// A loaded data set with what the view shows about it.
 pub struct Loaded {
     pub source: Source,
+    /// How it was loaded (size, colour, split, cap), recorded with every run trained on it.
+    pub options: LoadOptions,
     pub dataset: Arc<Dataset>,
     pub summary: Summary,
     thumbs: Vec<Thumbnail>,
@@ -72,7 +75,7 @@ pub struct Loaded {
 pub struct DataView {
     pub form: DataForm,
     loading: Option<Loading>,
-    browsing: Option<Receiver<Option<PathBuf>>>,
+    browsing: Slot<Option<PathBuf>>,
     pub loaded: Option<Loaded>,
     pub message: Option<String>,
 }
@@ -95,25 +98,31 @@ impl DataView {
             l.progress.cancel();
         }
         let progress = Arc::new(Progress::default());
-        let (tx, rx) = channel();
-        let (p, s, c) = (progress.clone(), source.clone(), ctx.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send(data::load(&s, &opts, &p));
-            c.request_repaint();
-        });
+        let (p, s, o, c) = (progress.clone(), source.clone(), opts.clone(), ctx.clone());
+        let job = Job::spawn(
+            "load data",
+            Arc::new(move || c.request_repaint()),
+            move || Ok(data::load(&s, &o, &p)),
+        );
         self.message = None;
         self.loading = Some(Loading {
             source,
+            options: opts,
             progress,
-            rx,
+            job,
         });
     }
 
     /// Uses a data set that is already in memory (tests, reopened experiments).
     pub fn set_dataset(&mut self, source: Source, ds: Arc<Dataset>) {
+        self.set_loaded(source, LoadOptions::default(), ds);
+    }
+
+    fn set_loaded(&mut self, source: Source, options: LoadOptions, ds: Arc<Dataset>) {
         let thumbs = ds.sample_thumbnails(SplitKind::Train, 4);
         self.loaded = Some(Loaded {
             source,
+            options,
             summary: ds.summary(),
             dataset: ds,
             thumbs,
@@ -123,26 +132,25 @@ impl DataView {
 
     /// Collects finished loads and dialog answers. Returns a newly loaded data set.
     pub fn poll(&mut self) -> Option<Arc<Dataset>> {
-        if let Some(rx) = &self.browsing
-            && let Ok(answer) = rx.try_recv()
-        {
-            self.browsing = None;
-            match answer {
+        if let Some(answer) = self.browsing.poll() {
+            match answer.ok().flatten() {
                 Some(p) => self.form.path = p.display().to_string(),
                 None => self.message = Some("No folder was chosen: the dialog was cancelled or could not open here. Type the path instead.".into()),
             }
         }
-        let result = self.loading.as_ref().and_then(|l| l.rx.try_recv().ok());
-        let result = result?;
-        let source = self
-            .loading
-            .take()
-            .map(|l| l.source)
-            .unwrap_or(Source::Builtin);
+        let result = self.loading.as_mut().and_then(|l| l.job.poll())?;
+        let loading = self.loading.take()?;
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.message = Some(format!("Could not load the data set: {e}"));
+                return None;
+            }
+        };
         match result {
             Ok(ds) => {
                 let ds = Arc::new(ds);
-                self.set_dataset(source, ds.clone());
+                self.set_loaded(loading.source, loading.options, ds.clone());
                 Some(ds)
             }
             Err(DataError::Cancelled) => {
@@ -157,25 +165,12 @@ impl DataView {
     }
 
     fn browse(&mut self, ctx: &egui::Context) {
-        let (tx, rx) = channel();
         let c = ctx.clone();
-        // rfd's portal backend blocks on D-Bus; a worker keeps the UI alive, and `None` covers
-        // both "cancelled" and "no dialog available here".
-        std::thread::spawn(move || {
-            let picked = std::panic::catch_unwind(|| {
-                futures_lite_block_on(
-                    rfd::AsyncFileDialog::new()
-                        .set_title("Choose a data set folder")
-                        .pick_folder(),
-                )
-            })
-            .ok()
-            .flatten()
-            .map(|h| h.path().to_path_buf());
-            let _ = tx.send(picked);
-            c.request_repaint();
-        });
-        self.browsing = Some(rx);
+        self.browsing.start(
+            "folder dialog",
+            Arc::new(move || c.request_repaint()),
+            || Ok(super::dialog::pick_folder("Choose a data set folder")),
+        );
     }
 
     pub fn ui(&mut self, ui: &mut Ui) {
@@ -189,7 +184,7 @@ impl DataView {
                 ui.add(egui::TextEdit::singleline(&mut self.form.path).hint_text("folder or file of images").desired_width(320.0))
                     .labelled_by(label.id)
                     .on_hover_text("An image folder (one sub-folder per class), MNIST IDX files, or CIFAR binary batches");
-                if ui.add_enabled(self.browsing.is_none(), egui::Button::new("Browse...")).clicked() {
+                if ui.add_enabled(!self.browsing.is_busy(), egui::Button::new("Browse...")).clicked() {
                     self.browse(&ctx);
                 }
             });
@@ -342,25 +337,4 @@ fn summary_ui(ui: &mut Ui, loaded: &mut Loaded) {
                 });
             });
     });
-}
-
-/// Polls a future to completion on this thread; rfd's portal futures need no runtime.
-fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
-    }
 }

@@ -343,7 +343,7 @@ fn plain_vs_resnet(p: &Pen) {
 }
 
 fn error_vs_depth(p: &Pen) {
-    p.axes("depth: 8 20 32 56", "train err");
+    p.axes("depth: 8 14 20 32", "train err");
     let plain: Vec<Pos2> = [(0.2, 0.7), (0.4, 0.6), (0.6, 0.45), (0.85, 0.2)]
         .iter()
         .map(|(x, y)| p.at(*x, *y))

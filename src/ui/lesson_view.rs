@@ -1,7 +1,6 @@
 //! The lesson panel: text, diagram, "Try it", the check on the learner's runs, and navigation.
 use super::{diagrams, markdown};
 use crate::lessons::{self, Lesson, TryAction, check};
-use crate::plot::charts::SweepPoint;
 use crate::train::RunHistory;
 use egui::{Key, RichText, Ui};
 use serde::{Deserialize, Serialize};
@@ -9,7 +8,10 @@ use serde::{Deserialize, Serialize};
 /// What the learner did with the lesson panel that the rest of the app must act on.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LessonAction {
-    Try(TryAction),
+    /// Try it on the lesson at this index.
+    Try(usize, TryAction),
+    /// Bring back the nets the last Try it replaced.
+    Undo,
 }
 
 /// Where the learner is in the course (persisted).
@@ -17,8 +19,17 @@ pub enum LessonAction {
 #[serde(default)]
 pub struct LessonProgress {
     pub current: usize,
-    /// Ids of lessons whose check passed (or that have no check and were read).
+    /// Ids of lessons whose check passed, or (lessons without a check) whose Try it ran to the end.
     pub done: Vec<String>,
+    /// Try it with the paper's settings instead of the one-minute size.
+    pub full_size: bool,
+}
+
+/// What the lesson panel shows about the Try it in flight.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TryState {
+    pub preparing: bool,
+    pub can_undo: bool,
 }
 
 pub struct LessonView {
@@ -55,20 +66,43 @@ impl LessonView {
         self.progress.current = (self.progress.current as isize + delta).clamp(0, n - 1) as usize;
     }
 
-    /// Arrow keys and PageUp/PageDown move between lessons unless a text field has the keyboard.
     /// Marks every lesson whose check is `check` (e.g. `exercise-conv`) as done: the builder
     /// grades exercises itself and reports the ones that passed.
     pub fn mark_check_done(&mut self, check: &str) {
         let Some(check) = lessons::Check::parse(check) else {
             return;
         };
-        for l in &self.lessons {
-            if l.check == check && !self.progress.done.contains(&l.id) {
-                self.progress.done.push(l.id.clone());
-            }
+        let ids: Vec<String> = self
+            .lessons
+            .iter()
+            .filter(|l| l.check == check)
+            .map(|l| l.id.clone())
+            .collect();
+        for id in ids {
+            self.mark_done(&id);
         }
     }
 
+    pub fn mark_done(&mut self, id: &str) {
+        if !self.progress.done.iter().any(|d| d == id) {
+            self.progress.done.push(id.to_string());
+        }
+    }
+
+    /// Marks lesson `id` done if its run check passes on `runs` (the learner may be reading
+    /// another lesson while its Try it trains).
+    pub fn update_done(&mut self, id: &str, runs: &[RunHistory]) {
+        let passed = self.lessons.iter().any(|l| {
+            l.id == id
+                && !matches!(l.check, lessons::Check::None | lessons::Check::Exercise(_))
+                && check::evaluate(l.check, runs).is_some_and(|o| o.passed)
+        });
+        if passed {
+            self.mark_done(id);
+        }
+    }
+
+    /// Arrow keys and PageUp/PageDown move between lessons unless a text field has the keyboard.
     pub fn keyboard(&mut self, ctx: &egui::Context) {
         if ctx.egui_wants_keyboard_input() {
             return;
@@ -90,7 +124,7 @@ impl LessonView {
         &mut self,
         ui: &mut Ui,
         runs: &[RunHistory],
-        sweep: &[SweepPoint],
+        state: &TryState,
     ) -> Option<LessonAction> {
         let mut action = None;
         let n = self.lessons.len();
@@ -143,16 +177,44 @@ impl LessonView {
                 ui.add_space(6.0);
                 ui.group(|ui| {
                     ui.horizontal_wrapped(|ui| {
+                        let tip = if lesson.quick.is_some() {
+                            format!(
+                                "Trains at once: {} (sized to show its effect within a minute on this machine)",
+                                lesson.try_line
+                            )
+                        } else {
+                            format!("Opens: {}", lesson.try_line)
+                        };
                         if ui
-                            .button(RichText::new("▶ Try it").strong())
-                            .on_hover_text(format!("Sets up: {}", lesson.try_line))
+                            .add_enabled(
+                                !state.preparing,
+                                egui::Button::new(RichText::new("▶ Try it").strong()),
+                            )
+                            .on_hover_text(tip)
                             .clicked()
                         {
-                            action = Some(LessonAction::Try(lesson.try_action.clone()));
+                            action = Some(LessonAction::Try(idx, lesson.try_action.clone()));
                         }
-                        ui.label(RichText::new(&lesson.try_line).monospace().weak());
+                        if ui
+                            .add_enabled(state.can_undo, egui::Button::new("↶ Undo Try it"))
+                            .on_hover_text("Stop the lesson's runs and bring back your own nets and runs")
+                            .clicked()
+                        {
+                            action = Some(LessonAction::Undo);
+                        }
+                        if state.preparing {
+                            ui.spinner();
+                            ui.weak("sizing the experiment for this machine…");
+                        }
                     });
-                    match check::evaluate(lesson.check, runs, sweep) {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.label(RichText::new(&lesson.try_line).monospace().weak());
+                        if lesson.quick.is_some() {
+                            ui.checkbox(&mut self.progress.full_size, "full size")
+                                .on_hover_text("The paper's settings instead of the one-minute size: 28x28 images, width 16, batch 128, three epochs on all 10,000 images. Takes minutes.");
+                        }
+                    });
+                    match check::evaluate(lesson.check, runs) {
                         Some(outcome) => {
                             if outcome.passed && !self.progress.done.contains(&lesson.id) {
                                 self.progress.done.push(lesson.id.clone());
@@ -162,12 +224,13 @@ impl LessonView {
                             ui.label(format!("{icon} {}", outcome.message));
                         }
                         None => {
-                            // Nothing to check: reading it is what completes it.
-                            if !self.progress.done.contains(&lesson.id) {
-                                self.progress.done.push(lesson.id.clone());
-                                ui.ctx().request_repaint();
+                            if self.progress.done.contains(&lesson.id) {
+                                ui.label("✔ You ran this lesson's experiment to the end.");
+                            } else if lesson.quick.is_some() {
+                                ui.weak("Nothing to check here: run the Try it to the end to complete this lesson.");
+                            } else {
+                                ui.weak("Nothing to check here.");
                             }
-                            ui.weak("This lesson has nothing to check: read, try, and move on.");
                         }
                     }
                 });

@@ -7,13 +7,17 @@ pub mod app;
 pub mod builder_view;
 pub mod data_view;
 pub mod diagrams;
+pub mod dialog;
 pub mod export;
+pub mod inspect;
 pub mod landscape;
 pub mod lesson_view;
 pub mod markdown;
 pub mod plots;
+pub mod run_files;
 pub mod session;
 pub mod train_view;
+pub mod try_it;
 
 pub use app::ResNetLabApp;
 

@@ -140,7 +140,7 @@ pub fn legend(ui: &mut Ui, chart: &Chart) {
 }
 
 /// Title and export buttons; on a narrow column the buttons go under the title.
-fn header(ui: &mut Ui, title: &str, has_data: bool, png_tip: &str) -> Option<Kind> {
+pub fn header(ui: &mut Ui, title: &str, has_data: bool, png_tip: &str) -> Option<Kind> {
     let mut asked = None;
     // `png_first`: left-to-right order; the wide header lays out right to left.
     let mut buttons = |ui: &mut Ui, png_first: bool| {

@@ -3,13 +3,16 @@
 //! Kept apart from widgets so saving, checks and exports read the same histories the plots do.
 use crate::data::Dataset;
 use crate::nn::presets::{self, ShortcutOption};
-use crate::nn::{LayerSpec, Model, NetSpec};
+use crate::nn::{LayerSpec, NetSpec};
 use crate::plot::charts::SweepPoint;
-use crate::train::worker::{self, Wake};
-use crate::train::{Command, Experiment, Hyper, NetEntry, RunHandle, RunHistory, RunStatus};
+use crate::train::job::Wake;
+use crate::train::{
+    DataInfo, Experiment, Hyper, NetEntry, NetIdentity, Origin, RunHistory, RunId, RunInputs,
+    RunStore, StoredRun,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The depths of the paper's CIFAR family (6n+2) offered in the pickers.
@@ -22,6 +25,8 @@ pub struct NetChoice {
     /// A net built in the Build tab; when set, it is trained as it is and the preset fields
     /// below are ignored.
     pub custom: Option<NetSpec>,
+    /// `custom` is the plain twin of a built net.
+    pub twin: bool,
     pub residual: bool,
     pub depth: usize,
     pub shortcut: ShortcutOption,
@@ -35,6 +40,7 @@ impl Default for NetChoice {
     fn default() -> Self {
         Self {
             custom: None,
+            twin: false,
             residual: true,
             depth: 20,
             shortcut: ShortcutOption::A,
@@ -113,6 +119,40 @@ impl NetChoice {
         h.threads = 1;
         h
     }
+
+    /// What this net is, typed.
+    pub fn identity(&self, spec: &NetSpec) -> NetIdentity {
+        match &self.custom {
+            Some(_) => NetIdentity::of_spec(
+                spec,
+                if self.twin {
+                    Origin::Twin
+                } else {
+                    Origin::Built
+                },
+                self.zero_init,
+            ),
+            None => NetIdentity::preset(
+                self.residual,
+                self.depth,
+                self.shortcut,
+                self.width.max(1),
+                self.zero_init,
+                self.scale,
+            ),
+        }
+    }
+
+    /// The frozen inputs of a run of this net on the data set `data` describes.
+    pub fn inputs(&self, base: &Hyper, data: &DataInfo) -> Result<RunInputs, String> {
+        let net = self.entry(data.classes.len())?;
+        Ok(RunInputs {
+            identity: self.identity(&net.spec),
+            net,
+            hyper: self.hyper(base),
+            data: data.clone(),
+        })
+    }
 }
 
 /// The same net with its classifier resized to the data set's classes, so a net built for one
@@ -150,53 +190,21 @@ impl Default for TrainConfig {
     }
 }
 
-#[derive(Default)]
-pub struct Run {
-    pub handle: Option<RunHandle>,
-    pub history: RunHistory,
-    pub started: Option<Instant>,
-    pub choice: Option<NetChoice>,
-    /// The trained net, once its worker has handed it back (the Inspect tab looks inside it).
-    pub model: Option<SharedModel>,
-    /// The data set it trained on, as it was when the run started.
-    pub data: Option<Arc<Dataset>>,
-}
-
-/// A trained net shared between the session and the workers that look inside it.
-pub type SharedModel = Arc<Mutex<Model>>;
-
-impl Run {
-    /// Seconds left at the pace so far; only while the run is training (never paused or done).
-    pub fn eta_secs(&self) -> Option<f64> {
-        let started = self.started?;
-        let done = self.history.steps_done();
-        let total = self.history.total_steps;
-        if done == 0 || total == 0 || self.history.status != RunStatus::Running {
-            return None;
-        }
-        let per = started.elapsed().as_secs_f64() / done as f64;
-        Some(per * total.saturating_sub(done) as f64)
-    }
-
-    /// How much of its budget the run has done: a stopped or diverged run shows where it ended,
-    /// not a full bar.
-    pub fn fraction(&self) -> f32 {
-        let total = self.history.total_steps;
-        if self.history.status == RunStatus::Finished {
-            1.0
-        } else if total == 0 {
-            0.0
-        } else {
-            (self.history.steps_done() as f32 / total as f32).min(1.0)
-        }
-    }
+/// The data set runs will train on, with what a run freezes about it.
+#[derive(Clone, Copy)]
+pub struct DataRef<'a> {
+    pub set: &'a Arc<Dataset>,
+    pub info: &'a DataInfo,
 }
 
 /// The live and finished runs of the Train view, and a depth sweep's queue.
 #[derive(Default)]
 pub struct Session {
-    pub runs: Vec<Run>,
-    pub sweep_queue: VecDeque<NetChoice>,
+    pub store: RunStore,
+    /// Runs a sweep has set up but not started yet: their inputs and data were frozen when the
+    /// sweep started, so changing the widgets or loading other data cannot reach them.
+    sweep_queue: VecDeque<RunInputs>,
+    sweep_data: Option<Arc<Dataset>>,
     pub sweep_points: Vec<SweepPoint>,
     pub sweeping: bool,
     pub paused: bool,
@@ -210,23 +218,32 @@ pub struct Session {
 pub const PARALLEL: usize = 2;
 
 impl Session {
+    pub fn runs(&self) -> &[StoredRun] {
+        self.store.runs()
+    }
+
     pub fn is_running(&self) -> bool {
-        self.runs
-            .iter()
-            .any(|r| r.handle.is_some() && !r.history.status.is_done())
-            || !self.sweep_queue.is_empty()
+        self.store.is_training() || !self.sweep_queue.is_empty()
+    }
+
+    /// Whether a worker still has to be collected (a run that reported its end may not have
+    /// handed back its model yet): the UI should keep polling.
+    pub fn needs_polling(&self) -> bool {
+        self.store.live() > 0 || !self.sweep_queue.is_empty()
+    }
+
+    /// Runs a sweep has queued.
+    pub fn queued(&self) -> usize {
+        self.sweep_queue.len()
+    }
+
+    /// The frozen inputs of every queued sweep run, in order.
+    pub fn queue(&self) -> impl Iterator<Item = &RunInputs> {
+        self.sweep_queue.iter()
     }
 
     pub fn histories(&self) -> Vec<RunHistory> {
-        self.runs.iter().map(|r| r.history.clone()).collect()
-    }
-
-    fn check(config: &TrainConfig, nets: &[NetChoice]) -> Result<(), String> {
-        config.hyper.validate()?;
-        if nets.is_empty() {
-            return Err("choose at least one net".into());
-        }
-        Ok(())
+        self.store.histories()
     }
 
     /// Whether these nets fit in memory training side by side (see `train::budget`).
@@ -241,65 +258,50 @@ impl Session {
         crate::train::budget::check_together(&runs, data)
     }
 
-    fn launch(choice: &NetChoice, base: &Hyper, data: &Arc<Dataset>, wake: &Wake) -> Run {
-        let hyper = choice.hyper(base);
-        match choice.entry(data.classes.len()) {
-            Ok(entry) => {
-                let history = RunHistory::new(&entry, &hyper);
-                let handle = worker::spawn(entry, hyper, data.clone(), wake.clone());
-                Run {
-                    handle: Some(handle),
-                    history,
-                    started: Some(Instant::now()),
-                    choice: Some(choice.clone()),
-                    model: None,
-                    data: Some(data.clone()),
-                }
-            }
-            Err(e) => Run {
-                handle: None,
-                history: RunHistory {
-                    label: choice.label(),
-                    status: RunStatus::Failed(e),
-                    ..Default::default()
-                },
-                started: None,
-                choice: Some(choice.clone()),
-                model: None,
-                data: None,
-            },
+    fn check(config: &TrainConfig, nets: &[NetChoice]) -> Result<(), String> {
+        config.hyper.validate()?;
+        if nets.is_empty() {
+            return Err("choose at least one net".into());
         }
+        Ok(())
     }
 
     /// Starts every chosen net side by side.
-    pub fn start(&mut self, config: &TrainConfig, data: &Arc<Dataset>, wake: &Wake) {
-        self.stop();
+    pub fn start(&mut self, config: &TrainConfig, data: DataRef, wake: &Wake) {
         if let Err(e) = Self::check(config, &config.nets) {
             self.message = Some(format!("Cannot start: {e}."));
             return;
         }
-        if let Some(e) = Self::check_memory(&config.nets, &config.hyper, data) {
+        if let Some(e) = Self::check_memory(&config.nets, &config.hyper, data.set) {
             self.message = Some(format!("Cannot start: {e}."));
             return;
         }
-        self.runs = config
-            .nets
-            .iter()
-            .map(|c| Self::launch(c, &config.hyper, data, wake))
-            .collect();
+        self.stop();
+        self.store.clear();
+        self.sweep_points.clear();
+        for c in &config.nets {
+            match c.inputs(&config.hyper, data.info) {
+                Ok(inputs) => {
+                    self.store.start(inputs, data.set.clone(), wake.clone());
+                }
+                Err(e) => {
+                    self.store.add_failed(c.label(), e);
+                }
+            }
+        }
         self.sweeping = false;
         self.paused = false;
         self.message = None;
     }
 
-    /// Queues plain and residual nets at every sweep depth; they run `PARALLEL` at a time.
-    pub fn start_sweep(&mut self, config: &TrainConfig, data: &Arc<Dataset>, wake: &Wake) {
-        self.stop();
+    /// Queues plain and residual nets at every sweep depth; they run `PARALLEL` at a time, each
+    /// with the hyper-parameters and data set of the moment the sweep started.
+    pub fn start_sweep(&mut self, config: &TrainConfig, data: DataRef, wake: &Wake) {
         let mut depths = config.sweep_depths.clone();
         depths.sort_unstable();
         depths.dedup();
         let width = config.nets.first().map(|n| n.width).unwrap_or(16);
-        let mut queue: VecDeque<NetChoice> = depths
+        let choices: Vec<NetChoice> = depths
             .iter()
             .flat_map(|&d| {
                 [false, true].map(|residual| NetChoice {
@@ -308,23 +310,48 @@ impl Session {
                 })
             })
             .collect();
-        if let Err(e) = Self::check(config, queue.make_contiguous()) {
+        self.start_queue(choices, config, data, wake);
+    }
+
+    /// Runs `choices` as a sweep, `PARALLEL` at a time, with `config`'s hyper-parameters frozen
+    /// now (a lesson's Try it passes its own queue).
+    pub fn start_queue(
+        &mut self,
+        choices: Vec<NetChoice>,
+        config: &TrainConfig,
+        data: DataRef,
+        wake: &Wake,
+    ) {
+        if let Err(e) = Self::check(config, &choices) {
             self.message = Some(format!("Cannot start the sweep: {e}."));
             return;
         }
+        let queue: Result<VecDeque<RunInputs>, String> = choices
+            .iter()
+            .map(|c| c.inputs(&config.hyper, data.info))
+            .collect();
+        let queue = match queue {
+            Ok(q) => q,
+            Err(e) => {
+                self.message = Some(format!("Cannot start the sweep: {e}."));
+                return;
+            }
+        };
         // The deepest nets come last and train side by side: if they fit, all do.
-        let deepest: Vec<NetChoice> = queue.iter().rev().take(PARALLEL).cloned().collect();
-        if let Some(e) = Self::check_memory(&deepest, &config.hyper, data) {
+        let deepest: Vec<NetChoice> = choices.iter().rev().take(PARALLEL).cloned().collect();
+        if let Some(e) = Self::check_memory(&deepest, &config.hyper, data.set) {
             self.message = Some(format!("Cannot start the sweep: {e}."));
             return;
         }
-        self.runs.clear();
+        self.stop();
+        self.store.clear();
         self.sweep_points.clear();
         self.sweep_queue = queue;
+        self.sweep_data = Some(data.set.clone());
         self.sweeping = true;
         self.paused = false;
         self.message = None;
-        self.pump(&config.hyper, data, wake);
+        self.pump(wake);
     }
 
     pub fn pause(&mut self, pause: bool) {
@@ -332,109 +359,75 @@ impl Session {
             self.paused_since = Some(Instant::now());
         } else if !pause && let Some(since) = self.paused_since.take() {
             let pause_len = since.elapsed();
-            for r in &mut self.runs {
+            for r in self.store.runs_mut() {
                 if let Some(t) = &mut r.started {
                     *t += pause_len;
                 }
             }
         }
         self.paused = pause;
-        for r in &self.runs {
-            if let Some(h) = &r.handle {
-                h.send(if pause {
-                    Command::Pause
-                } else {
-                    Command::Resume
-                });
-            }
-        }
-        for r in &mut self.runs {
-            if !r.history.status.is_done() && r.handle.is_some() {
-                r.history.status = if pause {
-                    RunStatus::Paused
-                } else {
-                    RunStatus::Running
-                };
-            }
-        }
+        self.store.pause(pause);
     }
 
+    /// Stops every run and drops what a sweep had queued.
     pub fn stop(&mut self) {
         self.sweep_queue.clear();
-        for r in &self.runs {
-            if let Some(h) = &r.handle {
-                h.send(Command::Stop);
-            }
-        }
+        self.sweep_data = None;
+        self.store.stop_all();
         self.paused = false;
         self.paused_since = None;
     }
 
-    /// Drains worker events into histories; in a sweep, records finished runs and starts the next.
-    pub fn poll(&mut self, base: &Hyper, data: Option<&Arc<Dataset>>, wake: &Wake) {
-        for r in &mut self.runs {
-            let Some(h) = &r.handle else { continue };
-            let paused = r.history.status == RunStatus::Paused;
-            // Read before draining: a worker that had ended by now has sent all its events.
-            let finished = h.is_finished();
-            for ev in h.drain() {
-                r.history.apply(&ev);
-            }
-            if paused && r.history.status == RunStatus::Running {
-                r.history.status = RunStatus::Paused;
-            }
-            if r.history.status.is_done() && finished {
-                r.model = r
-                    .handle
-                    .take()
-                    .and_then(|mut h| h.take_model())
-                    .map(|m| Arc::new(Mutex::new(m)));
-                if self.sweeping
-                    && let (Some(c), Some(err)) = (&r.choice, r.history.final_train_err())
+    /// Drains worker events into histories; in a sweep, records finished runs and starts the
+    /// next. Returns the runs whose workers ended now (final history, model handed back).
+    pub fn poll(&mut self, wake: &Wake) -> Vec<RunId> {
+        let ended = self.store.poll();
+        if self.sweeping {
+            for id in &ended {
+                let Some(r) = self.store.get(*id) else {
+                    continue;
+                };
+                // Only a run that completed its budget has a final error: a stopped or
+                // diverged one would put a partial number on the error-vs-depth line.
+                if r.history.status == crate::train::RunStatus::Finished
+                    && let (Some(identity), Some(err)) = (
+                        &r.history.identity,
+                        crate::lessons::check::final_err(&r.history),
+                    )
                 {
                     self.sweep_points.push(SweepPoint {
-                        residual: c.residual,
-                        depth: c.depth,
+                        residual: identity.is_residual(),
+                        depth: identity.depth,
                         train_err: err,
                     });
                 }
-            } else if finished && !r.history.status.is_done() {
-                // The worker ended without its last event (it should not): do not wait forever.
-                r.history.status =
-                    RunStatus::Failed("the worker stopped without saying why".into());
-                r.handle = None;
             }
         }
-        if let Some(data) = data
-            && !self.paused
-        {
-            self.pump(base, data, wake);
+        if !self.paused {
+            self.pump(wake);
         }
+        ended
     }
 
-    fn pump(&mut self, base: &Hyper, data: &Arc<Dataset>, wake: &Wake) {
-        while self.runs.iter().filter(|r| r.handle.is_some()).count() < PARALLEL {
-            let Some(next) = self.sweep_queue.pop_front() else {
+    fn pump(&mut self, wake: &Wake) {
+        while self.store.live() < PARALLEL {
+            let (Some(next), Some(data)) = (self.sweep_queue.pop_front(), &self.sweep_data) else {
                 break;
             };
-            self.runs.push(Self::launch(&next, base, data, wake));
+            self.store.start(next, data.clone(), wake.clone());
+        }
+        if self.sweep_queue.is_empty() {
+            self.sweep_data = None;
         }
     }
 
     /// Restores histories from a saved experiment; they show as finished runs.
     pub fn restore(&mut self, histories: Vec<RunHistory>, sweep: Vec<SweepPoint>) {
         self.stop();
-        self.runs = histories
-            .into_iter()
-            .map(|history| Run {
-                handle: None,
-                history,
-                started: None,
-                choice: None,
-                model: None,
-                data: None,
-            })
-            .collect();
+        self.store.clear();
+        for h in histories {
+            self.store.add_history(h);
+        }
         self.sweep_points = sweep;
         self.sweeping = false;
     }

@@ -1,17 +1,18 @@
 //! The Train view: pick nets and hyper-parameters, run them side by side, watch live plots.
 use super::export::{Exporter, Kind};
 use super::plots;
-use super::session::{DEPTHS, NetChoice, SavedExperiment, Session, TrainConfig};
-use crate::data::{Dataset, Source};
+use super::run_files::RunFiles;
+use super::session::{DEPTHS, DataRef, NetChoice, SavedExperiment, Session, TrainConfig};
+use crate::data::Source;
+use crate::lessons::reference::{ChartKind, Reference};
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
-use crate::plot::{Chart, charts};
-use crate::train::worker::Wake;
+use crate::plot::{Chart, Family, Series, charts, family_color};
+use crate::train::job::{Slot, Wake};
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 /// How long an informational message stays above the plots, and one that says something failed.
@@ -34,10 +35,14 @@ pub struct TrainView {
     pub page: PlotPage,
     /// Where "Save experiment" writes and "Open experiment" reads.
     pub experiment_path: String,
-    opening: Option<Receiver<Result<SavedExperiment, String>>>,
+    opening: Slot<SavedExperiment>,
+    /// Save runs / Open run, and the app's own copies of finished runs.
+    pub files: RunFiles,
     wake: Option<Wake>,
     /// The data source of an experiment just opened, for the app to load.
     pub wants_source: Option<Source>,
+    /// Complete runs of the lesson setup now training, drawn faintly behind the live curves.
+    pub reference: Option<Arc<Reference>>,
     /// The session message on screen and since when, so it can expire.
     message_seen: Option<(String, Instant)>,
 }
@@ -50,14 +55,16 @@ impl TrainView {
             exporter: Exporter::default(),
             page: PlotPage::Errors,
             experiment_path: "experiment.json".into(),
-            opening: None,
+            opening: Slot::default(),
+            files: RunFiles::default(),
             wake: None,
             wants_source: None,
+            reference: None,
             message_seen: None,
         }
     }
 
-    fn wake(&mut self, ctx: &egui::Context) -> Wake {
+    pub fn wake(&mut self, ctx: &egui::Context) -> Wake {
         self.wake
             .get_or_insert_with(|| {
                 let c = ctx.clone();
@@ -66,7 +73,7 @@ impl TrainView {
             .clone()
     }
 
-    pub fn start(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    pub fn start(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
         self.exporter.clear_notice();
         match data {
@@ -79,7 +86,7 @@ impl TrainView {
         self.page = PlotPage::Errors;
     }
 
-    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let wake = self.wake(ctx);
         self.exporter.clear_notice();
         match data {
@@ -92,15 +99,16 @@ impl TrainView {
         self.page = PlotPage::Sweep;
     }
 
-    /// Drains worker events; call once per frame.
-    pub fn poll(&mut self, ctx: &egui::Context, data: Option<&Arc<Dataset>>) {
+    /// Drains worker events and finished jobs; call once per frame.
+    pub fn poll(&mut self, ctx: &egui::Context) {
         let wake = self.wake(ctx);
-        self.session.poll(&self.config.hyper, data, &wake);
+        for id in self.session.poll(&wake) {
+            self.files
+                .autosave(&mut self.session.store, id, wake.clone());
+        }
+        self.files.poll(&mut self.session.store);
         self.exporter.poll();
-        if let Some(rx) = &self.opening
-            && let Ok(r) = rx.try_recv()
-        {
-            self.opening = None;
+        if let Some(r) = self.opening.poll() {
             match r {
                 Ok(saved) => {
                     self.config = saved.config;
@@ -114,7 +122,7 @@ impl TrainView {
     }
 
     /// Start / Pause / Stop, for the top bar.
-    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>) {
+    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         let running = self.session.is_running();
         if ui
             .add_enabled(!running && data.is_some(), egui::Button::new("▶ Start"))
@@ -144,7 +152,7 @@ impl TrainView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+    pub fn ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         let ctx = ui.ctx().clone();
         // The setup column gives way to the plots on narrow windows.
         let width = ui.available_width();
@@ -155,7 +163,7 @@ impl TrainView {
             .max_size((width * 0.5).max(230.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.setup_ui(ui, data, source);
+                    self.setup_ui(ui, data);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
@@ -183,7 +191,7 @@ impl TrainView {
         });
     }
 
-    fn setup_ui(&mut self, ui: &mut Ui, data: Option<&Arc<Dataset>>, source: Option<&Source>) {
+    fn setup_ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
         ui.heading("Nets");
         let mut remove = None;
         for (i, net) in self.config.nets.iter_mut().enumerate() {
@@ -380,7 +388,7 @@ impl TrainView {
         if let Err(e) = self.config.hyper.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        match data {
+        match data.map(|d| d.set) {
             Some(d) => ui.label(format!(
                 "Data: {} ({} classes, {}x{}x{})",
                 d.name,
@@ -434,36 +442,82 @@ impl TrainView {
         });
         ui.horizontal(|ui| {
             if ui.button("Save experiment").clicked() {
-                self.save_experiment(ui.ctx(), data, source);
+                self.save_experiment(ui.ctx(), data);
             }
             if ui
-                .add_enabled(self.opening.is_none(), egui::Button::new("Open experiment"))
+                .add_enabled(
+                    !self.opening.is_busy(),
+                    egui::Button::new("Open experiment"),
+                )
                 .clicked()
             {
                 self.open_experiment(ui.ctx());
             }
         });
+        self.runs_files_ui(ui);
     }
 
-    fn save_experiment(
-        &mut self,
-        ctx: &egui::Context,
-        data: Option<&Arc<Dataset>>,
-        source: Option<&Source>,
-    ) {
+    /// Save runs / Open run: whole runs (history and trained net) as folders.
+    fn runs_files_ui(&mut self, ui: &mut Ui) {
+        let wake = self.wake(ui.ctx());
+        ui.horizontal(|ui| {
+            let l = ui.label("Run folder");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.files.path)
+                    .hint_text("runs")
+                    .desired_width(150.0),
+            )
+            .labelled_by(l.id)
+            .on_hover_text("Save runs writes one folder per run here; Open run reads a run folder or every run folder inside it");
+            if ui
+                .add_enabled(!self.files.is_browsing(), egui::Button::new("Browse..."))
+                .clicked()
+            {
+                self.files.browse(wake.clone());
+            }
+        });
+        ui.horizontal(|ui| {
+            let busy = self.files.is_busy();
+            let can_save = !busy && !self.session.is_running() && !self.session.runs().is_empty();
+            if ui
+                .add_enabled(can_save, egui::Button::new("Save runs"))
+                .on_hover_text("Each run's net, curves and trained weights, one folder per run (net.json, history.json, weights.safetensors)")
+                .on_disabled_hover_text("Nothing to save yet, training, or a save is in progress")
+                .clicked()
+            {
+                self.files.save_all(&mut self.session.store, wake.clone());
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("Open run"))
+                .on_hover_text("Reopen saved runs: their plots and trained nets")
+                .clicked()
+            {
+                self.files.open(wake.clone());
+            }
+            if busy {
+                ui.spinner();
+            }
+        });
+        if let Some(m) = &self.files.message {
+            ui.label(RichText::new(m).italics());
+        }
+    }
+
+    fn save_experiment(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
         let mut experiment = crate::train::Experiment {
             hyper: self.config.hyper.clone(),
             ..Default::default()
         };
-        let classes = data.map(|d| d.classes.len()).unwrap_or(10);
+        let classes = data.map(|d| d.info.classes.len()).unwrap_or(10);
         experiment.nets = self
             .config
             .nets
             .iter()
             .filter_map(|n| n.entry(classes).ok())
             .collect();
-        if let Some(s) = source {
-            experiment.data.source = s.clone();
+        if let Some(d) = data {
+            experiment.data.source = d.info.source.clone();
+            experiment.data.options = d.info.options.clone();
         }
         let saved = SavedExperiment {
             experiment,
@@ -485,19 +539,13 @@ impl TrainView {
 
     fn open_experiment(&mut self, ctx: &egui::Context) {
         let path = PathBuf::from(self.experiment_path.trim());
-        let (tx, rx) = channel();
-        let c = ctx.clone();
-        std::thread::spawn(move || {
-            let r = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
-                .map_err(|e| format!("Could not read {}: {e}", path.display()))
-                .and_then(|b| {
-                    serde_json::from_slice::<SavedExperiment>(&b)
-                        .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
-                });
-            let _ = tx.send(r);
-            c.request_repaint();
+        let wake = self.wake(ctx);
+        self.opening.start("open experiment", wake, move || {
+            let bytes = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
+                .map_err(|e| format!("Could not read {}: {e}", path.display()))?;
+            serde_json::from_slice::<SavedExperiment>(&bytes)
+                .map_err(|e| format!("{} is not a saved experiment: {e}", path.display()))
         });
-        self.opening = Some(rx);
     }
 
     /// Drops the session's message once it has been on screen long enough: a note such as
@@ -541,25 +589,60 @@ impl TrainView {
         if let Some(n) = self.exporter.notice_text() {
             ui.label(RichText::new(n).italics());
         }
-        if self.session.runs.is_empty() {
+        if self.session.runs().is_empty() {
             ui.label(
                 "Press ▶ Start to train the chosen nets side by side on the current data set.",
             );
         }
-        for r in &self.session.runs {
+        for r in self.session.runs() {
             run_row(ui, r);
         }
-        if !self.session.sweep_queue.is_empty() {
-            ui.weak(format!(
-                "{} sweep runs queued",
-                self.session.sweep_queue.len()
-            ));
+        if self.session.queued() > 0 {
+            ui.weak(format!("{} sweep runs queued", self.session.queued()));
         }
+    }
+
+    /// Error against depth from the sweep's complete runs; a run that stopped, diverged or failed
+    /// is no final error, so it shows as a hollow, labelled point apart from the lines.
+    fn sweep_chart(&self) -> Chart {
+        let mut c = charts::sweep(&self.session.sweep_points);
+        if !self.session.sweeping {
+            return c;
+        }
+        for r in self.session.runs() {
+            let (Some(identity), Some(note)) =
+                (&r.history.identity, charts::incomplete_note(&r.history))
+            else {
+                continue;
+            };
+            let Some(err) = crate::lessons::check::final_err(&r.history) else {
+                continue;
+            };
+            let family = if identity.is_residual() {
+                Family::Residual
+            } else {
+                Family::Plain
+            };
+            c.series.push(
+                Series::new(
+                    r.history.label.clone(),
+                    family_color(family, 0, 1),
+                    vec![[identity.depth as f64, err as f64 * 100.0]],
+                )
+                .partial(note),
+            );
+        }
+        c
     }
 
     /// The current page's plots; returns an export request.
     fn plots_ui(&mut self, ui: &mut Ui) -> Option<(Chart, Kind)> {
         let runs = self.session.histories();
+        let reference = self.reference.clone();
+        let behind = |chart: Chart, kind: ChartKind| match &reference {
+            Some(r) => r.behind(chart, kind),
+            None => chart,
+        };
         let mut asked = None;
         let mut show = |ui: &mut Ui, chart: Chart, h: f32| {
             if let Some(k) = plots::chart(ui, &chart, h) {
@@ -570,13 +653,25 @@ impl TrainView {
         let h = 220.0;
         match self.page {
             PlotPage::Errors => {
-                show(ui, charts::train_error(&runs), h);
-                show(ui, charts::test_error(&runs), h);
-                show(ui, charts::loss(&runs), h);
+                show(
+                    ui,
+                    behind(charts::train_error(&runs), ChartKind::TrainError),
+                    h,
+                );
+                show(
+                    ui,
+                    behind(charts::test_error(&runs), ChartKind::TestError),
+                    h,
+                );
+                show(ui, behind(charts::loss(&runs), ChartKind::Loss), h);
             }
             PlotPage::Gradients => {
-                show(ui, charts::grad_flow(&runs), h);
-                show(ui, charts::activation_std(&runs), h);
+                show(ui, behind(charts::grad_flow(&runs), ChartKind::GradFlow), h);
+                show(
+                    ui,
+                    behind(charts::activation_std(&runs), ChartKind::ActivationStd),
+                    h,
+                );
                 for r in &runs {
                     let grid = charts::grad_heatmap(r, 120);
                     if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
@@ -588,7 +683,7 @@ impl TrainView {
                 }
             }
             PlotPage::Sweep => {
-                show(ui, charts::sweep(&self.session.sweep_points), h + 60.0);
+                show(ui, behind(self.sweep_chart(), ChartKind::Sweep), h + 60.0);
             }
         }
         asked
@@ -623,7 +718,7 @@ pub enum StatusTone {
 
 /// One run's line: name, a bar that shows how much of its budget it did, its state in words,
 /// the time left (only while training) and its error so far.
-fn run_row(ui: &mut Ui, r: &super::session::Run) {
+fn run_row(ui: &mut Ui, r: &crate::train::StoredRun) {
     let h = &r.history;
     let (done, total) = (h.steps_done(), h.total_steps);
     let (word, tone) = status_word(&h.status, done, total);

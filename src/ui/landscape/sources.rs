@@ -5,7 +5,8 @@
 use crate::data::{Dataset, Progress};
 use crate::landscape::{self, Subject, Weights};
 use crate::train::{DataInfo, Hyper, run_dir};
-use crate::ui::session::{Session, SharedModel};
+use crate::train::store::SharedModel;
+use crate::ui::session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetRef {
     /// The session's run at this index.
-    Trained(usize),
+    Trained(crate::train::store::RunId),
     /// The opened run folder at this index.
     Folder(usize),
 }
@@ -79,7 +80,7 @@ pub fn open_folder(dir: &Path) -> Result<OpenedRun, String> {
 /// Every net with trained weights: the session's runs first, then the opened folders.
 pub fn candidates(session: &Session, folders: &[OpenedRun]) -> Vec<Candidate> {
     let mut out = Vec::new();
-    for (i, r) in session.runs.iter().enumerate() {
+    for r in session.runs() {
         let (Some(_), Some(net)) = (&r.model, &r.history.net) else {
             continue;
         };
@@ -88,7 +89,7 @@ pub fn candidates(session: &Session, folders: &[OpenedRun]) -> Vec<Candidate> {
             label.push_str(&format!(" ({})", r.history.status.describe()));
         }
         out.push(Candidate {
-            id: NetRef::Trained(i),
+            id: NetRef::Trained(r.id),
             label,
             residual: net.spec.has_shortcuts(),
         });
@@ -127,10 +128,10 @@ pub enum Initial {
 /// The material of `id`, or why there is none.
 pub fn material(id: NetRef, session: &Session, folders: &[OpenedRun]) -> Result<Material, String> {
     match id {
-        NetRef::Trained(i) => {
+        NetRef::Trained(id) => {
             let r = session
-                .runs
-                .get(i)
+                .store
+                .get(id)
                 .ok_or("that run is gone; choose again")?;
             let (Some(model), Some(data)) = (&r.model, &r.data) else {
                 return Err(format!("{} has no trained net to look at", r.history.label));

@@ -1,0 +1,345 @@
+//! `resnet-lab lessons`: every lesson's Try it run headless exactly as the app runs it, timed
+//! and judged by the app's own checks (`--check`), or run to the end to make the reference
+//! curves the app draws behind live runs (`--references DIR`).
+use crate::data::Source;
+use crate::lessons::check::{self, Outcome};
+use crate::lessons::plan::{self, Size, Sizing};
+use crate::lessons::reference::{self, RefRun, Reference};
+use crate::lessons::{self, Check, Lesson};
+use crate::train::worker::Wake;
+use crate::train::{DataInfo, RunHistory};
+use crate::ui::session::{DataRef, Session, TrainConfig};
+use crate::ui::try_it;
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct LessonsArgs {
+    /// Run every lesson's Try it at its default budget with each seed; print one row per lesson
+    /// (a Markdown table) and fail when a lesson misses its effect or its budget.
+    #[arg(long)]
+    pub check: bool,
+    /// Write reference curves (complete runs at each lesson's largest quick budget) to DIR.
+    #[arg(long, value_name = "DIR")]
+    pub references: Option<PathBuf>,
+    /// Seeds to run (default: 0 1 2 with --check, 1 2 3 with --references).
+    #[arg(long, num_args = 1..)]
+    pub seeds: Vec<u64>,
+    /// Only these lessons (ids or numbers, e.g. `2 degradation`).
+    #[arg(long, num_args = 1..)]
+    pub only: Vec<String>,
+    /// A fixed step count per net instead of sizing by a speed probe.
+    #[arg(long, value_parser = super::flags::steps)]
+    pub steps: Option<usize>,
+    /// Seconds from the click within which the effect must show.
+    #[arg(long, default_value_t = 60.0, value_parser = budget)]
+    pub budget: f64,
+}
+
+/// `--budget`: seconds, more than 0 and at most a day.
+fn budget(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err("the budget must be a number of seconds above 0 and at most 86400".into()),
+    }
+}
+
+/// One Try it, run as the app runs it after a click.
+#[derive(Clone, Debug)]
+pub struct TryRun {
+    pub lesson: String,
+    pub seed: u64,
+    /// Seconds from the click until the lesson's check first passed.
+    pub effect_secs: Option<f64>,
+    /// The verdict when it first passed.
+    pub first_pass: Option<Outcome>,
+    /// The verdict once every run ended.
+    pub last: Option<Outcome>,
+    /// Seconds from the click until every run ended.
+    pub run_secs: f64,
+    /// Seconds the sizing (data set and speed probe) took.
+    pub prepare_secs: f64,
+    pub steps: usize,
+    pub estimate_secs: Option<f64>,
+    pub setup: String,
+    pub histories: Vec<RunHistory>,
+}
+
+impl TryRun {
+    /// The effect showed within `budget` seconds and still held when the runs ended; a lesson
+    /// without a check only has to finish within the budget.
+    pub fn showed(&self, check: Check, budget: f64) -> bool {
+        if check == Check::None {
+            return self.run_secs <= budget
+                && self
+                    .histories
+                    .iter()
+                    .all(|h| h.status == crate::train::RunStatus::Finished);
+        }
+        self.effect_secs.is_some_and(|t| t <= budget)
+            && self.last.as_ref().is_some_and(|o| o.passed)
+    }
+}
+
+/// Prepares and runs `lesson`'s quick Try it with `seed`, judging it with the app's check as
+/// the runs go (every 50 ms, as often as the app's frames would).
+pub fn run_try(lesson: &Lesson, seed: u64, sizing: Sizing) -> Result<TryRun, String> {
+    let clicked = Instant::now();
+    let prepared = plan::prepare(lesson, Size::Quick, seed, sizing)?;
+    let prepare_secs = clicked.elapsed().as_secs_f64();
+    let config = try_it::config_for(&prepared.plan, &TrainConfig::default());
+    let wake: Wake = Arc::new(|| {});
+    let mut session = Session::default();
+    let info = DataInfo::new(Source::Builtin, prepared.plan.load.clone(), &prepared.data);
+    let data = DataRef {
+        set: &prepared.data,
+        info: &info,
+    };
+    try_it::start(&mut session, &prepared.plan, &config, data, &wake);
+    if let Some(m) = session
+        .message
+        .as_ref()
+        .filter(|_| session.runs().is_empty())
+    {
+        return Err(m.clone());
+    }
+    let mut effect = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        session.poll(&wake);
+        let running = session.is_running();
+        if effect.is_none() {
+            let hs = session.histories();
+            if let Some(o) = check::evaluate(lesson.check, &hs).filter(|o| o.passed) {
+                effect = Some((clicked.elapsed().as_secs_f64(), o));
+            }
+        }
+        if !running {
+            break;
+        }
+    }
+    let run_secs = clicked.elapsed().as_secs_f64();
+    let histories = session.histories();
+    let last = check::evaluate(lesson.check, &histories);
+    Ok(TryRun {
+        lesson: lesson.id.clone(),
+        seed,
+        effect_secs: effect.as_ref().map(|e| e.0),
+        first_pass: effect.map(|e| e.1),
+        last,
+        run_secs,
+        prepare_secs,
+        steps: prepared.plan.steps().unwrap_or(0),
+        estimate_secs: prepared.estimate_secs,
+        setup: prepared.describe(),
+        histories,
+    })
+}
+
+/// The lessons whose Try it trains, with their 1-based numbers, filtered by `only`.
+fn picked(only: &[String]) -> Vec<(usize, Lesson)> {
+    lessons::all()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, l)| l.quick.is_some())
+        .filter(|(i, l)| {
+            only.is_empty() || only.iter().any(|o| *o == l.id || *o == (i + 1).to_string())
+        })
+        .map(|(i, l)| (i + 1, l))
+        .collect()
+}
+
+pub fn run(a: LessonsArgs) -> Result<(), String> {
+    match (&a.references, a.check) {
+        (Some(dir), false) => references(&a, dir),
+        (None, true) => check_all(&a),
+        _ => Err("give exactly one of --check and --references DIR".into()),
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map(|t| format!("{t:.1}")).unwrap_or_else(|| "—".into())
+}
+
+fn check_all(a: &LessonsArgs) -> Result<(), String> {
+    let seeds = if a.seeds.is_empty() {
+        vec![0, 1, 2]
+    } else {
+        a.seeds.clone()
+    };
+    let sizing = a.steps.map(Sizing::Steps).unwrap_or(Sizing::Probe);
+    let lessons = picked(&a.only);
+    if lessons.is_empty() {
+        return Err("no lesson with a training Try it matches --only".into());
+    }
+    eprintln!(
+        "{} on {} core(s); budget {:.0} s per lesson; seeds {:?}",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        a.budget,
+        seeds
+    );
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for (n, lesson) in &lessons {
+        let mut runs = Vec::new();
+        for &seed in &seeds {
+            eprintln!("lesson {n} ({}), seed {seed}…", lesson.id);
+            let r = run_try(lesson, seed, sizing)?;
+            eprintln!(
+                "  {} steps (estimated {} s), effect at {} s, runs ended at {:.1} s: {}",
+                r.steps,
+                secs(r.estimate_secs),
+                secs(r.effect_secs),
+                r.run_secs,
+                r.last
+                    .as_ref()
+                    .map(|o| o.message.as_str())
+                    .unwrap_or("no check")
+            );
+            runs.push(r);
+        }
+        let shown = runs
+            .iter()
+            .filter(|r| r.showed(lesson.check, a.budget))
+            .count();
+        let effect = if lesson.check == Check::None {
+            "no check: ran to the end".to_string()
+        } else {
+            runs.iter()
+                .map(|r| secs(r.effect_secs))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        let figure = runs
+            .first()
+            .and_then(|r| r.first_pass.as_ref().or(r.last.as_ref()))
+            .map(|o| o.figure.clone())
+            .unwrap_or_else(|| "—".into());
+        let steps = runs
+            .iter()
+            .map(|r| r.steps.to_string())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let ran = runs
+            .iter()
+            .map(|r| format!("{:.0}", r.run_secs))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        rows.push(format!(
+            "| {n}. {} | {effect} | {shown}/{} | {figure} | {steps} | {ran} |",
+            lesson.title,
+            runs.len()
+        ));
+        if shown < runs.len() {
+            failed.push(format!(
+                "lesson {n} ({}) showed its effect within {:.0} s in {shown} of {} seeds",
+                lesson.id,
+                a.budget,
+                runs.len()
+            ));
+        }
+    }
+    println!(
+        "| lesson | effect shown after (s, per seed) | seeds showing it | figure judged (first seed) | steps per net | runs ended after (s) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    println!();
+    println!("CPU: {}", cpu_model());
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("\n"))
+    }
+}
+
+fn references(a: &LessonsArgs, dir: &Path) -> Result<(), String> {
+    let seeds = if a.seeds.is_empty() {
+        vec![1, 2, 3]
+    } else {
+        a.seeds.clone()
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+    let ids: Vec<&str> = reference::lesson_ids().collect();
+    for (n, lesson) in picked(&a.only) {
+        if !ids.contains(&lesson.id.as_str()) {
+            continue;
+        }
+        let quick = lesson.quick.clone().unwrap_or_default();
+        let steps = a.steps.unwrap_or(quick.max_steps);
+        let mut r = Reference {
+            lesson: lesson.id.clone(),
+            steps,
+            ..Default::default()
+        };
+        for &seed in &seeds {
+            eprintln!("lesson {n} ({}), seed {seed}, {steps} steps…", lesson.id);
+            let t = run_try(&lesson, seed, Sizing::Steps(steps))?;
+            eprintln!(
+                "  first passed: {}; at the end: {}",
+                t.first_pass
+                    .as_ref()
+                    .map(|o| o.figure.as_str())
+                    .unwrap_or("never"),
+                t.last
+                    .as_ref()
+                    .map(|o| o.message.as_str())
+                    .unwrap_or("no check")
+            );
+            if let Some(bad) = t
+                .histories
+                .iter()
+                .find(|h| h.status != crate::train::RunStatus::Finished)
+            {
+                return Err(format!(
+                    "lesson {n}: {} did not complete ({}); a reference must be a complete run",
+                    bad.label,
+                    bad.status.describe()
+                ));
+            }
+            let plan = plan::Plan::new(&lesson, Size::Quick, seed)
+                .ok_or("the lesson has nothing to train")?
+                .with_steps(steps);
+            r.setup = plan.describe(&plan.load_data()?);
+            r.runs.extend(t.histories.iter().map(|h| {
+                let run = RefRun::from_history(h);
+                if plan.sweep.is_some() {
+                    // A sweep's reference is its error-vs-depth line: eight nets' curves behind
+                    // eight live ones would only clutter, and the file stays small.
+                    RefRun {
+                        label: run.label,
+                        seed: run.seed,
+                        steps: run.steps,
+                        final_err: run.final_err,
+                        ..Default::default()
+                    }
+                } else {
+                    run
+                }
+            }));
+        }
+        let path = dir.join(format!("{}.json", lesson.id));
+        let json = serde_json::to_string(&r).map_err(|e| e.to_string())?;
+        crate::util::write_atomic(&path, json.as_bytes())
+            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+        eprintln!("wrote {} ({} bytes)", path.display(), json.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Lessons driven like a learner would, through egui_kittest: Try it starts the experiment at
+//! once and Undo brings the learner's nets back; a stopped run never passes a check; a lesson is
+//! done only when its check passes (or, without a check, when its Try it ran to the end).
+//!
+//! The step budget is fixed (`Sizing::Steps`) so nothing here depends on the machine's speed.
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use resnet_lab::data;
+use resnet_lab::lessons::plan::Sizing;
+use resnet_lab::train::{RunHistory, RunStatus};
+use resnet_lab::ui::ResNetLabApp;
+use resnet_lab::ui::app::Tab;
+use resnet_lab::ui::session::NetChoice;
+use std::time::{Duration, Instant};
+
+fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_context_setup(resnet_lab::ui::app::setup_fonts)
+        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+}
+
+fn app_at(lesson: usize, steps: usize) -> ResNetLabApp {
+    let mut app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 200, 50));
+    app.lessons.progress.current = lesson;
+    app.try_it.sizing = Sizing::Steps(steps);
+    app
+}
+
+fn step_until(
+    h: &mut Harness<'_, ResNetLabApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&ResNetLabApp) -> bool,
+) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while !done(h.state()) {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+}
+
+fn labels(app: &ResNetLabApp) -> Vec<String> {
+    app.train.config.nets.iter().map(NetChoice::label).collect()
+}
+
+#[test]
+fn try_it_starts_at_once_and_undo_brings_back_the_learners_nets() {
+    let mut app = app_at(1, 400); // lesson 2: plain-20 and plain-56
+    // The learner's own nets, and a finished run of theirs.
+    app.train.config.nets = vec![NetChoice {
+        width: 4,
+        ..NetChoice::new(true, 14)
+    }];
+    app.train.config.hyper.lr = 0.05;
+    let mine = RunHistory {
+        label: "resnet-14".into(),
+        status: RunStatus::Finished,
+        step_err: vec![0.5; 30],
+        step_loss: vec![1.0; 30],
+        ..Default::default()
+    };
+    app.train.session.restore(vec![mine.clone()], vec![]);
+    let mut h = harness(app);
+    h.run_steps(2);
+    assert!(!h.state().try_it.can_undo());
+    h.get_by_label("↶ Undo Try it"); // shown, disabled until a Try it replaced something
+    h.get_by_label("▶ Try it").click();
+    // No ▶ Start: the lesson's nets train as soon as the data set is made.
+    step_until(&mut h, 60, "the lesson's runs to train", |a| {
+        a.train.session.runs().len() == 2
+            && a.train
+                .session
+                .runs()
+                .iter()
+                .all(|r| r.history.steps_done() > 0)
+    });
+    assert_eq!(labels(h.state()), ["plain-20", "plain-56"]);
+    assert_eq!(h.state().tab, Tab::Train);
+    assert_eq!(h.state().train.config.hyper.max_steps, Some(400));
+    assert!(h.state().lesson_data.is_some());
+
+    h.get_by_label("↶ Undo Try it").click();
+    h.run_steps(2);
+    let a = h.state();
+    assert_eq!(labels(a), ["resnet-14"]);
+    assert_eq!(a.train.config.nets[0].width, 4);
+    assert_eq!(a.train.config.hyper.lr, 0.05);
+    assert_eq!(a.train.session.histories(), vec![mine]);
+    assert!(!a.train.session.is_running());
+    assert!(a.lesson_data.is_none());
+    assert!(!a.try_it.can_undo());
+}
+
+#[test]
+fn a_stopped_run_is_not_evidence_of_degradation() {
+    let app = app_at(1, 400); // lesson 2
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("▶ Try it").click();
+    step_until(&mut h, 60, "a few steps of both nets", |a| {
+        a.train.session.runs().len() == 2
+            && a.train
+                .session
+                .runs()
+                .iter()
+                .all(|r| r.history.steps_done() >= 3)
+    });
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the runs to stop", |a| {
+        !a.train.session.is_running()
+            && a.train
+                .session
+                .runs()
+                .iter()
+                .all(|r| r.history.status == RunStatus::Stopped)
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("was stopped after");
+    h.get_by_label_contains("too few to judge");
+    assert!(h.query_by_label_contains("That is degradation").is_none());
+    assert!(
+        !h.state()
+            .lessons
+            .progress
+            .done
+            .contains(&"degradation".to_string())
+    );
+}
+
+#[test]
+fn a_lesson_is_done_only_when_its_check_passes() {
+    // Lesson 1 has no check: opening it is not enough, running its Try it to the end is.
+    let app = app_at(0, 4);
+    let mut h = harness(app);
+    h.run_steps(2);
+    assert!(h.state().lessons.progress.done.is_empty());
+    h.get_by_label("▶ Try it").click();
+    step_until(&mut h, 60, "lesson 1's runs to finish", |a| {
+        a.lessons.progress.done.contains(&"why-deeper".to_string())
+    });
+    assert!(
+        h.state()
+            .train
+            .session
+            .runs()
+            .iter()
+            .all(|r| r.history.status == RunStatus::Finished)
+    );
+
+    // Lesson 8 checks the first batch's gradient norms: done once that evidence is in.
+    h.state_mut().lessons.progress.current = 7;
+    h.run_steps(2);
+    assert!(
+        !h.state()
+            .lessons
+            .progress
+            .done
+            .contains(&"gradient-flow".to_string())
+    );
+    h.get_by_label("▶ Try it").click();
+    step_until(&mut h, 90, "lesson 8's check to pass", |a| {
+        a.lessons
+            .progress
+            .done
+            .contains(&"gradient-flow".to_string())
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("the shortcuts keep the gradient even");
+    // Lesson 2's check has not passed on these runs, so it is not done.
+    assert_eq!(
+        h.state().lessons.progress.done,
+        ["why-deeper", "gradient-flow"]
+    );
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the runs to stop", |a| {
+        !a.train.session.is_running()
+    });
+}

@@ -1,0 +1,272 @@
+//! Runs as objects in the app: Save runs / Open run, the restart that brings runs back, and a
+//! sweep whose inputs are frozen when it starts.
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use resnet_lab::data;
+use resnet_lab::train::{Arch, DataInfo, Origin, RunHistory, RunStatus};
+use resnet_lab::ui::ResNetLabApp;
+use resnet_lab::ui::session::NetChoice;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_context_setup(resnet_lab::ui::app::setup_fonts)
+        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+}
+
+fn small_data() -> data::Dataset {
+    data::builtin_sized(0, 200, 50)
+}
+
+fn quick(app: ResNetLabApp, steps: usize) -> ResNetLabApp {
+    let mut app = app.with_dataset(small_data());
+    let c = &mut app.train.config;
+    c.nets = vec![
+        NetChoice {
+            width: 4,
+            ..NetChoice::new(false, 8)
+        },
+        NetChoice {
+            width: 4,
+            ..NetChoice::new(true, 8)
+        },
+    ];
+    c.hyper.batch = 16;
+    c.hyper.epochs = 1000;
+    c.hyper.max_steps = Some(steps);
+    app
+}
+
+fn step_until(
+    h: &mut Harness<'_, ResNetLabApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&ResNetLabApp) -> bool,
+) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while !done(h.state()) {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+}
+
+/// Both runs ended and handed back their trained nets.
+fn trained(a: &ResNetLabApp) -> bool {
+    let runs = a.train.session.runs();
+    runs.len() == 2 && runs.iter().all(|r| !r.is_live() && r.model.is_some())
+}
+
+fn logits_of(app: &mut ResNetLabApp, i: usize) -> Vec<f32> {
+    let ds = small_data();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut rng = resnet_lab::rng::Rng64::new(0);
+    ds.batch(
+        data::SplitKind::Test,
+        &[0, 1, 2],
+        None,
+        &mut rng,
+        &mut x,
+        &mut y,
+    );
+    let run = &app.train.session.store.runs()[i];
+    run.model
+        .as_ref()
+        .unwrap()
+        .lock()
+        .unwrap()
+        .forward(x, 3, false)
+}
+
+fn same_curves(a: &[RunHistory], b: &[RunHistory]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.label, y.label);
+        assert_eq!(x.status, y.status);
+        assert_eq!(x.step_loss, y.step_loss, "{}", x.label);
+        assert_eq!(x.grad_norms_init, y.grad_norms_init, "{}", x.label);
+        assert_eq!(x.identity, y.identity);
+    }
+}
+
+#[test]
+fn save_runs_then_open_run_restores_plots_and_trained_nets() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("my runs");
+    let mut app = quick(ResNetLabApp::new_for_test(), 4);
+    app.train.files.path = folder.display().to_string();
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, 120, "both runs to train", trained);
+    h.get_by_label("Save runs").click();
+    h.run_steps(1);
+    step_until(&mut h, 60, "the save", |a| !a.train.files.is_busy());
+    let msg = h.state().train.files.message.clone().unwrap_or_default();
+    assert!(msg.starts_with("Saved 2 runs"), "{msg}");
+    assert!(folder.join("plain-8").join("weights.safetensors").is_file());
+    assert!(folder.join("resnet-8").join("history.json").is_file());
+    let saved = h.state().train.session.histories();
+    let want = logits_of(h.state_mut(), 1);
+
+    let mut fresh = ResNetLabApp::new_for_test().with_dataset(small_data());
+    fresh.train.files.path = folder.display().to_string();
+    let mut h2 = harness(fresh);
+    h2.run_steps(2);
+    h2.get_by_label("Open run").click();
+    step_until(&mut h2, 60, "the runs to open", |a| {
+        a.train.session.runs().len() == 2
+    });
+    same_curves(&h2.state().train.session.histories(), &saved);
+    // The plots draw from the reopened histories: both curves, every step.
+    let chart = resnet_lab::plot::charts::loss(&h2.state().train.session.histories());
+    assert_eq!(chart.series.len(), 2);
+    assert!(chart.series.iter().all(|s| s.points.len() == 4));
+    h2.get_by_label_contains("Opened 2 runs");
+    assert!(
+        h2.get_all_by_label("resnet-8").count() > 0,
+        "the run is listed"
+    );
+    // The trained net came back too.
+    assert_eq!(logits_of(h2.state_mut(), 1), want);
+
+    // Opening the same folder again replaces those runs instead of doubling them; a folder
+    // with no runs is refused in words and leaves the runs alone.
+    h2.get_by_label("Open run").click();
+    h2.run_steps(1);
+    step_until(&mut h2, 60, "the second open", |a| !a.train.files.is_busy());
+    assert_eq!(h2.state().train.session.runs().len(), 2);
+    h2.state_mut().train.files.path = dir.path().join("empty").display().to_string();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    h2.get_by_label("Open run").click();
+    h2.run_steps(1);
+    step_until(&mut h2, 60, "the refusal", |a| !a.train.files.is_busy());
+    let msg = h2.state().train.files.message.clone().unwrap_or_default();
+    assert!(msg.contains("holds no saved run"), "{msg}");
+    assert_eq!(h2.state().train.session.runs().len(), 2);
+}
+
+#[test]
+fn a_restart_brings_back_the_runs_and_their_nets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("app-data");
+    let app = quick(
+        ResNetLabApp::new_for_test_with(Default::default(), Some(data_dir.clone())),
+        3,
+    );
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, 120, "both runs to train and be kept", |a| {
+        trained(a) && a.train.session.runs().iter().all(|r| r.dir.is_some())
+    });
+    let before = h.state().train.session.histories();
+    let want = logits_of(h.state_mut(), 0);
+    let persisted = h.state().persisted();
+    assert_eq!(persisted.runs.len(), 2);
+    assert!(persisted.runs.iter().all(|p| p.starts_with(&data_dir)));
+    // What eframe stores is JSON: go through it, as a restart does.
+    let persisted = serde_json::from_str(&serde_json::to_string(&persisted).unwrap()).unwrap();
+    // Folders of runs no longer on screen are tidied away; foreign folders are left alone.
+    std::fs::create_dir_all(data_dir.join("17-3-plain-20")).unwrap();
+    std::fs::create_dir_all(data_dir.join("notes")).unwrap();
+    drop(h);
+
+    let restarted = ResNetLabApp::new_for_test_with(persisted, Some(data_dir.clone()))
+        .with_dataset(small_data());
+    let mut h2 = harness(restarted);
+    step_until(&mut h2, 60, "the runs to come back", |a| {
+        a.train.session.runs().len() == 2
+    });
+    same_curves(&h2.state().train.session.histories(), &before);
+    assert_eq!(logits_of(h2.state_mut(), 0), want);
+    assert!(
+        h2.get_all_by_label("plain-8").count() > 0,
+        "the run is listed"
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    while data_dir.join("17-3-plain-20").exists() {
+        assert!(Instant::now() < end, "old run folder not removed");
+        h2.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(data_dir.join("notes").exists());
+
+    // A run folder that vanished between sessions costs a sentence, not the others.
+    let mut p = h2.state().persisted();
+    std::fs::remove_dir_all(&p.runs[0]).unwrap();
+    p.runs.push(dir.path().join("nowhere"));
+    let mut h3 =
+        harness(ResNetLabApp::new_for_test_with(p, Some(data_dir)).with_dataset(small_data()));
+    step_until(&mut h3, 60, "the partial restore", |a| {
+        a.train.files.message.is_some()
+    });
+    assert_eq!(h3.state().train.session.runs().len(), 1);
+    let msg = h3.state().train.files.message.clone().unwrap();
+    assert!(msg.starts_with("Could not reopen 2 runs"), "{msg}");
+}
+
+#[test]
+fn a_sweep_keeps_the_settings_and_data_it_started_with() {
+    let mut app = quick(ResNetLabApp::new_for_test(), 3);
+    app.train.config.hyper.lr = 0.05;
+    app.train.config.sweep_depths = vec![8, 14];
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Run sweep").click();
+    h.run_steps(1);
+    assert!(h.state().train.session.queued() >= 2, "runs are queued");
+    // While it runs, the learner changes the learning rate and loads another data set.
+    {
+        let a = h.state_mut();
+        a.train.config.hyper.lr = 0.2;
+        let other = data::builtin_sized(5, 100, 20);
+        a.data_info = Some(DataInfo::new(
+            data::Source::Builtin,
+            Default::default(),
+            &other,
+        ));
+        a.dataset = Some(Arc::new(other));
+    }
+    for q in h.state().train.session.queue() {
+        assert_eq!(q.hyper.lr, 0.05);
+        assert_eq!(q.data.train_len, 200);
+    }
+    step_until(&mut h, 180, "the sweep", |a| {
+        a.train.session.sweep_points.len() == 4 && !a.train.session.is_running()
+    });
+    let runs = h.state().train.session.histories();
+    assert_eq!(runs.len(), 4);
+    for r in &runs {
+        assert_eq!(r.status, RunStatus::Finished, "{}", r.label);
+        assert_eq!(
+            r.hyper.lr, 0.05,
+            "{} kept the sweep's learning rate",
+            r.label
+        );
+        assert_eq!(
+            r.data.as_ref().unwrap().train_len,
+            200,
+            "{} kept its data",
+            r.label
+        );
+        let id = r.identity.as_ref().unwrap();
+        assert_eq!(id.origin, Origin::Preset);
+        assert!(matches!(id.depth, 8 | 14));
+    }
+    let mut got: Vec<(bool, usize)> = h
+        .state()
+        .train
+        .session
+        .sweep_points
+        .iter()
+        .map(|p| (p.residual, p.depth))
+        .collect();
+    got.sort();
+    assert_eq!(got, [(false, 8), (false, 14), (true, 8), (true, 14)]);
+    let plain = runs.iter().find(|r| r.label == "plain-14").unwrap();
+    assert_eq!(plain.identity.as_ref().unwrap().arch, Arch::Plain);
+}
