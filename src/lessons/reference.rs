@@ -48,7 +48,7 @@ pub struct Reference {
 const POINTS: usize = 40;
 
 /// The embedded files, one per lesson whose Try it trains.
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     (
         "why-deeper",
         include_str!("../../assets/reference/why-deeper.json"),
@@ -76,6 +76,12 @@ const FILES: [(&str, &str); 7] = [
     (
         "very-deep",
         include_str!("../../assets/reference/very-deep.json"),
+    ),
+    // Lesson 10 trains lesson 6's pair with the same quick setup: the same complete runs
+    // (deterministic), written under its own id by `lessons --references`.
+    (
+        "shape-of-the-loss",
+        include_str!("../../assets/reference/shape-of-the-loss.json"),
     ),
 ];
 

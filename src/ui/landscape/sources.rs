@@ -4,8 +4,8 @@
 //! weights) runs on a worker.
 use crate::data::{Dataset, Progress};
 use crate::landscape::{self, Subject, Weights};
-use crate::train::{DataInfo, Hyper, run_dir};
 use crate::train::store::SharedModel;
+use crate::train::{DataInfo, Hyper, run_dir};
 use crate::ui::session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
