@@ -231,11 +231,6 @@ impl ResNetLabApp {
         }
     }
 
-    /// The data set the Train view trains on.
-    pub fn train_data(&self) -> Option<&Arc<Dataset>> {
-        self.lesson_data.as_ref().or(self.dataset.as_ref())
-    }
-
     /// Sets (or clears) the data set a lesson's Try it trains on, with what its runs record.
     fn set_lesson_data(&mut self, data: Option<Arc<Dataset>>, load: LoadOptions) {
         self.lesson_info = data
