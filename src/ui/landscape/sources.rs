@@ -178,6 +178,32 @@ pub fn same_data(m: &[Material]) -> Result<(), String> {
     Ok(())
 }
 
+/// Starts computing the landscapes of `ids` (a plain net and its residual twin, or one net) on
+/// the landscape worker: the Landscape tab's ▶ Compute, a lesson's Try it once its pair has
+/// finished, and the `lessons --check` harness all start it here.
+pub fn spawn_job(
+    ids: &[NetRef],
+    session: &Session,
+    folders: &[OpenedRun],
+    settings: landscape::Settings,
+    wake: landscape::job::Wake,
+) -> Result<landscape::JobHandle, String> {
+    if ids.is_empty() {
+        return Err("choose a trained net first (train one, or open a run folder)".into());
+    }
+    let materials = ids
+        .iter()
+        .map(|id| material(*id, session, folders))
+        .collect::<Result<Vec<_>, String>>()?;
+    same_data(&materials)?;
+    settings.validate()?;
+    Ok(landscape::spawn_prepared(
+        settings,
+        move || subjects(materials),
+        wake,
+    ))
+}
+
 /// Copies each net (the job moves its weights; the session's copy stays as it is) and finds
 /// its initial weights. Runs on the landscape worker.
 pub fn subjects(materials: Vec<Material>) -> Result<(Vec<Subject>, Arc<Dataset>), String> {
