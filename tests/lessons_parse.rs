@@ -1,5 +1,5 @@
 //! Every embedded lesson parses, names known diagrams/tries/checks, and renders to blocks.
-use resnet_lab::landscape::{Event, Landscape, Point};
+use resnet_lab::landscape::{Event, Landscape, Point, Status};
 use resnet_lab::lessons::{self, Check, TryAction, check, markdown};
 use resnet_lab::train::{EpochPoint, RunHistory, RunStatus};
 
@@ -320,6 +320,24 @@ fn the_bowl_check_judges_only_complete_surfaces_of_a_finished_pair() {
         let o = check::evaluate_with(Check::Bowl, &pair, Some(&partial)).unwrap();
         assert!(!o.passed && o.figure.is_empty(), "{}", o.message);
     }
+    // A job still copying the nets, or refused before it began, says so in its own words.
+    let mut starting = Landscape::new();
+    starting.status = Status::Running;
+    let o = check::evaluate_with(Check::Bowl, &pair, Some(&starting)).unwrap();
+    assert!(
+        !o.passed && o.message.contains("copying the nets"),
+        "{}",
+        o.message
+    );
+    starting.apply(&Event::Failed {
+        reason: "too big".into(),
+    });
+    let o = check::evaluate_with(Check::Bowl, &pair, Some(&starting)).unwrap();
+    assert!(
+        !o.passed && o.message.contains("failed: too big"),
+        "{}",
+        o.message
+    );
     // A stopped run is no evidence, even with complete surfaces beside it.
     let stopped = vec![
         run("plain-56", 0.6, 120, RunStatus::Stopped),

@@ -11,7 +11,7 @@
 //!
 //! The `lessons --check` harness judges with [`evaluate`] as well, on the same histories.
 use super::{Check, TryNet};
-use crate::landscape::{Landscape, bowl_check};
+use crate::landscape::{Landscape, Status, bowl_check};
 use crate::nn::LayerSpec;
 use crate::train::{RunHistory, RunStatus};
 
@@ -397,6 +397,10 @@ fn bowl(runs: &[Run], landscape: Option<&Landscape>) -> Outcome {
             p.h.label, r.h.label
         ));
     };
+    if !matches!(l.status, Status::Finished { .. }) {
+        // Still copying the nets or computing, cancelled or failed: the surfaces' own words.
+        return Outcome::missing(bowl_check(l).text);
+    }
     let of_pair = l.nets.len() == 2
         && [p.h, r.h]
             .iter()

@@ -170,6 +170,14 @@ impl LandscapeView {
         self.settings = settings;
         self.page = Page::Contours;
         self.start(session, ctx);
+        if self.job.is_none() {
+            // Refused (memory, a net gone): the lesson's check says why instead of waiting.
+            let why = self.message.clone().unwrap_or_default();
+            self.computed_for = vec![NetRef::Trained(plain), NetRef::Trained(residual)];
+            self.result = Landscape::new();
+            self.result.status = Status::Failed(why);
+            self.drawn = None;
+        }
     }
 
     /// Whether the landscape shown (computed, or being computed) is that of these two runs.

@@ -39,6 +39,14 @@ pub fn texture(ui: &Ui, name: &str, plot: &ContourPlot) -> TextureHandle {
         .load_texture(name, img, egui::TextureOptions::LINEAR)
 }
 
+/// `r` moved the least distance that puts it inside `area` (a level label on a line that meets
+/// the edge would otherwise cover the axis' tick labels).
+fn inside(r: Rect, area: Rect) -> Rect {
+    let dx = (area.left() - r.left()).max(0.0) + (area.right() - r.right()).min(0.0);
+    let dy = (area.top() - r.top()).max(0.0) + (area.bottom() - r.bottom()).min(0.0);
+    r.translate(vec2(dx, dy))
+}
+
 /// Where a mark's name goes beside its cross at `c`: the first corner (upper right, upper left,
 /// lower right, lower left) inside the plot whose label does not cover a level label, else the
 /// one that covers the least of them.
@@ -110,7 +118,10 @@ pub fn contour_panel(ui: &Ui, rect: Rect, plot: &ContourPlot, tex: Option<&Textu
     for lab in &plot.labels {
         let at = to_screen(lab.at);
         let galley = painter.layout_no_wrap(lab.text.clone(), small.clone(), Color32::BLACK);
-        let r = Rect::from_center_size(at, galley.size() + vec2(4.0, 0.0));
+        let r = inside(
+            Rect::from_center_size(at, galley.size() + vec2(4.0, 0.0)),
+            area,
+        );
         painter.rect_filled(r, 2.0, Color32::from_white_alpha(215));
         painter.galley(r.min + vec2(2.0, 0.0), galley, Color32::BLACK);
         taken.push(r);
