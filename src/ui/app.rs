@@ -242,6 +242,7 @@ impl ResNetLabApp {
     fn apply_try(&mut self, idx: usize, action: TryAction, ctx: &egui::Context) {
         match action {
             TryAction::Train(_) | TryAction::Sweep(_) => {
+                self.cancel_lesson_landscape();
                 let Some(lesson) = self.lessons.lessons.get(idx).cloned() else {
                     return;
                 };
@@ -275,11 +276,6 @@ impl ResNetLabApp {
                 };
                 let seed = train.config.hyper.seed;
                 let config = train.config.clone();
-                if let Some((p, r)) = self.try_it.active.as_ref().and_then(|a| a.landscape_pair)
-                    && self.landscape.is_of_pair(p, r)
-                {
-                    self.landscape.cancel();
-                }
                 self.try_it
                     .begin(&lesson, size, seed, &config, snapshot, wake);
                 self.train.session.stop();
