@@ -439,6 +439,23 @@ fn the_cli_writes_the_same_grid_as_the_library() {
         plot::landscape::line_csv(&l)
     );
 
+    // A grid over the memory limit is refused in one sentence, before anything is written.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_resnet-lab"))
+        .env("RESNET_LAB_MEM_LIMIT", "40M")
+        .arg("landscape")
+        .args([&plain, &res])
+        .args(["--grid", "5", "--images", "50", "--out"])
+        .arg(tmp.path().join("too-big"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("would need about") && err.contains("use fewer --images"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("too-big").exists());
+
     // A run folder without weights is refused in one sentence.
     std::fs::remove_file(plain.join("weights.safetensors")).unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_resnet-lab"))

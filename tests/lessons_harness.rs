@@ -55,3 +55,35 @@ fn a_lesson_without_a_check_counts_when_its_runs_finish() {
     assert!(r.showed(l.check, f64::INFINITY));
     assert!(!r.showed(l.check, 0.0), "a budget of 0 s cannot be met");
 }
+
+#[test]
+fn the_shape_of_the_loss_computes_both_surfaces_after_its_runs() {
+    // The harness computes the surfaces with the app's landscape job once the pair finished,
+    // and judges them with the bowl check; 20 steps prove nothing either way, so only the
+    // evidence is checked here (the effect itself: `resnet-lab lessons --check --only 10`).
+    let l = lesson("shape-of-the-loss");
+    let r = run_try(&l, 0, Sizing::Steps(20)).unwrap();
+    assert!(
+        r.histories
+            .iter()
+            .all(|h| h.status == RunStatus::Finished && h.steps_done() == 20)
+    );
+    let surfaces = r
+        .landscape
+        .as_ref()
+        .expect("surfaces after a finished pair");
+    assert!(surfaces.is_complete());
+    let q = l.landscape.clone().unwrap();
+    assert_eq!(surfaces.nets.len(), 2);
+    assert!(surfaces.nets.iter().all(|n| n.surface.side() == q.grid));
+    assert!(r.landscape_secs.is_some_and(|t| t <= r.run_secs));
+    // A verdict on the surfaces (pass or not yet), never "missing".
+    let last = r.last.as_ref().unwrap();
+    assert!(!last.figure.is_empty(), "{}", last.message);
+    assert!(
+        last.figure.contains("not locally convex"),
+        "{}",
+        last.figure
+    );
+    assert_eq!(r.showed(l.check, f64::INFINITY), last.passed);
+}

@@ -1,4 +1,5 @@
 //! Every embedded lesson parses, names known diagrams/tries/checks, and renders to blocks.
+use resnet_lab::landscape::{Event, Landscape, Point, Status};
 use resnet_lab::lessons::{self, Check, TryAction, check, markdown};
 use resnet_lab::train::{EpochPoint, RunHistory, RunStatus};
 
@@ -227,4 +228,188 @@ fn every_training_lesson_has_a_current_reference() {
         assert_eq!(r.runs.len(), 3 * nets, "{}: three seeds per net", l.id);
         assert!(r.runs.iter().all(|run| run.steps == r.steps), "{}", l.id);
     }
+}
+
+/// A landscape of plain-56 (a rough surface) and resnet-56 (a bowl) on an 11x11 grid, computed
+/// up to `points` evaluations and then ended by `end` (None: still running).
+fn surfaces(points: usize, end: Option<Event>) -> Landscape {
+    let n = 11;
+    let coords: Vec<f64> = (0..n).map(|i| -1.0 + 0.2 * i as f64).collect();
+    let mut l = Landscape::new();
+    l.apply(&Event::Started {
+        labels: vec!["plain-56".into(), "resnet-56".into()],
+        residual: vec![false, true],
+        coords: coords.clone(),
+        alphas: vec![],
+        has_line: vec![false, false],
+        images: 200,
+        cosines: vec![0.0, 0.0],
+        total: 2 * n * n,
+    });
+    let mut done = 0;
+    'grid: for (iy, &y) in coords.iter().enumerate() {
+        for (ix, &x) in coords.iter().enumerate() {
+            for net in 0..2 {
+                if done == points {
+                    break 'grid;
+                }
+                let loss = if net == 0 {
+                    2.0 + (7.0 * x).sin() * (6.0 * y).cos() + 0.3 * x * x
+                } else {
+                    1.0 + x * x + y * y
+                };
+                l.apply(&Event::Grid {
+                    net,
+                    ix,
+                    iy,
+                    point: Point {
+                        loss: loss as f32,
+                        error: 0.1,
+                    },
+                });
+                done += 1;
+            }
+        }
+    }
+    if let Some(e) = end {
+        l.apply(&e);
+    }
+    l
+}
+
+fn finished_surfaces() -> Landscape {
+    surfaces(
+        242,
+        Some(Event::Finished {
+            wall_secs: 1.0,
+            evaluations: 242,
+        }),
+    )
+}
+
+#[test]
+fn the_bowl_check_judges_only_complete_surfaces_of_a_finished_pair() {
+    let pair = vec![finished("plain-56", 0.6), finished("resnet-56", 0.1)];
+    let ok = finished_surfaces();
+    let o = check::evaluate_with(Check::Bowl, &pair, Some(&ok)).unwrap();
+    assert!(o.passed, "{}", o.message);
+    assert!(
+        o.figure.contains("plain-56")
+            && o.figure.contains("resnet-56")
+            && o.figure.contains("11x11"),
+        "{}",
+        o.figure
+    );
+    // No surfaces yet, or the runs-only entry point: missing, in words.
+    for o in [
+        check::evaluate_with(Check::Bowl, &pair, None).unwrap(),
+        check::evaluate(Check::Bowl, &pair).unwrap(),
+    ] {
+        assert!(!o.passed && o.figure.is_empty(), "{}", o.message);
+        assert!(
+            o.message.contains("Waiting for the surfaces"),
+            "{}",
+            o.message
+        );
+    }
+    // A partial grid, still running or cancelled, never passes, though its half is the bowl.
+    for partial in [
+        surfaces(121, None),
+        surfaces(121, Some(Event::Cancelled { evaluations: 121 })),
+    ] {
+        let o = check::evaluate_with(Check::Bowl, &pair, Some(&partial)).unwrap();
+        assert!(!o.passed && o.figure.is_empty(), "{}", o.message);
+    }
+    // A job still copying the nets, or refused before it began, says so in its own words.
+    let mut starting = Landscape::new();
+    starting.status = Status::Running;
+    let o = check::evaluate_with(Check::Bowl, &pair, Some(&starting)).unwrap();
+    assert!(
+        !o.passed && o.message.contains("copying the nets"),
+        "{}",
+        o.message
+    );
+    starting.apply(&Event::Failed {
+        reason: "too big".into(),
+    });
+    let o = check::evaluate_with(Check::Bowl, &pair, Some(&starting)).unwrap();
+    assert!(
+        !o.passed && o.message.contains("failed: too big"),
+        "{}",
+        o.message
+    );
+    // A stopped run is no evidence, even with complete surfaces beside it.
+    let stopped = vec![
+        run("plain-56", 0.6, 120, RunStatus::Stopped),
+        finished("resnet-56", 0.1),
+    ];
+    let o = check::evaluate_with(Check::Bowl, &stopped, Some(&ok)).unwrap();
+    assert!(!o.passed, "{}", o.message);
+    assert!(
+        o.message.contains("plain-56 was stopped after 120 steps"),
+        "{}",
+        o.message
+    );
+    // Runs of unequal length are not compared.
+    let unequal = vec![
+        run("plain-56", 0.6, 200, RunStatus::Finished),
+        finished("resnet-56", 0.1),
+    ];
+    let o = check::evaluate_with(Check::Bowl, &unequal, Some(&ok)).unwrap();
+    assert!(
+        !o.passed && o.message.contains("equal number of steps"),
+        "{}",
+        o.message
+    );
+    // Surfaces of other nets are not this pair's.
+    let other = vec![finished("plain-20", 0.6), finished("resnet-20", 0.1)];
+    let o = check::evaluate_with(Check::Bowl, &other, Some(&ok)).unwrap();
+    assert!(
+        !o.passed && o.message.contains("not those of"),
+        "{}",
+        o.message
+    );
+    // The wrong way round (the residual surface the rough one) does not pass either.
+    let mut swapped = ok.clone();
+    for n in &mut swapped.nets {
+        n.residual = !n.residual;
+        n.label = if n.residual { "resnet-56" } else { "plain-56" }.into();
+    }
+    let o = check::evaluate_with(Check::Bowl, &pair, Some(&swapped)).unwrap();
+    assert!(!o.passed && !o.figure.is_empty(), "{}", o.message);
+}
+
+#[test]
+fn landscape_lines_parse_strictly() {
+    let front = |l: &str, c: &str| {
+        format!(
+            "---\nid: a\ntitle: b\ndiagram: residual-block\ntry: train plain-20 resnet-20\nquick: image 16\n{l}check: {c}\n---\nbody"
+        )
+    };
+    let l = lessons::parse(
+        "x.md",
+        &front("landscape: grid 11, images 50, line 0\n", "bowl"),
+    )
+    .unwrap();
+    let q = l.landscape.unwrap();
+    assert_eq!((q.grid, q.images, q.line, q.range), (11, 50, 0, 1.0));
+    assert_eq!(q.settings(7).seed, 7);
+    assert!(
+        lessons::parse("x.md", &front("", "bowl")).is_err(),
+        "bowl needs surfaces"
+    );
+    assert!(lessons::parse("x.md", &front("landscape: grid 10\n", "bowl")).is_err());
+    assert!(lessons::parse("x.md", &front("landscape: grid 11, range -1\n", "bowl")).is_err());
+    assert!(lessons::parse("x.md", &front("landscape: colour red\n", "none")).is_err());
+    let one_net = "---\nid: a\ntitle: b\ndiagram: residual-block\ntry: train plain-20\nquick: image 16\nlandscape: grid 11\ncheck: none\n---\nbody";
+    assert!(
+        lessons::parse("x.md", one_net).is_err(),
+        "a landscape needs a pair"
+    );
+    let ten = lessons::all()
+        .into_iter()
+        .find(|l| l.id == "shape-of-the-loss")
+        .unwrap();
+    assert_eq!(ten.check, Check::Bowl);
+    assert!(ten.landscape.is_some());
 }

@@ -6,6 +6,8 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use resnet_lab::data;
+use resnet_lab::landscape::Status;
+use resnet_lab::lessons::LandscapeQuick;
 use resnet_lab::lessons::plan::Sizing;
 use resnet_lab::train::{RunHistory, RunStatus};
 use resnet_lab::ui::ResNetLabApp;
@@ -178,4 +180,96 @@ fn a_lesson_is_done_only_when_its_check_passes() {
     step_until(&mut h, 60, "the runs to stop", |a| {
         !a.train.session.is_running()
     });
+}
+
+/// Lesson 10 with a tiny grid: the Try it trains the pair, then computes both surfaces on the
+/// Landscape tab by itself, and the lesson's check judges them.
+fn lesson_10(steps: usize, grid: usize, images: usize) -> ResNetLabApp {
+    let mut app = app_at(9, steps);
+    app.try_it.landscape_override = Some(LandscapeQuick {
+        grid,
+        range: 1.0,
+        images,
+        line: 0,
+    });
+    app
+}
+
+#[test]
+fn lesson_10_try_it_computes_both_surfaces_and_judges_them() {
+    let mut h = harness(lesson_10(3, 3, 20));
+    h.run_steps(2);
+    // Before any run: the check says what is missing, in words.
+    h.get_by_label_contains("Still missing: a plain net and its residual twin");
+    h.get_by_label("▶ Try it").click();
+    step_until(&mut h, 120, "both surfaces", |a| {
+        matches!(a.landscape.result.status, Status::Finished { .. })
+    });
+    let a = h.state();
+    assert_eq!(a.tab, Tab::Landscape);
+    assert!(a.landscape.result.is_complete());
+    let nets: Vec<(&str, bool)> = a
+        .landscape
+        .result
+        .nets
+        .iter()
+        .map(|n| (n.label.as_str(), n.residual))
+        .collect();
+    assert_eq!(nets, [("plain-56", false), ("resnet-56", true)]);
+    assert_eq!(a.landscape.settings.grid, 3);
+    assert!(
+        a.train
+            .session
+            .runs()
+            .iter()
+            .all(|r| r.history.status == RunStatus::Finished && r.history.steps_done() == 3)
+    );
+    // The verdict on the learner's own surfaces (pass or not: 3 steps prove nothing either way),
+    // with both nets' shares, instead of a "waiting" line.
+    h.get_by_label_contains("of its grid points");
+    assert!(
+        h.query_by_label_contains("Waiting for the surfaces")
+            .is_none()
+    );
+    // The tab shows both pictures, and says it is done.
+    h.get_by_label_contains("Done: 18 points over 20 images");
+}
+
+#[test]
+fn stopped_runs_get_no_surfaces_and_undo_cancels_them() {
+    // Stopped while training: no surfaces, and the check says why.
+    let mut h = harness(lesson_10(400, 3, 20));
+    h.run_steps(2);
+    h.get_by_label("▶ Try it").click();
+    step_until(&mut h, 60, "a few steps of both nets", |a| {
+        a.train.session.runs().len() == 2
+            && a.train
+                .session
+                .runs()
+                .iter()
+                .all(|r| r.history.steps_done() >= 2)
+    });
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, 60, "the runs to stop", |a| {
+        !a.train.session.is_running() && !a.train.session.needs_polling()
+    });
+    h.run_steps(3);
+    assert_eq!(h.state().landscape.result.status, Status::Waiting);
+    assert!(!h.state().landscape.is_running());
+    assert_eq!(h.state().tab, Tab::Train);
+    h.get_by_label_contains("was stopped after");
+
+    // A grid far too big to finish: Undo while it computes cancels it.
+    let mut h = harness(lesson_10(2, 101, 1000));
+    h.run_steps(2);
+    h.get_by_label("▶ Try it").click();
+    step_until(&mut h, 120, "the surfaces to start", |a| {
+        a.landscape.result.done > 0
+    });
+    assert!(h.state().landscape.is_running());
+    h.get_by_label_contains("The landscape is still being computed");
+    h.get_by_label("↶ Undo Try it").click();
+    step_until(&mut h, 60, "the job to stop", |a| !a.landscape.is_running());
+    assert_eq!(h.state().landscape.result.status, Status::Cancelled);
+    assert!(!h.state().landscape.result.is_complete());
 }

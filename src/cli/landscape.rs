@@ -157,6 +157,7 @@ pub fn run(a: LandscapeArgs) -> Result<(), String> {
         );
     }
     let data = progress::load_with_progress(&source, &opts)?;
+    check_memory(&settings, &subjects, &data)?;
     let l = compute(&settings, &mut subjects, &data);
     match &l.status {
         Status::Finished { .. } => {}
@@ -172,6 +173,25 @@ pub fn run(a: LandscapeArgs) -> Result<(), String> {
         eprintln!("wrote {}", f.display());
     }
     print!("{}", summary(&l));
+    Ok(())
+}
+
+/// Refuses a grid whose evaluation would not fit the memory limit, before the job allocates.
+fn check_memory(settings: &Settings, subjects: &[Subject], data: &Dataset) -> Result<(), String> {
+    let specs: Vec<&crate::nn::NetSpec> = subjects.iter().map(|s| s.model.spec()).collect();
+    let Some(input) = subjects.first().map(|s| s.model.input_shape()) else {
+        return Ok(());
+    };
+    let need = landscape::job::memory_estimate(settings, &specs, input, data.train.len())
+        .map_err(|e| e.to_string())?;
+    let limit = crate::util::mem_limit();
+    if need > limit.bytes {
+        return Err(format!(
+            "the landscape would need about {} of memory, more than the limit of {}; use fewer --images",
+            crate::util::bytes_text(need),
+            limit.describe()
+        ));
+    }
     Ok(())
 }
 

@@ -2,12 +2,14 @@
 //! and judged by the app's own checks (`--check`), or run to the end to make the reference
 //! curves the app draws behind live runs (`--references DIR`).
 use crate::data::Source;
+use crate::landscape::Landscape;
 use crate::lessons::check::{self, Outcome};
 use crate::lessons::plan::{self, Size, Sizing};
 use crate::lessons::reference::{self, RefRun, Reference};
 use crate::lessons::{self, Check, Lesson};
 use crate::train::worker::Wake;
 use crate::train::{DataInfo, RunHistory};
+use crate::ui::landscape::sources::{self, NetRef};
 use crate::ui::session::{DataRef, Session, TrainConfig};
 use crate::ui::try_it;
 use clap::Args;
@@ -65,6 +67,11 @@ pub struct TryRun {
     pub estimate_secs: Option<f64>,
     pub setup: String,
     pub histories: Vec<RunHistory>,
+    /// The surfaces computed after training (lessons with a `landscape:` line whose pair ran
+    /// to the end).
+    pub landscape: Option<Landscape>,
+    /// Seconds the surfaces took (included in `run_secs`).
+    pub landscape_secs: Option<f64>,
 }
 
 impl TryRun {
@@ -116,13 +123,38 @@ pub fn run_try(lesson: &Lesson, seed: u64, sizing: Sizing) -> Result<TryRun, Str
                 effect = Some((clicked.elapsed().as_secs_f64(), o));
             }
         }
-        if !running {
+        // A finished run hands its trained net back just after its last event.
+        if !running && !session.needs_polling() {
             break;
         }
     }
+    let mut histories = session.histories();
+    let mut landscape = None;
+    let mut landscape_secs = None;
+    if let Some(quick) = &lesson.landscape {
+        // As the app does once the pair has finished: the same job on the same worker code.
+        if let Some((p, r)) = try_it::finished_pair(&session, prepared.plan.nets.len()) {
+            let ids = [NetRef::Trained(p), NetRef::Trained(r)];
+            let settings = quick.settings(prepared.plan.hyper.seed);
+            let job = sources::spawn_job(&ids, &session, &[], settings, Arc::new(|| {}))?;
+            let t0 = Instant::now();
+            let mut l = Landscape::new();
+            while let Some(e) = job.recv() {
+                l.apply(&e);
+            }
+            let _ = job.join();
+            landscape_secs = Some(t0.elapsed().as_secs_f64());
+            landscape = Some(l);
+        }
+        histories = session.histories();
+        if let Some(o) =
+            check::evaluate_with(lesson.check, &histories, landscape.as_ref()).filter(|o| o.passed)
+        {
+            effect = Some((clicked.elapsed().as_secs_f64(), o));
+        }
+    }
     let run_secs = clicked.elapsed().as_secs_f64();
-    let histories = session.histories();
-    let last = check::evaluate(lesson.check, &histories);
+    let last = check::evaluate_with(lesson.check, &histories, landscape.as_ref());
     Ok(TryRun {
         lesson: lesson.id.clone(),
         seed,
@@ -135,6 +167,8 @@ pub fn run_try(lesson: &Lesson, seed: u64, sizing: Sizing) -> Result<TryRun, Str
         estimate_secs: prepared.estimate_secs,
         setup: prepared.describe(),
         histories,
+        landscape,
+        landscape_secs,
     })
 }
 
@@ -200,8 +234,12 @@ fn check_all(a: &LessonsArgs) -> Result<(), String> {
         for &seed in &seeds {
             eprintln!("lesson {n} ({}), seed {seed}…", lesson.id);
             let r = run_try(lesson, seed, sizing)?;
+            let surfaces = r
+                .landscape_secs
+                .map(|t| format!(" (surfaces {t:.1} s)"))
+                .unwrap_or_default();
             eprintln!(
-                "  {} steps (estimated {} s), effect at {} s, runs ended at {:.1} s: {}",
+                "  {} steps (estimated {} s), effect at {} s, runs ended at {:.1} s{surfaces}: {}",
                 r.steps,
                 secs(r.estimate_secs),
                 secs(r.effect_secs),

@@ -39,6 +39,9 @@ pub fn bowl_check(l: &Landscape) -> Verdict {
                 "No landscape yet: compute the pair's surfaces in the Landscape tab.",
             );
         }
+        Status::Running if l.total == 0 => {
+            return Verdict::open("The landscape is starting: copying the nets.");
+        }
         Status::Running => {
             return Verdict::open(format!(
                 "The landscape is still being computed ({}/{} points).",

@@ -136,6 +136,58 @@ impl Settings {
     }
 }
 
+/// Bytes a job over nets `specs` on `input` images holds at its peak, estimated before anything
+/// is allocated and on the high side, like the training budget (`train::budget`): per net its
+/// working copy (a model holds weights and gradients), the trained weights, two directions and
+/// the initial-to-trained one (7 x its parameters), one batch's forward pass (three of its
+/// largest layer outputs, with the budget's slack) and the convolutions' workspace; the probe
+/// images once, as f32; and the process itself.
+pub fn memory_estimate(
+    settings: &Settings,
+    specs: &[&NetSpec],
+    input: Shape,
+    train_images: usize,
+) -> Result<u64, LandscapeError> {
+    use crate::train::budget::{self, DataShape};
+    const F32: u64 = 4;
+    let batch = settings.batch.min(settings.images).max(1);
+    let hyper = crate::train::Hyper {
+        batch,
+        threads: settings.threads,
+        ..crate::train::Hyper::default()
+    };
+    let shape = DataShape {
+        input,
+        n_train: batch,
+        n_test: batch,
+        bytes: 0,
+    };
+    let mut total = 0u64;
+    let mut process = 0u64;
+    for spec in specs {
+        let info = spec
+            .infer(input)
+            .map_err(|e| LandscapeError::Model(e.to_string()))?;
+        let est = budget::estimate(spec, &hyper, shape)
+            .map_err(|e| LandscapeError::Model(e.to_string()))?;
+        let max_out = info
+            .layers
+            .iter()
+            .map(|l| l.output.len() as u64)
+            .fold(input.len() as u64, u64::max);
+        let forward = (3 * max_out * batch as u64 * F32) * 5 / 4;
+        total = total
+            .saturating_add(7 * info.params as u64 * F32)
+            .saturating_add(forward)
+            .saturating_add(est.workspace);
+        process = process.max(est.process);
+    }
+    let probe = (settings.images.min(train_images) as u64)
+        .saturating_mul(input.len() as u64)
+        .saturating_mul(F32);
+    Ok(total.saturating_add(probe).saturating_add(process))
+}
+
 /// One trained net to look at.
 pub struct Subject {
     pub label: String,
@@ -490,5 +542,43 @@ pub fn spawn_prepared(
         events: rx,
         cancel,
         thread: Some(thread),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::presets::{self, ShortcutOption};
+
+    #[test]
+    fn the_memory_estimate_counts_every_copy_and_the_probe() {
+        let spec = presets::cifar(20, true, ShortcutOption::A, 16, 10).unwrap();
+        let input = Shape::new(3, 32, 32);
+        let params = spec.infer(input).unwrap().params as u64;
+        let s = Settings {
+            images: 1000,
+            ..Settings::default()
+        };
+        let one = memory_estimate(&s, &[&spec], input, 50_000).unwrap();
+        let two = memory_estimate(&s, &[&spec, &spec], input, 50_000).unwrap();
+        let probe = 1000 * 3 * 32 * 32 * 4;
+        assert!(one > 7 * params * 4 + probe, "{one}");
+        // The second net adds its own copies, not a second probe or process.
+        assert!(
+            two - one >= 7 * params * 4 && two - one < one - probe,
+            "{one} {two}"
+        );
+        // More images cost their f32 pixels, but no more than the training split holds.
+        let more = Settings {
+            images: 11_000,
+            ..s.clone()
+        };
+        let m = memory_estimate(&more, &[&spec], input, 50_000).unwrap();
+        assert_eq!(m - one, 10_000 * 3 * 32 * 32 * 4);
+        assert_eq!(
+            memory_estimate(&more, &[&spec], input, 1000).unwrap(),
+            one,
+            "capped at the split"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! The `lessons --check` harness judges with [`evaluate`] as well, on the same histories.
 use super::{Check, TryNet};
+use crate::landscape::{Landscape, Status, bowl_check};
 use crate::nn::LayerSpec;
 use crate::train::{RunHistory, RunStatus};
 
@@ -199,7 +200,18 @@ fn with_left_out(msg: String, left_out: &[String]) -> String {
 }
 
 /// The check's verdict on `runs`, or `None` when the lesson has nothing to check on runs.
+/// (The `bowl` check also needs the surfaces: see [`evaluate_with`].)
 pub fn evaluate(check: Check, runs: &[RunHistory]) -> Option<Outcome> {
+    evaluate_with(check, runs, None)
+}
+
+/// The check's verdict on `runs` and, for the `bowl` check, the loss landscape computed around
+/// them (`None`: not computed).
+pub fn evaluate_with(
+    check: Check,
+    runs: &[RunHistory],
+    landscape: Option<&Landscape>,
+) -> Option<Outcome> {
     let (ok, left_out) = usable(runs);
     let runs = runs_of(&ok);
     let o = match check {
@@ -213,6 +225,7 @@ pub fn evaluate(check: Check, runs: &[RunHistory]) -> Option<Outcome> {
         Check::GradSpread => grad_spread(&runs),
         Check::ActivationGrowth => activation_growth(&runs),
         Check::SweepTrend => sweep_trend(&runs),
+        Check::Bowl => bowl(&runs, landscape),
     };
     Some(if o.passed {
         o
@@ -331,6 +344,96 @@ fn degradation(runs: &[Run]) -> Outcome {
         ),
         Err(Some((_, _, AtStep::TooEarly(why)))) => Outcome::missing(why),
         Err(None) => Outcome::missing("Still missing: two comparable plain nets."),
+    }
+}
+
+/// The learner's own surfaces, judged by `landscape::check::bowl_check`, but only around a
+/// plain/residual pair that both trained their whole budget (an equal number of steps) and only
+/// on a finished, complete grid of exactly that pair: a stopped run, a partial or cancelled grid
+/// or a grid of other nets is never evidence.
+fn bowl(runs: &[Run], landscape: Option<&Landscape>) -> Outcome {
+    let pairs = twins(runs);
+    let Some((p, r)) = pairs.iter().copied().max_by_key(|(p, r)| {
+        (
+            finished(p.h) && finished(r.h),
+            p.h.steps_done().min(r.h.steps_done()),
+        )
+    }) else {
+        return Outcome::missing(
+            "Still missing: a plain net and its residual twin trained with the same settings (the Try it button trains them and then draws their surfaces).",
+        );
+    };
+    for h in [p.h, r.h] {
+        match h.status {
+            RunStatus::Finished => {}
+            RunStatus::Stopped => {
+                return Outcome::missing(format!(
+                    "{} was stopped after {} steps: the surfaces are judged only around nets that trained their whole budget. Run the Try it again and let it finish.",
+                    h.label,
+                    h.steps_done()
+                ));
+            }
+            _ => {
+                return Outcome::missing(format!(
+                    "Waiting for evidence: the surfaces are computed once both nets have finished training ({} is at step {}).",
+                    h.label,
+                    h.steps_done()
+                ));
+            }
+        }
+    }
+    if p.h.steps_done() != r.h.steps_done() {
+        return Outcome::missing(format!(
+            "{} trained {} steps and {} {}: the surfaces compare only nets trained for an equal number of steps.",
+            p.h.label,
+            p.h.steps_done(),
+            r.h.label,
+            r.h.steps_done()
+        ));
+    }
+    let Some(l) = landscape else {
+        return Outcome::missing(format!(
+            "Waiting for the surfaces of {} and {}: they are computed once both nets have finished (the Landscape tab shows them as they arrive).",
+            p.h.label, r.h.label
+        ));
+    };
+    if !matches!(l.status, Status::Finished { .. }) {
+        // Still copying the nets or computing, cancelled or failed: the surfaces' own words.
+        return Outcome::missing(bowl_check(l).text);
+    }
+    let of_pair = l.nets.len() == 2
+        && [p.h, r.h]
+            .iter()
+            .all(|h| l.nets.iter().any(|n| n.label == h.label));
+    if !of_pair {
+        return Outcome::missing(format!(
+            "The surfaces on the Landscape tab are not those of {} and {}: compute the landscape of this pair.",
+            p.h.label, r.h.label
+        ));
+    }
+    let v = bowl_check(l);
+    let figure = || {
+        let share = |residual: bool| {
+            l.nets
+                .iter()
+                .find(|n| n.residual == residual)
+                .and_then(|n| Some((n.label.clone(), n.figures()?.nonconvex_share)))
+        };
+        match (share(false), share(true)) {
+            (Some((pl, ps)), Some((rl, rs))) => format!(
+                "{pl} {} vs {rl} {} not locally convex ({}x{} grid)",
+                pct(ps as f32),
+                pct(rs as f32),
+                l.nets[0].surface.side(),
+                l.nets[0].surface.side()
+            ),
+            _ => String::new(),
+        }
+    };
+    match v.passed {
+        None => Outcome::missing(v.text),
+        Some(true) => Outcome::pass(v.text, figure()),
+        Some(false) => Outcome::not_yet(v.text, figure()),
     }
 }
 

@@ -307,6 +307,9 @@ pub enum Check {
     GradSpread,
     ActivationGrowth,
     SweepTrend,
+    /// The residual net's loss surface is clearly more bowl-like than its plain twin's, judged
+    /// on the surfaces the Try it computes after training (`landscape::check::bowl_check`).
+    Bowl,
     Exercise(BuildExercise),
     None,
 }
@@ -320,12 +323,92 @@ impl Check {
             "grad-spread" => Self::GradSpread,
             "activation-growth" => Self::ActivationGrowth,
             "sweep-trend" => Self::SweepTrend,
+            "bowl" => Self::Bowl,
             "exercise-identity" => Self::Exercise(BuildExercise::Identity),
             "exercise-conv" => Self::Exercise(BuildExercise::Conv),
             "exercise-bottleneck" => Self::Exercise(BuildExercise::Bottleneck),
             "none" => Self::None,
             _ => return None,
         })
+    }
+}
+
+/// The loss landscape a Try it computes once its plain/residual pair has finished training
+/// (front matter `landscape:`, e.g. `landscape: grid 15, range 1, images 200, line 21`).
+///
+/// Sized like `quick:`: the surfaces of both nets must be drawn within the lesson's minute, on
+/// the same fixed training images and the same random directions for both nets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LandscapeQuick {
+    /// Points per side (odd, so the trained net is the middle point).
+    pub grid: usize,
+    /// The grid spans [-range, range] along both directions.
+    pub range: f32,
+    /// Training images every point is evaluated on.
+    pub images: usize,
+    /// Points on the initial-to-trained line (0: none).
+    pub line: usize,
+}
+
+impl Default for LandscapeQuick {
+    fn default() -> Self {
+        Self {
+            grid: 15,
+            range: 1.0,
+            images: 200,
+            line: 21,
+        }
+    }
+}
+
+impl LandscapeQuick {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut q = LandscapeQuick::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = item
+                .split_once(char::is_whitespace)
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| format!("landscape: `{item}` is not `key value`"))?;
+            let num = |v: &str| -> Result<usize, String> {
+                v.parse::<usize>()
+                    .map_err(|_| format!("landscape: `{key}` wants a whole number, not `{v}`"))
+            };
+            match key {
+                "grid" => q.grid = num(value)?,
+                "images" => q.images = num(value)?,
+                "line" => q.line = num(value)?,
+                "range" => {
+                    q.range = value
+                        .parse::<f32>()
+                        .map_err(|_| format!("landscape: range wants a number, not `{value}`"))?
+                }
+                _ => return Err(format!("landscape: unknown key `{key}`")),
+            }
+        }
+        if q.grid % 2 == 0 {
+            return Err(format!(
+                "landscape: the grid must be odd so the trained net is its middle point (got {})",
+                q.grid
+            ));
+        }
+        q.settings(0)
+            .validate()
+            .map_err(|e| format!("landscape: {e}"))?;
+        Ok(q)
+    }
+
+    /// The landscape job's settings; `seed` picks the directions and the images (the same for
+    /// both nets).
+    pub fn settings(&self, seed: u64) -> crate::landscape::Settings {
+        crate::landscape::Settings {
+            grid: self.grid,
+            range: self.range,
+            images: self.images,
+            batch: self.images.clamp(1, 250),
+            seed,
+            line_points: self.line,
+            ..crate::landscape::Settings::default()
+        }
     }
 }
 
@@ -340,6 +423,8 @@ pub struct Lesson {
     /// Present exactly when the Try it trains (`train` or `sweep`).
     pub quick: Option<Quick>,
     pub check: Check,
+    /// The surfaces the Try it computes after training (only with a `train` pair).
+    pub landscape: Option<LandscapeQuick>,
     pub body: String,
 }
 
@@ -398,6 +483,25 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
         (_, Ok(q)) => Some(Quick::parse(&q).map_err(err)?),
         (_, Err(e)) => return Err(e),
     };
+    let landscape = match field("landscape") {
+        Ok(l) => {
+            let pair = matches!(&try_action, TryAction::Train(n)
+                if n.iter().any(|n| n.residual) && n.iter().any(|n| !n.residual));
+            if !pair {
+                return Err(err(
+                    "a `landscape:` line needs a Try it that trains a plain and a residual net"
+                        .into(),
+                ));
+            }
+            Some(LandscapeQuick::parse(&l).map_err(err)?)
+        }
+        Err(_) => None,
+    };
+    if check == Check::Bowl && landscape.is_none() {
+        return Err(err(
+            "the `bowl` check needs a `landscape:` line (the surfaces it judges)".into(),
+        ));
+    }
     Ok(Lesson {
         file: file.into(),
         id,
@@ -407,6 +511,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
         try_line,
         quick,
         check,
+        landscape,
         body: body.to_string(),
     })
 }

@@ -123,10 +123,12 @@ fn draw_contour(plot: &ContourPlot, area: &Area, px: &Px) -> DrawResult {
         )))?;
     }
     let font = ("sans-serif", px(22.0).max(8)).into_font();
+    let mut taken: Vec<[i32; 4]> = Vec::new();
     for lab in &plot.labels {
         let (cx, cy) = ctx.backend_coord(&(lab.at[0], lab.at[1]));
         let tw = (lab.text.len() as f64 * px(22.0) as f64 * 0.55) as i32 + px(8.0) as i32;
         let th = px(26.0) as i32;
+        taken.push([cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2]);
         screen.draw(&Rectangle::new(
             [(cx - tw / 2, cy - th / 2), (cx + tw / 2, cy + th / 2)],
             WHITE.mix(0.85).filled(),
@@ -146,8 +148,34 @@ fn draw_contour(plot: &ContourPlot, area: &Area, px: &Px) -> DrawResult {
             screen.draw(&PathElement::new(vec![(cx - r, cy), (cx + r, cy)], style))?;
             screen.draw(&PathElement::new(vec![(cx, cy - r), (cx, cy + r)], style))?;
         }
-        let (tx, ty) = (cx + r + px(4.0) as i32, cy - r);
         let tw = (name.len() as f64 * px(22.0) as f64 * 0.55) as i32 + px(6.0) as i32;
+        let th = px(26.0) as i32;
+        // Beside the cross, in the first corner that covers no level label (upper right, upper
+        // left, lower right, lower left), else the one covering the least of them. (tx, ty) is
+        // the text's left end on its baseline.
+        let gap = px(4.0) as i32;
+        let corners = [
+            (cx + r + gap, cy - r),
+            (cx - r - gap - tw, cy - r),
+            (cx + r + gap, cy + r + th),
+            (cx - r - gap - tw, cy + r + th),
+        ];
+        let covered = |&(x, y): &(i32, i32)| -> i64 {
+            let b = [x - px(3.0) as i32, y - th, x + tw, y];
+            taken
+                .iter()
+                .map(|t| {
+                    let w = (b[2].min(t[2]) - b[0].max(t[0])).max(0) as i64;
+                    let h = (b[3].min(t[3]) - b[1].max(t[1])).max(0) as i64;
+                    w * h
+                })
+                .sum()
+        };
+        let (tx, ty) = corners
+            .iter()
+            .copied()
+            .min_by_key(covered)
+            .unwrap_or(corners[0]);
         screen.draw(&Rectangle::new(
             [(tx - px(3.0) as i32, ty - px(26.0) as i32), (tx + tw, ty)],
             WHITE.mix(0.85).filled(),

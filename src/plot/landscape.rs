@@ -112,6 +112,8 @@ pub fn line_chart(l: &Landscape, error: bool) -> Chart {
         ("Loss from initial to trained weights", "cross-entropy loss")
     };
     let mut c = Chart::new(title, "alpha (0 = initial weights, 1 = trained)", y);
+    // alpha is a fraction, not a count: integer ticks would leave only 0 and 1.
+    c.integer_x = false;
     for (n, rgb) in l.nets.iter().zip(colors(l)) {
         let Some(line) = &n.line else { continue };
         let vals = if error { &line.error } else { &line.loss };
@@ -137,6 +139,8 @@ pub fn slice_chart(l: &Landscape) -> Chart {
         "step along direction 1",
         "cross-entropy loss",
     );
+    // Steps of a fraction of the filters' size: integer ticks would leave only 0.
+    c.integer_x = false;
     for (n, rgb) in l.nets.iter().zip(colors(l)) {
         let s = &n.surface;
         let mid = s.side() / 2;

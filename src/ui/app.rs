@@ -242,6 +242,7 @@ impl ResNetLabApp {
     fn apply_try(&mut self, idx: usize, action: TryAction, ctx: &egui::Context) {
         match action {
             TryAction::Train(_) | TryAction::Sweep(_) => {
+                self.cancel_lesson_landscape();
                 let Some(lesson) = self.lessons.lessons.get(idx).cloned() else {
                     return;
                 };
@@ -356,7 +357,47 @@ impl ResNetLabApp {
             Some(format!("Lesson {}: {}.{faint}", n + 1, prepared.describe()));
     }
 
+    /// A lesson whose Try it ends in a loss landscape: once both runs have finished their whole
+    /// budget, compute the pair's surfaces on the Landscape tab's worker and show that tab.
+    fn chain_landscape(&mut self, ctx: &egui::Context) {
+        let Some(a) = &self.try_it.active else {
+            return;
+        };
+        let Some(quick) = a.landscape.as_ref().filter(|_| a.landscape_pair.is_none()) else {
+            return;
+        };
+        if a.config != self.train.config {
+            return; // the learner set up other nets since
+        }
+        let Some((plain, residual)) = try_it::finished_pair(&self.train.session, a.plan.nets.len())
+        else {
+            return;
+        };
+        let settings = quick.settings(a.plan.hyper.seed);
+        let what = format!(
+            "Both nets finished: computing their loss surfaces ({0}x{0} grid over {1} training images) on the Landscape tab.",
+            settings.grid, settings.images
+        );
+        if let Some(a) = &mut self.try_it.active {
+            a.landscape_pair = Some((plain, residual));
+        }
+        self.landscape
+            .compute_pair(plain, residual, settings, &self.train.session, ctx);
+        self.train.session.message = Some(what);
+        self.tab = Tab::Landscape;
+    }
+
+    /// Cancels the surfaces the current Try it started, if they are still being computed.
+    fn cancel_lesson_landscape(&mut self) {
+        if let Some((p, r)) = self.try_it.active.as_ref().and_then(|a| a.landscape_pair)
+            && self.landscape.is_of_pair(p, r)
+        {
+            self.landscape.cancel();
+        }
+    }
+
     fn undo_try(&mut self) {
+        self.cancel_lesson_landscape();
         let Some(s) = self.try_it.undo() else {
             return;
         };
@@ -465,6 +506,7 @@ impl ResNetLabApp {
         self.poll_try(&ctx);
         self.train.poll(&ctx);
         self.landscape.poll();
+        self.chain_landscape(&ctx);
         self.train.reference = self.try_it.reference(&self.train.config);
         if let Some(source) = self.train.wants_source.take() {
             // A reopened experiment brings its data source back unless it is already loaded.
@@ -498,9 +540,10 @@ impl ResNetLabApp {
         // A lesson is done when its check passes on the learner's runs (the lesson on screen is
         // judged by its panel, the one whose Try it is training here), or, without a check,
         // when its Try it ran to the end.
+        let surfaces = self.landscape.result_of_session(&self.train.session);
         if let Some(a) = &self.try_it.active {
             let id = a.lesson.clone();
-            self.lessons.update_done(&id, &runs);
+            self.lessons.update_done(&id, &runs, surfaces);
         }
         if let Some(id) = self.try_it.finished_lesson(&runs).map(str::to_string)
             && self
@@ -525,7 +568,7 @@ impl ResNetLabApp {
             .min_size(240.0)
             .max_size((width * 0.45).max(260.0))
             .show_collapsible(ui, &mut self.lesson_panel_open, |ui| {
-                action = self.lessons.ui(ui, &runs, &state);
+                action = self.lessons.ui(ui, &runs, surfaces, &state);
             });
         match action {
             Some(LessonAction::Try(i, t)) => self.apply_try(i, t, &ctx),

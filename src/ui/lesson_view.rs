@@ -1,5 +1,6 @@
 //! The lesson panel: text, diagram, "Try it", the check on the learner's runs, and navigation.
 use super::{diagrams, markdown};
+use crate::landscape::Landscape;
 use crate::lessons::{self, Lesson, TryAction, check};
 use crate::train::RunHistory;
 use egui::{Key, RichText, Ui};
@@ -91,11 +92,13 @@ impl LessonView {
 
     /// Marks lesson `id` done if its run check passes on `runs` (the learner may be reading
     /// another lesson while its Try it trains).
-    pub fn update_done(&mut self, id: &str, runs: &[RunHistory]) {
+    /// `surfaces` is the loss landscape on the Landscape tab, when it belongs to the session's
+    /// runs (the `bowl` check judges it).
+    pub fn update_done(&mut self, id: &str, runs: &[RunHistory], surfaces: Option<&Landscape>) {
         let passed = self.lessons.iter().any(|l| {
             l.id == id
                 && !matches!(l.check, lessons::Check::None | lessons::Check::Exercise(_))
-                && check::evaluate(l.check, runs).is_some_and(|o| o.passed)
+                && check::evaluate_with(l.check, runs, surfaces).is_some_and(|o| o.passed)
         });
         if passed {
             self.mark_done(id);
@@ -124,6 +127,7 @@ impl LessonView {
         &mut self,
         ui: &mut Ui,
         runs: &[RunHistory],
+        surfaces: Option<&Landscape>,
         state: &TryState,
     ) -> Option<LessonAction> {
         let mut action = None;
@@ -214,7 +218,7 @@ impl LessonView {
                                 .on_hover_text("The paper's settings instead of the one-minute size: 28x28 images, width 16, batch 128, three epochs on all 10,000 images. Takes minutes.");
                         }
                     });
-                    match check::evaluate(lesson.check, runs) {
+                    match check::evaluate_with(lesson.check, runs, surfaces) {
                         Some(outcome) => {
                             if outcome.passed && !self.progress.done.contains(&lesson.id) {
                                 self.progress.done.push(lesson.id.clone());

@@ -7,8 +7,9 @@ use super::session::{DataRef, NetChoice, Session, TrainConfig};
 use crate::data::{Dataset, LoadOptions};
 use crate::lessons::plan::{self, Plan, Prepared, Size, Sizing};
 use crate::lessons::reference::{self, Reference};
-use crate::lessons::{Check, Lesson, TryNet};
+use crate::lessons::{Check, LandscapeQuick, Lesson, TryNet};
 use crate::plot::charts::SweepPoint;
+use crate::train::store::RunId;
 use crate::train::worker::Wake;
 use crate::train::{RunHistory, RunStatus};
 use std::sync::Arc;
@@ -95,6 +96,38 @@ pub struct Active {
     pub reference: Option<Arc<Reference>>,
     pub config: TrainConfig,
     pub clicked: Instant,
+    /// The surfaces to compute once the pair has finished (lessons with a `landscape:` line).
+    pub landscape: Option<LandscapeQuick>,
+    /// The pair whose surfaces were started, once they were.
+    pub landscape_pair: Option<(RunId, RunId)>,
+}
+
+/// The plain and the residual run of a Try it that ran to the end: exactly `expected` runs, all
+/// finished (not stopped) after an equal number of steps, their trained nets handed back. Only
+/// then are their surfaces computed; a stopped or unequal pair gets none.
+pub fn finished_pair(session: &Session, expected: usize) -> Option<(RunId, RunId)> {
+    let runs = session.runs();
+    let steps = runs.first()?.history.steps_done();
+    let ready = runs.len() == expected
+        && runs.iter().all(|r| {
+            r.history.status == RunStatus::Finished
+                && r.model.is_some()
+                && r.history.steps_done() == steps
+        });
+    if !ready || steps == 0 {
+        return None;
+    }
+    let find = |residual: bool| {
+        runs.iter()
+            .find(|r| {
+                r.history
+                    .net
+                    .as_ref()
+                    .is_some_and(|n| n.spec.has_shortcuts() == residual)
+            })
+            .map(|r| r.id)
+    };
+    Some((find(false)?, find(true)?))
 }
 
 pub struct TryIt {
@@ -103,6 +136,8 @@ pub struct TryIt {
     undo: Option<Snapshot>,
     /// How the step budget is chosen; tests fix it.
     pub sizing: Sizing,
+    /// Replaces a lesson's `landscape:` line (tests use a tiny grid).
+    pub landscape_override: Option<LandscapeQuick>,
     clicked: Option<Instant>,
 }
 
@@ -113,6 +148,7 @@ impl Default for TryIt {
             active: None,
             undo: None,
             sizing: Sizing::Probe,
+            landscape_override: None,
             clicked: None,
         }
     }
@@ -192,6 +228,11 @@ impl TryIt {
             reference,
             config: config.clone(),
             clicked: self.clicked.unwrap_or_else(Instant::now),
+            landscape: lesson
+                .landscape
+                .as_ref()
+                .map(|l| self.landscape_override.clone().unwrap_or_else(|| l.clone())),
+            landscape_pair: None,
         });
     }
 

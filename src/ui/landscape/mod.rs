@@ -10,6 +10,7 @@ use crate::plot::contour::ContourPlot;
 use crate::plot::field::Levels;
 use crate::plot::landscape as pictures;
 use crate::plot::surface::{Scene, View3};
+use crate::train::store::RunId;
 use crate::ui::export::Exporter;
 use crate::ui::session::Session;
 use egui::{RichText, TextureHandle, Ui};
@@ -47,6 +48,8 @@ pub struct LandscapeView {
     pub folder_path: String,
     opening: Option<(PathBuf, Receiver<Result<OpenedRun, String>>)>,
     job: Option<JobHandle>,
+    /// The nets the landscape shown was computed from.
+    computed_for: Vec<NetRef>,
     started: Option<Instant>,
     /// What has been computed so far (also read by lesson checks).
     pub result: Landscape,
@@ -71,6 +74,7 @@ impl Default for LandscapeView {
             folder_path: String::new(),
             opening: None,
             job: None,
+            computed_for: Vec::new(),
             started: None,
             result: Landscape::new(),
             page: Page::Contours,
@@ -135,38 +139,61 @@ impl LandscapeView {
     pub fn start(&mut self, session: &Session, ctx: &egui::Context) {
         self.cancel();
         let ids: Vec<NetRef> = [self.plain, self.residual].into_iter().flatten().collect();
-        if ids.is_empty() {
-            self.message =
-                Some("Choose a trained net first (train one, or open a run folder).".into());
-            return;
-        }
-        let materials: Result<Vec<_>, String> = ids
-            .iter()
-            .map(|id| sources::material(*id, session, &self.folders))
-            .collect();
-        let materials = match materials.and_then(|m| sources::same_data(&m).map(|_| m)) {
-            Ok(m) => m,
-            Err(e) => {
-                self.message = Some(format!("Cannot start: {e}."));
-                return;
-            }
-        };
-        if let Err(e) = self.settings.validate() {
-            self.message = Some(format!("Cannot start: {e}."));
-            return;
-        }
         let ctx = ctx.clone();
         let wake: landscape::job::Wake = Arc::new(move || ctx.request_repaint());
-        self.job = Some(landscape::spawn_prepared(
-            self.settings.clone(),
-            move || sources::subjects(materials),
-            wake,
-        ));
-        self.result = Landscape::new();
-        self.result.status = Status::Running;
-        self.started = Some(Instant::now());
-        self.drawn = None;
-        self.message = None;
+        match sources::spawn_job(&ids, session, &self.folders, self.settings.clone(), wake) {
+            Ok(job) => {
+                self.job = Some(job);
+                self.computed_for = ids;
+                self.result = Landscape::new();
+                self.result.status = Status::Running;
+                self.started = Some(Instant::now());
+                self.drawn = None;
+                self.message = None;
+            }
+            Err(e) => self.message = Some(format!("Cannot start: {e}.")),
+        }
+    }
+
+    /// Computes the surfaces of the session's runs `plain` and `residual` with `settings` (a
+    /// lesson's Try it, once its pair has finished): the pickers and settings show what runs.
+    pub fn compute_pair(
+        &mut self,
+        plain: RunId,
+        residual: RunId,
+        settings: Settings,
+        session: &Session,
+        ctx: &egui::Context,
+    ) {
+        self.plain = Some(NetRef::Trained(plain));
+        self.residual = Some(NetRef::Trained(residual));
+        self.settings = settings;
+        self.page = Page::Contours;
+        self.start(session, ctx);
+        if self.job.is_none() {
+            // Refused (memory, a net gone): the lesson's check says why instead of waiting.
+            let why = self.message.clone().unwrap_or_default();
+            self.computed_for = vec![NetRef::Trained(plain), NetRef::Trained(residual)];
+            self.result = Landscape::new();
+            self.result.status = Status::Failed(why);
+            self.drawn = None;
+        }
+    }
+
+    /// Whether the landscape shown (computed, or being computed) is that of these two runs.
+    pub fn is_of_pair(&self, plain: RunId, residual: RunId) -> bool {
+        self.computed_for == [NetRef::Trained(plain), NetRef::Trained(residual)]
+    }
+
+    /// The landscape, when it was computed from runs the session still holds (what a lesson
+    /// check may read; the check itself matches the nets to the runs it judges).
+    pub fn result_of_session(&self, session: &Session) -> Option<&Landscape> {
+        let held = !self.computed_for.is_empty()
+            && self.computed_for.iter().all(|id| match id {
+                NetRef::Trained(id) => session.store.get(*id).is_some(),
+                NetRef::Folder(_) => false,
+            });
+        held.then_some(&self.result)
     }
 
     pub fn cancel(&mut self) {

@@ -5,7 +5,9 @@ use crate::plot::axis;
 use crate::plot::contour::ContourPlot;
 use crate::plot::field::{Levels, raster};
 use crate::plot::surface::Scene;
-use egui::{Align2, Color32, FontId, Pos2, Rect, Shape, Stroke, TextureHandle, Ui, pos2, vec2};
+use egui::{
+    Align2, Color32, FontId, Pos2, Rect, Shape, Stroke, TextureHandle, Ui, Vec2, pos2, vec2,
+};
 
 fn rgb(c: [u8; 3]) -> Color32 {
     Color32::from_rgb(c[0], c[1], c[2])
@@ -35,6 +37,40 @@ pub fn texture(ui: &Ui, name: &str, plot: &ContourPlot) -> TextureHandle {
     };
     ui.ctx()
         .load_texture(name, img, egui::TextureOptions::LINEAR)
+}
+
+/// `r` moved the least distance that puts it inside `area` (a level label on a line that meets
+/// the edge would otherwise cover the axis' tick labels).
+fn inside(r: Rect, area: Rect) -> Rect {
+    let dx = (area.left() - r.left()).max(0.0) + (area.right() - r.right()).min(0.0);
+    let dy = (area.top() - r.top()).max(0.0) + (area.bottom() - r.bottom()).min(0.0);
+    r.translate(vec2(dx, dy))
+}
+
+/// Where a mark's name goes beside its cross at `c`: the first corner (upper right, upper left,
+/// lower right, lower left) inside the plot whose label does not cover a level label, else the
+/// one that covers the least of them.
+fn mark_label_rect(c: Pos2, size: Vec2, area: Rect, taken: &[Rect]) -> Rect {
+    let corners = [
+        Rect::from_min_size(c + vec2(8.0, -8.0 - size.y), size),
+        Rect::from_min_size(c + vec2(-8.0 - size.x, -8.0 - size.y), size),
+        Rect::from_min_size(c + vec2(8.0, 8.0), size),
+        Rect::from_min_size(c + vec2(-8.0 - size.x, 8.0), size),
+    ];
+    let covered = |r: &Rect| -> f32 {
+        let outside = if area.contains_rect(*r) { 0.0 } else { 1e6 };
+        outside
+            + taken
+                .iter()
+                .map(|t| t.intersect(*r))
+                .filter(|i| i.is_positive())
+                .map(|i| i.area())
+                .sum::<f32>()
+    };
+    corners
+        .into_iter()
+        .min_by(|a, b| covered(a).total_cmp(&covered(b)))
+        .unwrap_or(corners[0])
 }
 
 /// One contour panel in `rect`: title, axes with ticks, the bands, lines, labels and marks.
@@ -78,12 +114,17 @@ pub fn contour_panel(ui: &Ui, rect: Rect, plot: &ContourPlot, tex: Option<&Textu
         let pts: Vec<Pos2> = l.points.iter().map(|p| to_screen(*p)).collect();
         painter.add(Shape::line(pts, ink));
     }
+    let mut taken = Vec::new();
     for lab in &plot.labels {
         let at = to_screen(lab.at);
         let galley = painter.layout_no_wrap(lab.text.clone(), small.clone(), Color32::BLACK);
-        let r = Rect::from_center_size(at, galley.size() + vec2(4.0, 0.0));
+        let r = inside(
+            Rect::from_center_size(at, galley.size() + vec2(4.0, 0.0)),
+            area,
+        );
         painter.rect_filled(r, 2.0, Color32::from_white_alpha(215));
         painter.galley(r.min + vec2(2.0, 0.0), galley, Color32::BLACK);
+        taken.push(r);
     }
     for (at, name) in &plot.marks {
         let c = to_screen(*at);
@@ -93,7 +134,8 @@ pub fn contour_panel(ui: &Ui, rect: Rect, plot: &ContourPlot, tex: Option<&Textu
             painter.line_segment([c - vec2(0.0, 6.0), c + vec2(0.0, 6.0)], s);
         }
         let galley = painter.layout_no_wrap(name.clone(), small.clone(), Color32::BLACK);
-        let r = Rect::from_min_size(c + vec2(8.0, -16.0), galley.size() + vec2(4.0, 0.0));
+        let size = galley.size() + vec2(4.0, 0.0);
+        let r = mark_label_rect(c, size, area, &taken);
         painter.rect_filled(r, 2.0, Color32::from_white_alpha(215));
         painter.galley(r.min + vec2(2.0, 0.0), galley, Color32::BLACK);
     }

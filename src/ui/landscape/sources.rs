@@ -178,6 +178,63 @@ pub fn same_data(m: &[Material]) -> Result<(), String> {
     Ok(())
 }
 
+/// Starts computing the landscapes of `ids` (a plain net and its residual twin, or one net) on
+/// the landscape worker: the Landscape tab's ▶ Compute, a lesson's Try it once its pair has
+/// finished, and the `lessons --check` harness all start it here.
+pub fn spawn_job(
+    ids: &[NetRef],
+    session: &Session,
+    folders: &[OpenedRun],
+    settings: landscape::Settings,
+    wake: landscape::job::Wake,
+) -> Result<landscape::JobHandle, String> {
+    if ids.is_empty() {
+        return Err("choose a trained net first (train one, or open a run folder)".into());
+    }
+    let materials = ids
+        .iter()
+        .map(|id| material(*id, session, folders))
+        .collect::<Result<Vec<_>, String>>()?;
+    same_data(&materials)?;
+    settings.validate()?;
+    check_memory(&materials, &settings)?;
+    Ok(landscape::spawn_prepared(
+        settings,
+        move || subjects(materials),
+        wake,
+    ))
+}
+
+/// Refuses a job that would not fit the memory limit, before anything is copied.
+fn check_memory(materials: &[Material], settings: &landscape::Settings) -> Result<(), String> {
+    let mut nets = Vec::new();
+    for m in materials {
+        let src = m
+            .model
+            .lock()
+            .map_err(|_| format!("{} is unreadable after an earlier failure", m.label))?;
+        nets.push((src.spec().clone(), src.input_shape()));
+    }
+    let Some(input) = nets.first().map(|n| n.1) else {
+        return Ok(());
+    };
+    let specs: Vec<&crate::nn::NetSpec> = nets.iter().map(|n| &n.0).collect();
+    let train = materials.first().map_or(0, |m| m.data.train.len());
+    let need = landscape::job::memory_estimate(settings, &specs, input, train)
+        .map_err(|e| e.to_string())?;
+    let limit = crate::util::mem_limit();
+    if need > limit.bytes {
+        let names: Vec<&str> = materials.iter().map(|m| m.label.as_str()).collect();
+        return Err(format!(
+            "the landscape of {} would need about {} of memory, more than the limit of {}; use fewer images",
+            names.join(" and "),
+            crate::util::bytes_text(need),
+            limit.describe()
+        ));
+    }
+    Ok(())
+}
+
 /// Copies each net (the job moves its weights; the session's copy stays as it is) and finds
 /// its initial weights. Runs on the landscape worker.
 pub fn subjects(materials: Vec<Material>) -> Result<(Vec<Subject>, Arc<Dataset>), String> {
