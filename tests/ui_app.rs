@@ -6,33 +6,16 @@ use resnet_lab::train::RunStatus;
 use resnet_lab::ui::ResNetLabApp;
 use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::session::NetChoice;
-use std::time::{Duration, Instant};
+
+mod common;
+use common::step_until;
 
 fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+    common::harness(app, egui::vec2(1400.0, 900.0))
 }
 
 fn small_app() -> ResNetLabApp {
     ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 200, 50))
-}
-
-/// Steps the UI until `done` holds, failing after `secs`.
-fn step_until(
-    h: &mut Harness<'_, ResNetLabApp>,
-    secs: u64,
-    what: &str,
-    done: impl Fn(&ResNetLabApp) -> bool,
-) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while !done(h.state()) {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.step();
 }
 
 #[test]

@@ -9,11 +9,9 @@ use resnet_lab::ui::ResNetLabApp;
 use resnet_lab::ui::app::Tab;
 use std::time::{Duration, Instant};
 
+mod common;
 fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+    common::harness(app, egui::vec2(1600.0, 1000.0))
 }
 
 fn click(h: &mut Harness<'_, ResNetLabApp>, label: &str) {

@@ -13,29 +13,21 @@ use resnet_lab::ui::ResNetLabApp;
 use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::inspect::{InspectPage, PLAIN, RESIDUAL};
 use resnet_lab::ui::session::NetChoice;
-use std::time::{Duration, Instant};
 
+mod common;
 fn harness(app: ResNetLabApp, size: egui::Vec2) -> Harness<'static, ResNetLabApp> {
-    Harness::builder()
-        .with_size(size)
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+    common::harness(app, size)
 }
 
-/// Steps the UI until `done` holds, failing after `secs`.
+/// Steps the UI until `done` holds, failing after `secs`; one more step than the shared helper.
 fn step_until(
     h: &mut Harness<'_, ResNetLabApp>,
     secs: u64,
     what: &str,
     done: impl Fn(&ResNetLabApp) -> bool,
 ) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while !done(h.state()) {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
+    common::step_until(h, secs, what, done);
+    h.step();
 }
 
 /// plain-8 and resnet-8 (width 4) for `steps` steps on a small built-in set.

@@ -13,13 +13,11 @@ use resnet_lab::ui::landscape::Page;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
 const SMALL: egui::Vec2 = egui::vec2(1024.0, 700.0);
 
 fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
-    Harness::builder()
-        .with_size(SMALL)
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+    common::harness(app, SMALL)
 }
 
 fn small_data() -> Dataset {

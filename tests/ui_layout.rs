@@ -16,13 +16,11 @@ use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::builder_view::BuilderView;
 use resnet_lab::ui::train_view::PlotPage;
 
+mod common;
 const SMALL: egui::Vec2 = egui::vec2(1024.0, 700.0);
 
 fn harness(app: ResNetLabApp, size: egui::Vec2) -> Harness<'static, ResNetLabApp> {
-    Harness::builder()
-        .with_size(size)
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+    common::harness(app, size)
 }
 
 fn small_app() -> ResNetLabApp {

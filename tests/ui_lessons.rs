@@ -13,13 +13,12 @@ use resnet_lab::train::{RunHistory, RunStatus};
 use resnet_lab::ui::ResNetLabApp;
 use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::session::NetChoice;
-use std::time::{Duration, Instant};
+
+mod common;
+use common::step_until;
 
 fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+    common::harness(app, egui::vec2(1400.0, 900.0))
 }
 
 fn app_at(lesson: usize, steps: usize) -> ResNetLabApp {
@@ -27,21 +26,6 @@ fn app_at(lesson: usize, steps: usize) -> ResNetLabApp {
     app.lessons.progress.current = lesson;
     app.try_it.sizing = Sizing::Steps(steps);
     app
-}
-
-fn step_until(
-    h: &mut Harness<'_, ResNetLabApp>,
-    secs: u64,
-    what: &str,
-    done: impl Fn(&ResNetLabApp) -> bool,
-) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while !done(h.state()) {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.step();
 }
 
 fn labels(app: &ResNetLabApp) -> Vec<String> {

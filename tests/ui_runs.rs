@@ -9,11 +9,11 @@ use resnet_lab::ui::session::NetChoice;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::step_until;
+
 fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .with_context_setup(resnet_lab::ui::app::setup_fonts)
-        .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app)
+    common::harness(app, egui::vec2(1400.0, 900.0))
 }
 
 fn small_data() -> data::Dataset {
@@ -37,21 +37,6 @@ fn quick(app: ResNetLabApp, steps: usize) -> ResNetLabApp {
     c.hyper.epochs = 1000;
     c.hyper.max_steps = Some(steps);
     app
-}
-
-fn step_until(
-    h: &mut Harness<'_, ResNetLabApp>,
-    secs: u64,
-    what: &str,
-    done: impl Fn(&ResNetLabApp) -> bool,
-) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while !done(h.state()) {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.step();
 }
 
 /// Both runs ended and handed back their trained nets.
