@@ -165,6 +165,9 @@ impl Naive {
 const GEOMS: &[(usize, usize, usize, usize, usize, usize, usize)] = &[
     // (cin, h, w, cout, k, stride, pad)
     (16, 8, 8, 16, 3, 1, 1),
+    // 3 x 15 x 15 Winograd tiles: several tile blocks, the second starting mid-row (the input
+    // transform reuses the left neighbour's columns only within a block's tile row).
+    (16, 30, 30, 16, 3, 1, 1),
     (8, 7, 5, 24, 3, 1, 1),
     (5, 6, 7, 3, 3, 1, 1),
     (1, 9, 9, 16, 3, 1, 1),

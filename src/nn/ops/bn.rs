@@ -74,15 +74,18 @@ impl Kernel for StatsK<'_> {
                 // SAFETY: pixels p0..p0+np exist; `off + nl <= cs`.
                 unsafe {
                     let shift = s.load_part(acc.shift().as_ptr().add(off), nl);
-                    let (mut s1, mut s2) = (s.zero(), s.zero());
+                    // Four independent chains of sums, as in the convolutions' statistics.
+                    let (mut s1, mut s2) = ([s.zero(); 4], [s.zero(); 4]);
                     for p in p0..p0 + np {
                         let v = pv.apply(s, s.load_part(self.x.as_ptr().add(p * cs + off), nl));
                         let d = s.sub(v, shift);
-                        s1 = s.add(s1, d);
-                        s2 = s.fma(d, d, s2);
+                        let k = p & 3;
+                        s1[k] = s.add(s1[k], d);
+                        s2[k] = s.fma(d, d, s2[k]);
                     }
-                    s.store_part(acc.b1.as_mut_ptr().add(off), s1, nl);
-                    s.store_part(acc.b2.as_mut_ptr().add(off), s2, nl);
+                    let fold = |a: [S::V; 4]| s.add(s.add(a[0], a[1]), s.add(a[2], a[3]));
+                    s.store_part(acc.b1.as_mut_ptr().add(off), fold(s1), nl);
+                    s.store_part(acc.b2.as_mut_ptr().add(off), fold(s2), nl);
                 }
                 off += nl;
             }
@@ -256,7 +259,9 @@ impl Kernel for SumsK<'_> {
                 unsafe {
                     let mu = s.load_part(self.mean.as_ptr().add(off), nl);
                     let is = s.load_part(self.inv_std.as_ptr().add(off), nl);
-                    let (mut a, mut b) = (s.zero(), s.zero());
+                    // Two pairs of sums (even and odd pixels), so consecutive pixels' adds and
+                    // FMAs do not wait on each other's latency.
+                    let (mut a, mut b) = ([s.zero(); 2], [s.zero(); 2]);
                     for p in p0..p0 + np {
                         let o = p * cs + off;
                         let xv = s.load_part(self.x.as_ptr().add(o), nl);
@@ -265,9 +270,11 @@ impl Kernel for SumsK<'_> {
                             g = s.keep_if_pos(pv.affine(s, xv), g);
                         }
                         let xh = s.mul(s.sub(xv, mu), is);
-                        a = s.add(a, g);
-                        b = s.fma(g, xh, b);
+                        let k = p & 1;
+                        a[k] = s.add(a[k], g);
+                        b[k] = s.fma(g, xh, b[k]);
                     }
+                    let (a, b) = (s.add(a[0], a[1]), s.add(b[0], b[1]));
                     let (aa, ba) = (s.to_array(a), s.to_array(b));
                     for l in 0..nl {
                         t1[off + l] += aa[l] as f64;

@@ -181,16 +181,54 @@ pub(crate) fn grad_from_du<S: Simd>(s: S, g: &WinoGeom, du: &[f32], dw: &mut [f3
     }
 }
 
-/// Tile `t` of a chunk as (image, tile row, tile column).
-#[inline(always)]
-fn tile_pos(g: &WinoGeom, t: usize) -> (usize, usize, usize) {
-    let per = g.th() * g.tw();
-    let (img, r) = (t / per, t % per);
-    (img, r / g.tw(), r % g.tw())
+/// Tiles `t, t + 1, ...` of a chunk as (image, tile row, tile column), walked without a
+/// division per tile.
+struct TileWalk {
+    th: usize,
+    tw: usize,
+    img: usize,
+    ti: usize,
+    tj: usize,
+}
+
+impl TileWalk {
+    #[inline(always)]
+    fn new(g: &WinoGeom, t: usize) -> Self {
+        let (th, tw) = (g.th(), g.tw());
+        let r = t % (th * tw);
+        Self {
+            th,
+            tw,
+            img: t / (th * tw),
+            ti: r / tw,
+            tj: r % tw,
+        }
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> (usize, usize, usize) {
+        let at = (self.img, self.ti, self.tj);
+        self.tj += 1;
+        if self.tj == self.tw {
+            self.tj = 0;
+            self.ti += 1;
+            if self.ti == self.th {
+                self.ti = 0;
+                self.img += 1;
+            }
+        }
+        at
+    }
 }
 
 /// `V = Bᵀ d B` for tiles `t0..t0 + nt` of `x` (with `pre` applied, zero outside the image),
 /// into `vbuf[ξ][tile][csi]`.
+///
+/// Neighbouring tiles of one tile row share two of their four input columns (the 4x4 patches
+/// overlap by two pixels), and `Bᵀ d` works column by column, so each column is loaded, passed
+/// through `pre` and transformed once and kept for the next tile: half the loads and half the
+/// `pre` work of transforming every patch from scratch, with the same operations on every value
+/// (the result is bit for bit the same).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn input_transform<S: Simd>(
@@ -208,55 +246,56 @@ fn input_transform<S: Simd>(
     while off < cs {
         let nl = S::LANES.min(cs - off);
         let p = pre.at(s, off, nl);
+        // `Bᵀ d` of the four columns of the current patch: `cols[c][r]`.
+        let mut cols = [[s.zero(); 4]; 4];
+        let mut walk = TileWalk::new(g, t0);
         for tl in 0..nt {
-            let (img, ti, tj) = tile_pos(g, t0 + tl);
+            let (img, ti, tj) = walk.next();
             let (r0, c0) = (2 * ti as isize - 1, 2 * tj as isize - 1);
             let base = img * h * w * cs + off;
-            let mut d = [[s.zero(); 4]; 4];
-            let interior = ti > 0 && tj > 0 && 2 * ti + 3 <= h && 2 * tj + 3 <= w;
+            let rows_inside = ti > 0 && 2 * ti + 3 <= h;
+            // `Bᵀ d` of input column `xx` (zero outside the image).
             // SAFETY: every load is at an in-bounds pixel of image `img`, `off + nl <= cs`.
-            unsafe {
-                if interior {
-                    let p0 = x
-                        .as_ptr()
-                        .add(base + ((r0 as usize) * w + c0 as usize) * cs);
-                    for (r, row) in d.iter_mut().enumerate() {
-                        for (c, v) in row.iter_mut().enumerate() {
-                            *v = p.apply(s, s.load_part(p0.add((r * w + c) * cs), nl));
-                        }
-                    }
-                } else {
-                    for (r, row) in d.iter_mut().enumerate() {
+            let column = |xx: isize| unsafe {
+                let mut d = [s.zero(); 4];
+                if xx >= 0 && xx < w as isize {
+                    for (r, v) in d.iter_mut().enumerate() {
                         let y = r0 + r as isize;
-                        if y < 0 || y >= h as isize {
-                            continue;
-                        }
-                        for (c, v) in row.iter_mut().enumerate() {
-                            let xx = c0 + c as isize;
-                            if xx < 0 || xx >= w as isize {
-                                continue;
-                            }
+                        if rows_inside || (y >= 0 && y < h as isize) {
                             let q = x.as_ptr().add(base + (y as usize * w + xx as usize) * cs);
                             *v = p.apply(s, s.load_part(q, nl));
                         }
                     }
                 }
-                // Bᵀ d (rows), then (Bᵀ d) B (columns).
-                let mut t = [[s.zero(); 4]; 4];
-                for c in 0..4 {
-                    t[0][c] = s.sub(d[0][c], d[2][c]);
-                    t[1][c] = s.add(d[1][c], d[2][c]);
-                    t[2][c] = s.sub(d[2][c], d[1][c]);
-                    t[3][c] = s.sub(d[1][c], d[3][c]);
-                }
+                [
+                    s.sub(d[0], d[2]),
+                    s.add(d[1], d[2]),
+                    s.sub(d[2], d[1]),
+                    s.sub(d[1], d[3]),
+                ]
+            };
+            // The previous tile of this block is this one's left neighbour unless a row starts.
+            let first = if tl > 0 && tj > 0 {
+                cols[0] = cols[2];
+                cols[1] = cols[3];
+                2
+            } else {
+                0
+            };
+            for (c, col) in cols.iter_mut().enumerate().skip(first) {
+                *col = column(c0 + c as isize);
+            }
+            // (Bᵀ d) B, row by row.
+            // SAFETY: tile `tl < nt <= tb` of position ξ is at `(ξ * tb + tl) * cs + off`.
+            unsafe {
                 let dst = vbuf.as_mut_ptr().add(tl * cs + off);
                 let stride = tb * cs;
-                for (r, row) in t.iter().enumerate() {
+                for r in 0..4 {
                     let v = [
-                        s.sub(row[0], row[2]),
-                        s.add(row[1], row[2]),
-                        s.sub(row[2], row[1]),
-                        s.sub(row[1], row[3]),
+                        s.sub(cols[0][r], cols[2][r]),
+                        s.add(cols[1][r], cols[2][r]),
+                        s.sub(cols[2][r], cols[1][r]),
+                        s.sub(cols[1][r], cols[3][r]),
                     ];
                     for (c, vv) in v.into_iter().enumerate() {
                         s.store_part(dst.add((r * 4 + c) * stride), vv, nl);
@@ -283,8 +322,9 @@ fn grad_transform<S: Simd>(
     let mut off = 0;
     while off < cs {
         let nl = S::LANES.min(cs - off);
+        let mut walk = TileWalk::new(g, t0);
         for tl in 0..nt {
-            let (img, ti, tj) = tile_pos(g, t0 + tl);
+            let (img, ti, tj) = walk.next();
             let (y0, x0) = (2 * ti, 2 * tj);
             let mut d = [[s.zero(); 2]; 2];
             // SAFETY: loads only in-bounds pixels; `off + nl <= cs`.
@@ -365,17 +405,18 @@ fn output_transform<S: Simd>(
         // SAFETY (block): `mbuf` holds nt tiles of 16 positions; outputs are written only at
         // in-bounds pixels; `off + nl <= cs`.
         unsafe {
-            let (mut s1, mut s2, shift) = match stats.as_deref() {
-                Some(st) => (
-                    s.load_part(st.b1.as_ptr().add(off), nl),
-                    s.load_part(st.b2.as_ptr().add(off), nl),
-                    s.load_part(st.shift().as_ptr().add(off), nl),
-                ),
-                None => (s.zero(), s.zero(), s.zero()),
+            let shift = match stats.as_deref() {
+                Some(st) => s.load_part(st.shift().as_ptr().add(off), nl),
+                None => s.zero(),
             };
+            // One pair of sums per output position of the 2x2 tile: four independent chains,
+            // so the adds and FMAs of consecutive pixels do not wait on each other's latency.
+            let mut s1 = [s.zero(); 4];
+            let mut s2 = [s.zero(); 4];
             let want_stats = stats.is_some();
+            let mut walk = TileWalk::new(g, t0);
             for tl in 0..nt {
-                let (img, ti, tj) = tile_pos(g, t0 + tl);
+                let (img, ti, tj) = walk.next();
                 let src = mbuf.as_ptr().add(tl * cs + off);
                 let mut m = [s.zero(); 16];
                 for (xi, v) in m.iter_mut().enumerate() {
@@ -404,9 +445,10 @@ fn output_transform<S: Simd>(
                             .add(((img * h + y0 + dr) * w + x0 + dc) * cs + off);
                         s.store_part(q, v, nl);
                         if want_stats {
+                            let k = dr * 2 + dc;
                             let d = s.sub(v, shift);
-                            s1 = s.add(s1, d);
-                            s2 = s.fma(d, d, s2);
+                            s1[k] = s.add(s1[k], d);
+                            s2[k] = s.fma(d, d, s2[k]);
                         }
                         if off == 0 {
                             pixels += 1;
@@ -415,8 +457,12 @@ fn output_transform<S: Simd>(
                 }
             }
             if let Some(st) = stats.as_deref_mut() {
-                s.store_part(st.b1.as_mut_ptr().add(off), s1, nl);
-                s.store_part(st.b2.as_mut_ptr().add(off), s2, nl);
+                let fold = |a: [S::V; 4], p: *mut f32| {
+                    let sum = s.add(s.add(a[0], a[1]), s.add(a[2], a[3]));
+                    s.store_part(p, s.add(s.load_part(p, nl), sum), nl);
+                };
+                fold(s1, st.b1.as_mut_ptr().add(off));
+                fold(s2, st.b2.as_mut_ptr().add(off));
             }
         }
         off += nl;
