@@ -413,3 +413,31 @@ fn landscape_lines_parse_strictly() {
     assert_eq!(ten.check, Check::Bowl);
     assert!(ten.landscape.is_some());
 }
+
+#[test]
+fn checks_read_the_typed_identity_not_the_label() {
+    use resnet_lab::nn::presets::ShortcutOption;
+    use resnet_lab::train::store::{NetIdentity, Origin};
+    let with = |label: &str, err: f32, id: NetIdentity| RunHistory {
+        identity: Some(id),
+        ..finished(label, err)
+    };
+    let preset =
+        |residual, depth| NetIdentity::preset(residual, depth, ShortcutOption::A, 16, false, 1.0);
+    // Labels that would parse as other nets: the identity decides.
+    let runs = vec![
+        with("mine", 0.09, preset(false, 8)),
+        with("resnet-20", 0.23, preset(false, 32)),
+    ];
+    let o = check::evaluate(Check::Degradation, &runs).unwrap();
+    assert!(o.passed, "{}", o.message);
+    // A built net named like a preset is not a lesson net.
+    let mut built = preset(false, 32);
+    built.origin = Origin::Built;
+    let runs = vec![
+        with("plain-8", 0.09, preset(false, 8)),
+        with("plain-32", 0.23, built),
+    ];
+    let o = check::evaluate(Check::Degradation, &runs).unwrap();
+    assert!(!o.passed && o.message.contains("missing"), "{}", o.message);
+}

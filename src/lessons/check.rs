@@ -81,9 +81,13 @@ pub fn final_err(h: &RunHistory) -> Option<f32> {
     err_at(h, h.steps_done())
 }
 
-/// The net a run trained. (Read from its label until runs carry a typed identity.)
+/// The net a run trained: its typed identity; the label only for histories saved before runs
+/// recorded one.
 fn net_of(h: &RunHistory) -> Option<TryNet> {
-    TryNet::parse(&h.label).ok()
+    match &h.identity {
+        Some(id) => TryNet::from_identity(id),
+        None => TryNet::parse(&h.label).ok(),
+    }
 }
 
 /// Channels of the first conv: nets of different widths are not compared.

@@ -8,6 +8,7 @@ pub mod plan;
 pub mod reference;
 
 use crate::nn::presets::valid_cifar_depth;
+use crate::train::store::{Arch, NetIdentity, Origin};
 use std::fmt;
 
 /// The lesson files, in the order the app shows them.
@@ -132,6 +133,17 @@ impl TryNet {
             }
         }
         Ok(net)
+    }
+
+    /// The lesson net a run trained, from its typed identity: only the paper's presets are
+    /// lesson nets (a built net or its twin is not, whatever its label says).
+    pub fn from_identity(id: &NetIdentity) -> Option<Self> {
+        (id.origin == Origin::Preset && valid_cifar_depth(id.depth)).then(|| TryNet {
+            residual: id.arch == Arch::Residual,
+            depth: id.depth,
+            zero_init: id.zero_init,
+            scale: id.residual_scale,
+        })
     }
 
     /// The label the net's curves carry, matching the `try:` line.
