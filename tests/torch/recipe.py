@@ -240,6 +240,47 @@ def ours_run(depth, residual, seed, a, tmp):
     return [e["train_err"] for e in h["epochs"]], h["step_loss"]
 
 
+def nets(a):
+    """(depth, residual, name) of every net asked for, plain first."""
+    for depth in a.depths:
+        for residual in [r for r in (False, True) if ("resnet" if r else "plain") in a.archs]:
+            yield depth, residual, f"{'resnet' if residual else 'plain'}-{depth}"
+
+
+def load_results(path):
+    """{(net, engine, seed): result} from a --results file (empty when there is none yet)."""
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {tuple(k.split("|")[:2]) + (int(k.split("|")[2]),): v for k, v in json.load(f).items()}
+
+
+def save_results(path, results):
+    """Writes the results atomically, so an interrupted comparison keeps every finished run."""
+    if path:
+        with open(path + ".tmp", "w") as f:
+            json.dump({f"{n}|{e}|{s}": v for (n, e, s), v in results.items()}, f)
+        os.replace(path + ".tmp", path)
+
+
+def train_missing(a, engines, train):
+    """Every (net, engine, seed) asked for, trained by `train(depth, residual, seed, engine, tmp)`
+    unless --results has it already; each result is kept as soon as it exists. Seeds outermost: an
+    interrupted comparison has every net at its first seeds."""
+    results = load_results(a.results)
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in a.seeds:
+            for depth, residual, name in nets(a):
+                for engine in engines:
+                    if (name, engine, seed) in results:
+                        continue
+                    t0 = time.time()
+                    results[(name, engine, seed)] = train(depth, residual, seed, engine, tmp)
+                    save_results(a.results, results)
+                    print(f"{name} seed {seed}: {engine} {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, help="IDX folder (resnet-lab export-data --to idx)")
@@ -264,57 +305,34 @@ def main():
     x, y = load(a.data, "train")
     if a.paired:
         return paired(a, x, y)
-    results = {}
-    if a.results and os.path.exists(a.results):
-        with open(a.results) as f:
-            results = {tuple(k.split("|")[:2]) + (int(k.split("|")[2]),): v for k, v in json.load(f).items()}
+    def train(depth, residual, seed, engine, tmp):
+        if engine == "PyTorch":
+            return torch_run(depth, residual, seed, x, y, a)[0]
+        return ours_run(depth, residual, seed, a, tmp)[0]
 
-    def keep():
-        if a.results:
-            with open(a.results + ".tmp", "w") as f:
-                json.dump({f"{n}|{e}|{s}": v for (n, e, s), v in results.items()}, f)
-            os.replace(a.results + ".tmp", a.results)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        # Seeds outermost: an interrupted comparison has every net at its first seeds.
-        for seed in a.seeds:
-            for depth in a.depths:
-                for residual in [r for r in (False, True) if ("resnet" if r else "plain") in a.archs]:
-                    name = f"{'resnet' if residual else 'plain'}-{depth}"
-                    for engine in a.engines:
-                        if (name, engine, seed) in results:
-                            continue
-                        t0 = time.time()
-                        if engine == "PyTorch":
-                            results[(name, engine, seed)] = torch_run(depth, residual, seed, x, y, a)[0]
-                        else:
-                            results[(name, engine, seed)] = ours_run(depth, residual, seed, a, tmp)[0]
-                        keep()
-                        print(f"{name} seed {seed}: {engine} {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    results = train_missing(a, a.engines, train)
     outside, missing, cells = [], [], []
-    for depth in a.depths:
-        for residual in [r for r in (False, True) if ("resnet" if r else "plain") in a.archs]:
-            name = f"{'resnet' if residual else 'plain'}-{depth}"
-            print(f"\n{name}: training error (%) per epoch, {len(x)} images, batch {a.batch}, lr {a.lr}\n")
-            print("| engine | seed | " + " | ".join(f"epoch {e + 1}" for e in range(a.epochs)) + " |")
-            print("|---|---|" + "---|" * a.epochs)
-            for engine in ("PyTorch", "ResNet Lab"):
-                for seed in a.seeds:
-                    errs = results.get((name, engine, seed))
-                    if errs is None:
-                        missing.append(f"{name} {engine} seed {seed}")
-                        print(f"| {engine} | {seed} | " + " | ".join("not run" for _ in range(a.epochs)) + " |")
-                        continue
-                    print(f"| {engine} | {seed} | " + " | ".join(f"{e * 100:.1f}" for e in errs) + " |")
-            for e in range(a.epochs):
-                ref = [results[(name, "PyTorch", s)][e] for s in a.seeds if (name, "PyTorch", s) in results]
-                ours = [results[(name, "ResNet Lab", s)][e] for s in a.seeds if (name, "ResNet Lab", s) in results]
-                if len(ref) < 2 or len(ours) < 2:
+    for depth, residual, name in nets(a):
+        print(f"\n{name}: training error (%) per epoch, {len(x)} images, batch {a.batch}, lr {a.lr}\n")
+        print("| engine | seed | " + " | ".join(f"epoch {e + 1}" for e in range(a.epochs)) + " |")
+        print("|---|---|" + "---|" * a.epochs)
+        for engine in ("PyTorch", "ResNet Lab"):
+            for seed in a.seeds:
+                errs = results.get((name, engine, seed))
+                if errs is None:
+                    missing.append(f"{name} {engine} seed {seed}")
+                    print(f"| {engine} | {seed} | " + " | ".join("not run" for _ in range(a.epochs)) + " |")
                     continue
-                t = welch_t(ours, ref)
-                lo, hi = min(ref), max(ref)
-                n_out = sum(not lo <= o <= hi for o in ours)
-                cells.append((name, e + 1, mean(ref), mean(ours), t, n_out, len(ours), len(ref)))
+                print(f"| {engine} | {seed} | " + " | ".join(f"{e * 100:.1f}" for e in errs) + " |")
+        for e in range(a.epochs):
+            ref = [results[(name, "PyTorch", s)][e] for s in a.seeds if (name, "PyTorch", s) in results]
+            ours = [results[(name, "ResNet Lab", s)][e] for s in a.seeds if (name, "ResNet Lab", s) in results]
+            if len(ref) < 2 or len(ours) < 2:
+                continue
+            t = welch_t(ours, ref)
+            lo, hi = min(ref), max(ref)
+            n_out = sum(not lo <= o <= hi for o in ours)
+            cells.append((name, e + 1, mean(ref), mean(ours), t, n_out, len(ours), len(ref)))
     if cells:
         print("\nPer epoch: means over seeds, Welch's t of the difference (|t| > 4 fails), and how many of our"
               " seeds fall outside PyTorch's min-max (for two engines with the same distribution and n PyTorch"
@@ -353,60 +371,40 @@ def paired(a, x, y):
     nudged = [f"PyTorch nudge {k + 1}" for k in range(a.nudges)]
     engines = [e for e in ["ResNet Lab", "PyTorch"] + nudged
                if e == "ResNet Lab" and "ResNet Lab" in a.engines or e != "ResNet Lab" and "PyTorch" in a.engines]
-    results = {}
-    if a.results and os.path.exists(a.results):
-        with open(a.results) as f:
-            results = {tuple(k.split("|")[:2]) + (int(k.split("|")[2]),): v for k, v in json.load(f).items()}
+    inits = {}
 
-    def keep():
-        if a.results:
-            with open(a.results + ".tmp", "w") as f:
-                json.dump({f"{n}|{e}|{s}": v for (n, e, s), v in results.items()}, f)
-            os.replace(a.results + ".tmp", a.results)
+    def train(depth, residual, seed, engine, tmp):
+        if engine == "ResNet Lab":
+            err, loss = ours_run(depth, residual, seed, a, tmp)
+        else:
+            if (depth, residual, seed) not in inits:
+                inits[(depth, residual, seed)] = ours_init(depth, residual, seed, x, classes, a, tmp)
+            k = None if engine == "PyTorch" else int(engine.rsplit(" ", 1)[1])
+            err, loss = torch_run(depth, residual, seed, x, y, a, inits[(depth, residual, seed)], k)
+        return {"err": err, "loss": loss}
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in a.seeds:
-            for depth in a.depths:
-                for residual in [r for r in (False, True) if ("resnet" if r else "plain") in a.archs]:
-                    name = f"{'resnet' if residual else 'plain'}-{depth}"
-                    init = None
-                    for engine in engines:
-                        if (name, engine, seed) in results:
-                            continue
-                        t0 = time.time()
-                        if engine == "ResNet Lab":
-                            err, loss = ours_run(depth, residual, seed, a, tmp)
-                        else:
-                            if init is None:
-                                init = ours_init(depth, residual, seed, x, classes, a, tmp)
-                            k = None if engine == "PyTorch" else int(engine.rsplit(" ", 1)[1])
-                            err, loss = torch_run(depth, residual, seed, x, y, a, init, k)
-                        results[(name, engine, seed)] = {"err": err, "loss": loss}
-                        keep()
-                        print(f"{name} seed {seed}: {engine} {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    results = train_missing(a, engines, train)
     all_engines = ["ResNet Lab", "PyTorch"] + nudged
     missing, report, first_step = [], [], []
-    for depth in a.depths:
-        for residual in [r for r in (False, True) if ("resnet" if r else "plain") in a.archs]:
-            name = f"{'resnet' if residual else 'plain'}-{depth}"
-            print(f"\n{name}, paired (same starting weights, same batches): training error (%) per epoch, "
-                  f"{len(x)} images, batch {a.batch}, lr {a.lr}\n")
-            print("| seed | " + " | ".join(all_engines) + " |")
-            print("|---|" + "---|" * len(all_engines))
-            for seed in a.seeds:
-                row = [results.get((name, e, seed)) for e in all_engines]
-                missing += [f"{name} {e} seed {seed}" for e, r in zip(all_engines, row) if r is None]
-                print(f"| {seed} | " + " | ".join(
-                    "not run" if r is None else " / ".join(f"{v * 100:.1f}" for v in r["err"]) for r in row) + " |")
-                ref = row[1]
-                if ref is None:
-                    continue
-                for e, r in zip(all_engines, row):
-                    if r is not None and e != "PyTorch":
-                        report.append((name, seed, e, divergence(r["loss"], ref["loss"]),
-                                       [abs(u - v) for u, v in zip(r["err"], ref["err"])]))
-                if row[0] is not None:
-                    first_step.append((name, seed, abs(row[0]["loss"][0] - ref["loss"][0]) / ref["loss"][0]))
+    for depth, residual, name in nets(a):
+        print(f"\n{name}, paired (same starting weights, same batches): training error (%) per epoch, "
+              f"{len(x)} images, batch {a.batch}, lr {a.lr}\n")
+        print("| seed | " + " | ".join(all_engines) + " |")
+        print("|---|" + "---|" * len(all_engines))
+        for seed in a.seeds:
+            row = [results.get((name, e, seed)) for e in all_engines]
+            missing += [f"{name} {e} seed {seed}" for e, r in zip(all_engines, row) if r is None]
+            print(f"| {seed} | " + " | ".join(
+                "not run" if r is None else " / ".join(f"{v * 100:.1f}" for v in r["err"]) for r in row) + " |")
+            ref = row[1]
+            if ref is None:
+                continue
+            for e, r in zip(all_engines, row):
+                if r is not None and e != "PyTorch":
+                    report.append((name, seed, e, divergence(r["loss"], ref["loss"]),
+                                   [abs(u - v) for u, v in zip(r["err"], ref["err"])]))
+            if row[0] is not None:
+                first_step.append((name, seed, abs(row[0]["loss"][0] - ref["loss"][0]) / ref["loss"][0]))
     if missing:
         print("\nnot run (so not judged): " + ", ".join(missing))
     print("\nHow far each run moves from PyTorch (same weights, same batches), by its per-step training loss:"
