@@ -31,9 +31,12 @@ trains --nudges copies whose starting weights are multiplied by (1 + 1e-6 * N(0,
 ulps. Printed per seed: ours, PyTorch and PyTorch's nudged copies; then, from the per-step losses,
 when each run departs from PyTorch (first step more than 0.1% and 10% away) and how far apart they
 end: ours should leave PyTorch no sooner and end no farther than PyTorch's own nudged copies do.
-Exits 1 only when the first step (same weights, same batch, no update yet) differs by more than 1e-4.
+A one-off nudge at the start is not quite what a second engine does: its float32 rounding differs
+at every step. `--native` adds the closest PyTorch has to that, a run with oneDNN turned off (PyTorch's
+own convolution kernels, the same maths summed in another order). Exits 1 only when the first step
+(same weights, same batch, no update yet) differs by more than 1e-4.
 
-    python3 tests/torch/recipe.py --data /tmp/shapes-idx --paired --nudges 2 --epochs 1 --results paired.json
+    python3 tests/torch/recipe.py --data /tmp/shapes-idx --paired --nudges 2 --native --epochs 1 --results paired.json
 """
 import argparse
 import glob
@@ -54,6 +57,8 @@ from safetensors.torch import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 M64 = (1 << 64) - 1
+# The paired PyTorch run with oneDNN off.
+NATIVE = "PyTorch native conv"
 
 
 class Rng64:
@@ -145,10 +150,16 @@ class Net(nn.Module):
         return self.linear(out.mean((2, 3)))
 
 
-def torch_run(depth, residual, seed, x, y, a, init=None, nudge=None):
+def torch_run(depth, residual, seed, x, y, a, init=None, nudge=None, native=False):
     """One PyTorch run. With `init` (a state dict in the reference net's key order) the net starts
     from those weights and the batches follow our trainer's order; `nudge` seeds the 1e-6
-    relative perturbation of the starting weights."""
+    relative perturbation of the starting weights; `native` turns oneDNN off, so PyTorch runs its
+    own convolution kernels (the same maths, another float32 summation order at every step)."""
+    with torch.backends.mkldnn.flags(enabled=not native):
+        return torch_train(depth, residual, seed, x, y, a, init, nudge)
+
+
+def torch_train(depth, residual, seed, x, y, a, init, nudge):
     torch.manual_seed(seed)
     net = Net(depth, residual, x.shape[1], int(y.max()) + 1)
     if init is not None:
@@ -300,6 +311,9 @@ def main():
     ap.add_argument("--paired", action="store_true",
                     help="both engines start from our weights and follow our batch order (see the top of this file)")
     ap.add_argument("--nudges", type=int, default=2, help="with --paired: PyTorch reruns from nudged weights")
+    ap.add_argument("--native", action="store_true",
+                    help="with --paired: one more PyTorch run with oneDNN off (PyTorch's own conv kernels: "
+                    "another float32 rounding at every step, as a second engine has)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     x, y = load(a.data, "train")
@@ -368,7 +382,7 @@ def welch_t(u, v):
 
 def paired(a, x, y):
     classes = int(y.max()) + 1
-    nudged = [f"PyTorch nudge {k + 1}" for k in range(a.nudges)]
+    nudged = [f"PyTorch nudge {k + 1}" for k in range(a.nudges)] + [NATIVE] * a.native
     engines = [e for e in ["ResNet Lab", "PyTorch"] + nudged
                if e == "ResNet Lab" and "ResNet Lab" in a.engines or e != "ResNet Lab" and "PyTorch" in a.engines]
     inits = {}
@@ -379,8 +393,9 @@ def paired(a, x, y):
         else:
             if (depth, residual, seed) not in inits:
                 inits[(depth, residual, seed)] = ours_init(depth, residual, seed, x, classes, a, tmp)
-            k = None if engine == "PyTorch" else int(engine.rsplit(" ", 1)[1])
-            err, loss = torch_run(depth, residual, seed, x, y, a, inits[(depth, residual, seed)], k)
+            k = None if engine in ("PyTorch", NATIVE) else int(engine.rsplit(" ", 1)[1])
+            err, loss = torch_run(depth, residual, seed, x, y, a, inits[(depth, residual, seed)], k,
+                                  native=engine == NATIVE)
         return {"err": err, "loss": loss}
 
     results = train_missing(a, engines, train)
