@@ -290,6 +290,8 @@ fn input_transform<S: Simd>(
             unsafe {
                 let dst = vbuf.as_mut_ptr().add(tl * cs + off);
                 let stride = tb * cs;
+                // `r` picks the same row out of all four columns, not one column.
+                #[allow(clippy::needless_range_loop)]
                 for r in 0..4 {
                     let v = [
                         s.sub(cols[0][r], cols[2][r]),
