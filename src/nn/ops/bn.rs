@@ -8,7 +8,7 @@
 //! formula, so the mask agrees with the forward pass bit for bit.
 use super::chunk_len;
 use super::simd::{Isa, Kernel, Simd, dispatch};
-use super::tensor::{ChanStats, Pre, PreOp, StatAcc, Tensor};
+use super::tensor::{Chains, ChanStats, Pre, PreOp, StatAcc, Tensor};
 use rayon::prelude::*;
 
 /// Pixels per f32 partial sum before folding into f64.
@@ -74,18 +74,12 @@ impl Kernel for StatsK<'_> {
                 // SAFETY: pixels p0..p0+np exist; `off + nl <= cs`.
                 unsafe {
                     let shift = s.load_part(acc.shift().as_ptr().add(off), nl);
-                    // Four independent chains of sums, as in the convolutions' statistics.
-                    let (mut s1, mut s2) = ([s.zero(); 4], [s.zero(); 4]);
+                    let mut sums = Chains::new(s);
                     for p in p0..p0 + np {
                         let v = pv.apply(s, s.load_part(self.x.as_ptr().add(p * cs + off), nl));
-                        let d = s.sub(v, shift);
-                        let k = p & 3;
-                        s1[k] = s.add(s1[k], d);
-                        s2[k] = s.fma(d, d, s2[k]);
+                        sums.push(s, p, s.sub(v, shift));
                     }
-                    let fold = |a: [S::V; 4]| s.add(s.add(a[0], a[1]), s.add(a[2], a[3]));
-                    s.store_part(acc.b1.as_mut_ptr().add(off), fold(s1), nl);
-                    s.store_part(acc.b2.as_mut_ptr().add(off), fold(s2), nl);
+                    acc.add_chains(s, off, nl, &sums);
                 }
                 off += nl;
             }

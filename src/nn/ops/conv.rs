@@ -17,7 +17,7 @@ pub use super::reference::conv::ConvGeom;
 use super::chunk_len;
 use super::gemm::Gemm;
 use super::simd::{Isa, Kernel, Simd, dispatch};
-use super::tensor::{Buf, ChanStats, Pre, PreOp, StatAcc, Tensor, pad_channels};
+use super::tensor::{Buf, Chains, ChanStats, Pre, PreOp, StatAcc, Tensor, pad_channels};
 use super::winograd::{self, WinoGeom};
 use rayon::prelude::*;
 
@@ -488,21 +488,12 @@ fn stats_rows<S: Simd>(s: S, y: &[f32], cs: usize, p0: usize, np: usize, st: &mu
         // SAFETY: rows p0..p0+np exist; `off + nl <= cs`.
         unsafe {
             let shift = s.load_part(st.shift().as_ptr().add(off), nl);
-            // Four independent chains of sums (pixel index mod 4): the adds and FMAs of
-            // consecutive pixels do not wait on each other's latency.
-            let (mut s1, mut s2) = ([s.zero(); 4], [s.zero(); 4]);
+            let mut sums = Chains::new(s);
             for p in p0..p0 + np {
                 let v = s.load_part(y.as_ptr().add(p * cs + off), nl);
-                let d = s.sub(v, shift);
-                let k = p & 3;
-                s1[k] = s.add(s1[k], d);
-                s2[k] = s.fma(d, d, s2[k]);
+                sums.push(s, p, s.sub(v, shift));
             }
-            for (sums, b) in [(s1, st.b1.as_mut_ptr()), (s2, st.b2.as_mut_ptr())] {
-                let t = s.add(s.add(sums[0], sums[1]), s.add(sums[2], sums[3]));
-                let q = b.add(off);
-                s.store_part(q, s.add(s.load_part(q, nl), t), nl);
-            }
+            st.add_chains(s, off, nl, &sums);
         }
         off += nl;
     }

@@ -427,6 +427,28 @@ impl StatAcc {
         self.bcount = 0;
     }
 
+    /// Adds the chains' totals into lanes `off..off + nl` of the block sums `b1`/`b2`.
+    ///
+    /// # Safety
+    /// `off + nl <= cs`.
+    #[inline(always)]
+    pub(crate) unsafe fn add_chains<S: Simd>(
+        &mut self,
+        s: S,
+        off: usize,
+        nl: usize,
+        c: &Chains<S>,
+    ) {
+        let total = |a: &[S::V; 4]| s.add(s.add(a[0], a[1]), s.add(a[2], a[3]));
+        for (b, sums) in [(self.b1.as_mut_ptr(), &c.s1), (self.b2.as_mut_ptr(), &c.s2)] {
+            // SAFETY: the caller keeps `off + nl <= cs`, the length of `b1` and `b2`.
+            unsafe {
+                let q = b.add(off);
+                s.store_part(q, s.add(s.load_part(q, nl), total(sums)), nl);
+            }
+        }
+    }
+
     /// The chunk's statistics for its first `c` channels.
     pub(crate) fn finish(mut self, c: usize) -> ChanStats {
         self.flush();
@@ -439,6 +461,32 @@ impl StatAcc {
             st.m2[ch] = (self.s2[ch] - self.s1[ch] * m1).max(0.0);
         }
         st
+    }
+}
+
+/// Block sums of `d` and `d²` for one vector of channels, in four independent chains (picked by
+/// pixel index, or by position in a Winograd tile), so the adds and FMAs of consecutive pixels do
+/// not wait on each other's latency; [`StatAcc::add_chains`] folds them into the block sums.
+pub(crate) struct Chains<S: Simd> {
+    s1: [S::V; 4],
+    s2: [S::V; 4],
+}
+
+impl<S: Simd> Chains<S> {
+    #[inline(always)]
+    pub(crate) fn new(s: S) -> Self {
+        Self {
+            s1: [s.zero(); 4],
+            s2: [s.zero(); 4],
+        }
+    }
+
+    /// Adds `d` and `d²` to chain `k % 4`.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, s: S, k: usize, d: S::V) {
+        let k = k & 3;
+        self.s1[k] = s.add(self.s1[k], d);
+        self.s2[k] = s.fma(d, d, self.s2[k]);
     }
 }
 

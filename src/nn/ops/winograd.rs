@@ -17,7 +17,7 @@
 //! lazy batch-norm + ReLU ([`PreOp`]) while reading its input.
 use super::gemm::Gemm;
 use super::simd::Simd;
-use super::tensor::{Buf, Pre, PreOp, StatAcc};
+use super::tensor::{Buf, Chains, Pre, PreOp, StatAcc};
 
 /// Bytes of V and M buffers per tile block (kept well inside a 1-2 MB L2).
 const BLOCK_BYTES: usize = 192 * 1024;
@@ -411,10 +411,8 @@ fn output_transform<S: Simd>(
                 Some(st) => s.load_part(st.shift().as_ptr().add(off), nl),
                 None => s.zero(),
             };
-            // One pair of sums per output position of the 2x2 tile: four independent chains,
-            // so the adds and FMAs of consecutive pixels do not wait on each other's latency.
-            let mut s1 = [s.zero(); 4];
-            let mut s2 = [s.zero(); 4];
+            // One chain of sums per output position of the 2x2 tile.
+            let mut sums = Chains::new(s);
             let want_stats = stats.is_some();
             let mut walk = TileWalk::new(g, t0);
             for tl in 0..nt {
@@ -447,10 +445,7 @@ fn output_transform<S: Simd>(
                             .add(((img * h + y0 + dr) * w + x0 + dc) * cs + off);
                         s.store_part(q, v, nl);
                         if want_stats {
-                            let k = dr * 2 + dc;
-                            let d = s.sub(v, shift);
-                            s1[k] = s.add(s1[k], d);
-                            s2[k] = s.fma(d, d, s2[k]);
+                            sums.push(s, dr * 2 + dc, s.sub(v, shift));
                         }
                         if off == 0 {
                             pixels += 1;
@@ -459,12 +454,7 @@ fn output_transform<S: Simd>(
                 }
             }
             if let Some(st) = stats.as_deref_mut() {
-                let fold = |a: [S::V; 4], p: *mut f32| {
-                    let sum = s.add(s.add(a[0], a[1]), s.add(a[2], a[3]));
-                    s.store_part(p, s.add(s.load_part(p, nl), sum), nl);
-                };
-                fold(s1, st.b1.as_mut_ptr().add(off));
-                fold(s2, st.b2.as_mut_ptr().add(off));
+                st.add_chains(s, off, nl, &sums);
             }
         }
         off += nl;
