@@ -41,7 +41,6 @@ own convolution kernels, the same maths summed in another order). Exits 1 only w
 import argparse
 import glob
 import gzip
-import importlib.util
 import json
 import os
 import struct
@@ -54,6 +53,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+
+# compare.py sits beside this file (the script's folder is on sys.path).
+from compare import load_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 M64 = (1 << 64) - 1
@@ -203,13 +205,6 @@ def torch_train(depth, residual, seed, x, y, a, init, nudge):
             seen += len(idx)
         errs.append(wrong / seen)
     return errs, losses
-
-
-def load_module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def ours_init(depth, residual, seed, x, classes, a, tmp):
@@ -382,8 +377,9 @@ def welch_t(u, v):
 
 def paired(a, x, y):
     classes = int(y.max()) + 1
-    nudged = [f"PyTorch nudge {k + 1}" for k in range(a.nudges)] + [NATIVE] * a.native
-    engines = [e for e in ["ResNet Lab", "PyTorch"] + nudged
+    # The PyTorch runs beside the plain one: nudged starts, and the native kernels.
+    variants = [f"PyTorch nudge {k + 1}" for k in range(a.nudges)] + [NATIVE] * a.native
+    engines = [e for e in ["ResNet Lab", "PyTorch"] + variants
                if e == "ResNet Lab" and "ResNet Lab" in a.engines or e != "ResNet Lab" and "PyTorch" in a.engines]
     inits = {}
 
@@ -399,7 +395,7 @@ def paired(a, x, y):
         return {"err": err, "loss": loss}
 
     results = train_missing(a, engines, train)
-    all_engines = ["ResNet Lab", "PyTorch"] + nudged
+    all_engines = ["ResNet Lab", "PyTorch"] + variants
     missing, report, first_step = [], [], []
     for depth, residual, name in nets(a):
         print(f"\n{name}, paired (same starting weights, same batches): training error (%) per epoch, "
