@@ -17,7 +17,7 @@
 //! lazy batch-norm + ReLU ([`PreOp`]) while reading its input.
 use super::gemm::Gemm;
 use super::simd::Simd;
-use super::tensor::{Buf, Chains, Pre, PreOp, StatAcc};
+use super::tensor::{Buf, Chains, Pre, PreOp, PreV, StatAcc};
 
 /// Bytes of V and M buffers per tile block (kept well inside a 1-2 MB L2).
 const BLOCK_BYTES: usize = 192 * 1024;
@@ -221,6 +221,57 @@ impl TileWalk {
     }
 }
 
+/// Where [`column`] reads: the patch's image and channel offset, its top row, whether all four
+/// rows lie inside the image, and the lanes in use.
+struct ColumnAt {
+    base: usize,
+    r0: isize,
+    rows_inside: bool,
+    nl: usize,
+}
+
+/// `Bᵀ d` of input column `xx` of a patch (zero outside the image), with `pre` applied.
+///
+/// A function, not a closure inside [`input_transform`]: a closure is compiled as its own
+/// function without the caller's `#[target_feature]`s, so every SIMD intrinsic in it became an
+/// out-of-line call (a quarter of the training time went there).
+///
+/// # Safety
+/// `at.base` is the start of an image of `x` (`h * w * csi` values) plus a channel offset
+/// `off` with `off + at.nl <= csi`.
+#[inline(always)]
+unsafe fn column<S: Simd>(
+    s: S,
+    g: &WinoGeom,
+    x: &[f32],
+    p: &PreV<S>,
+    at: &ColumnAt,
+    xx: isize,
+) -> [S::V; 4] {
+    let (h, w, cs) = (g.h, g.w, g.csi);
+    let mut d = [s.zero(); 4];
+    if xx >= 0 && xx < w as isize {
+        for (r, v) in d.iter_mut().enumerate() {
+            let y = at.r0 + r as isize;
+            if at.rows_inside || (y >= 0 && y < h as isize) {
+                // SAFETY: (y, xx) is inside the image; the caller vouches for base and lanes.
+                unsafe {
+                    let q = x
+                        .as_ptr()
+                        .add(at.base + (y as usize * w + xx as usize) * cs);
+                    *v = p.apply(s, s.load_part(q, at.nl));
+                }
+            }
+        }
+    }
+    [
+        s.sub(d[0], d[2]),
+        s.add(d[1], d[2]),
+        s.sub(d[2], d[1]),
+        s.sub(d[1], d[3]),
+    ]
+}
+
 /// `V = Bᵀ d B` for tiles `t0..t0 + nt` of `x` (with `pre` applied, zero outside the image),
 /// into `vbuf[ξ][tile][csi]`.
 ///
@@ -252,27 +303,11 @@ fn input_transform<S: Simd>(
         for tl in 0..nt {
             let (img, ti, tj) = walk.next();
             let (r0, c0) = (2 * ti as isize - 1, 2 * tj as isize - 1);
-            let base = img * h * w * cs + off;
-            let rows_inside = ti > 0 && 2 * ti + 3 <= h;
-            // `Bᵀ d` of input column `xx` (zero outside the image).
-            // SAFETY: every load is at an in-bounds pixel of image `img`, `off + nl <= cs`.
-            let column = |xx: isize| unsafe {
-                let mut d = [s.zero(); 4];
-                if xx >= 0 && xx < w as isize {
-                    for (r, v) in d.iter_mut().enumerate() {
-                        let y = r0 + r as isize;
-                        if rows_inside || (y >= 0 && y < h as isize) {
-                            let q = x.as_ptr().add(base + (y as usize * w + xx as usize) * cs);
-                            *v = p.apply(s, s.load_part(q, nl));
-                        }
-                    }
-                }
-                [
-                    s.sub(d[0], d[2]),
-                    s.add(d[1], d[2]),
-                    s.sub(d[2], d[1]),
-                    s.sub(d[1], d[3]),
-                ]
+            let at = ColumnAt {
+                base: img * h * w * cs + off,
+                r0,
+                rows_inside: ti > 0 && 2 * ti + 3 <= h,
+                nl,
             };
             // The previous tile of this block is this one's left neighbour unless a row starts.
             let first = if tl > 0 && tj > 0 {
@@ -283,7 +318,8 @@ fn input_transform<S: Simd>(
                 0
             };
             for (c, col) in cols.iter_mut().enumerate().skip(first) {
-                *col = column(c0 + c as isize);
+                // SAFETY: `at` names image `img`'s pixels of `x`; `off + nl <= cs`.
+                *col = unsafe { column(s, g, x, &p, &at, c0 + c as isize) };
             }
             // (Bᵀ d) B, row by row.
             // SAFETY: tile `tl < nt <= tb` of position ξ is at `(ξ * tb + tl) * cs + off`.
