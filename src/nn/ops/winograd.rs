@@ -59,11 +59,11 @@ fn filter_transform<S: Simd>(s: S, g: &[f32], rows: usize, cols: usize, u: &mut 
             let nl = S::LANES.min(cols - off);
             // SAFETY: `g` is rows*9*cols long, `u` 16*rows*cols; `off + nl <= cols`.
             unsafe {
-                let ld = |t: usize| s.load_part(g.as_ptr().add((r * 9 + t) * cols + off), nl);
+                // No closure here: closures lose the kernel's target features (see `column`).
                 let mut k = [[s.zero(); 3]; 3];
                 for (a, row) in k.iter_mut().enumerate() {
                     for (b, v) in row.iter_mut().enumerate() {
-                        *v = ld(a * 3 + b);
+                        *v = s.load_part(g.as_ptr().add((r * 9 + a * 3 + b) * cols + off), nl);
                     }
                 }
                 // G g: rows of the 4x3 intermediate.

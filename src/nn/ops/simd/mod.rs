@@ -5,6 +5,11 @@
 //! compiled with AVX-512 or AVX2+FMA enabled without a global `target-cpu`, and the binary runs
 //! on any x86-64 (and compiles for aarch64, where only [`Portable`] exists).
 //!
+//! No closures inside a kernel's vector code: a closure is compiled as a function of its own
+//! without the `#[target_feature]`s of the function it sits in, so the intrinsics in it become
+//! out-of-line calls (one such closure in the Winograd input transform cost a quarter of the
+//! training time). Write an `#[inline(always)]` function instead.
+//!
 //! The path is chosen once ([`active`]): the best the CPU has, or the one named by the
 //! environment variable `RESNET_LAB_SIMD=avx512|avx2|portable` (a path the CPU lacks falls back
 //! with one printed line). Ops take the path as an argument, so tests can run every path the
