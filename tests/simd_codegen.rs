@@ -34,7 +34,10 @@ fn no_function_of_the_crate_calls_a_simd_intrinsic_out_of_line() {
         }
     }
     // The scan must have seen the kernels at all (symbols present, names demangled).
-    assert!(ours > 50, "only {ours} resnet_lab::nn functions found in {bin}");
+    assert!(
+        ours > 50,
+        "only {ours} resnet_lab::nn functions found in {bin}"
+    );
     assert!(
         offenders.is_empty(),
         "these functions call SIMD intrinsics out of line (a closure in kernel code?): {offenders:#?}"

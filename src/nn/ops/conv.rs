@@ -1,8 +1,11 @@
 //! 2-D convolution (no bias: every conv in these nets is followed by batch norm) on NHWC tensors.
 //!
-//! Two algorithms, chosen per shape ([`Algo::choose`]):
-//! - [`Algo::Winograd`] for 3x3 stride-1 pad-1 convolutions with at least 8 input channels,
-//!   the bulk of every ResNet here ([`super::winograd`]).
+//! Three algorithms, chosen per shape ([`Algo::choose`]):
+//! - [`Algo::Winograd4`], Winograd F(4x4, 3x3), for 3x3 stride-1 pad-1 convolutions with at
+//!   least 8 input channels, the bulk of every ResNet here ([`super::winograd`]).
+//! - [`Algo::Winograd`], F(2x2, 3x3): the same shapes with 2.25x the multiply-adds of F(4x4)
+//!   and a smaller rounding error; kept for comparison (tests run every algorithm a shape
+//!   allows).
 //! - [`Algo::Im2col`] for everything else (the stem with 1-3 input channels, stride-2 and 1x1
 //!   convolutions, any kernel size a learner builds): for a block of output pixels, the patches
 //!   are gathered into an L2-sized buffer (one contiguous copy per tap, as NHWC keeps a pixel's
@@ -18,27 +21,39 @@ use super::chunk_len;
 use super::gemm::Gemm;
 use super::simd::{Isa, Kernel, Simd, dispatch};
 use super::tensor::{Buf, Chains, ChanStats, Pre, PreOp, StatAcc, Tensor, pad_channels};
-use super::winograd::{self, WinoGeom};
+use super::winograd::{self, F2, F4, Tile, WinoGeom};
 use rayon::prelude::*;
+use std::marker::PhantomData;
 
 /// How a convolution is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algo {
+    /// Winograd F(2x2, 3x3).
     Winograd,
+    /// Winograd F(4x4, 3x3).
+    Winograd4,
     Im2col,
 }
 
 impl Algo {
     /// The faster algorithm for this shape and input channel stride.
     pub fn choose(g: &ConvGeom) -> Algo {
-        if Self::winograd_fits(g) && g.cin >= 8 {
-            Algo::Winograd
+        if !(Self::winograd_fits(g) && g.cin >= 8) {
+            return Algo::Im2col;
+        }
+        // Products per channel pair and image: F(4x4) unless its 4x4 tiles waste so much of a
+        // small image that F(2x2) multiplies less (2x2, 5x5, 6x6 images; ties go to the
+        // smaller rounding error).
+        let f2 = g.h.div_ceil(2) * g.w.div_ceil(2) * 16;
+        let f4 = g.h.div_ceil(4) * g.w.div_ceil(4) * 36;
+        if f4 < f2 {
+            Algo::Winograd4
         } else {
-            Algo::Im2col
+            Algo::Winograd
         }
     }
 
-    /// Whether Winograd F(2x2, 3x3) computes this shape.
+    /// Whether Winograd (either tile size) computes this shape.
     pub fn winograd_fits(g: &ConvGeom) -> bool {
         g.k == 3 && g.stride == 1 && g.pad == 1
     }
@@ -97,35 +112,8 @@ pub fn forward_algo(
         return (y, stats.then(|| ChanStats::empty(g.cout)));
     }
     let parts: Vec<Option<ChanStats>> = match algo {
-        Algo::Winograd => {
-            assert!(Algo::winograd_fits(g), "winograd: not a 3x3/1/1 conv");
-            let wg = wino(g, x.cs);
-            let u = dispatch(
-                isa,
-                WeightsK {
-                    g: wg,
-                    w,
-                    bwd: false,
-                },
-            );
-            y.data
-                .par_chunks_mut(cl * ol)
-                .zip(x.data.par_chunks(cl * il))
-                .map(|(yc, xc)| {
-                    dispatch(
-                        isa,
-                        WinoFwdK {
-                            g: wg,
-                            x: xc,
-                            pre,
-                            u: &u,
-                            y: yc,
-                            stats,
-                        },
-                    )
-                })
-                .collect()
-        }
+        Algo::Winograd => wino_forward::<F2>(isa, g, x, pre, w, stats, &mut y),
+        Algo::Winograd4 => wino_forward::<F4>(isa, g, x, pre, w, stats, &mut y),
         Algo::Im2col => {
             let wp = pack(g, x.cs, w);
             y.data
@@ -198,7 +186,7 @@ pub fn backward_algo(
     let n = x.n;
     // Winograd writes every element of dL/dx; im2col scatters patches onto zeros.
     let mut dx = need_dx.then(|| match algo {
-        Algo::Winograd => Tensor::uninit(n, g.h, g.w, g.cin, x.cs),
+        Algo::Winograd | Algo::Winograd4 => Tensor::uninit(n, g.h, g.w, g.cin, x.cs),
         Algo::Im2col => Tensor::zeros_cs(n, g.h, g.w, g.cin, x.cs),
     });
     if n == 0 {
@@ -211,40 +199,8 @@ pub fn backward_algo(
         None => (0..chunks).map(|_| None).collect(),
     };
     match algo {
-        Algo::Winograd => {
-            assert!(Algo::winograd_fits(g), "winograd: not a 3x3/1/1 conv");
-            let wg = wino(g, x.cs);
-            let ub = need_dx.then(|| {
-                dispatch(
-                    isa,
-                    WeightsK {
-                        g: wg,
-                        w,
-                        bwd: true,
-                    },
-                )
-            });
-            let mut parts: Vec<Buf> = dx_chunks
-                .into_par_iter()
-                .zip(x.data.par_chunks(cl * il))
-                .zip(dy.data.par_chunks(cl * ol))
-                .map(|((dxc, xc), dyc)| {
-                    dispatch(
-                        isa,
-                        WinoBwdK {
-                            g: wg,
-                            x: xc,
-                            pre,
-                            dy: dyc,
-                            ub: ub.as_deref(),
-                            dx: dxc,
-                        },
-                    )
-                })
-                .collect();
-            let du = sum_in_order(&mut parts);
-            dispatch(isa, DuK { g: wg, du, dw });
-        }
+        Algo::Winograd => wino_backward::<F2>(isa, g, x, pre, w, dy, dx_chunks, dw),
+        Algo::Winograd4 => wino_backward::<F4>(isa, g, x, pre, w, dy, dx_chunks, dw),
         Algo::Im2col => {
             let wp = pack(g, x.cs, w);
             let wt = need_dx.then(|| transpose_packed(g, x.cs, &wp));
@@ -293,53 +249,158 @@ pub fn flops(g: &ConvGeom) -> u64 {
 // ---------------------------------------------------------------------------------------------
 // Winograd entry points.
 
-struct WeightsK<'a> {
+/// The Winograd forward pass with tile variant `T`: one chunk of images per thread, each
+/// chunk's output statistics returned.
+#[allow(clippy::too_many_arguments)]
+fn wino_forward<T: Tile>(
+    isa: Isa,
+    g: &ConvGeom,
+    x: &Tensor,
+    pre: Option<&PreOp>,
+    w: &[f32],
+    stats: bool,
+    y: &mut Tensor,
+) -> Vec<Option<ChanStats>> {
+    assert!(Algo::winograd_fits(g), "winograd: not a 3x3/1/1 conv");
+    let (il, ol, cl) = (x.image_len(), y.image_len(), chunk_len(x.n));
+    let wg = wino(g, x.cs);
+    let u = dispatch(
+        isa,
+        WeightsK::<T> {
+            g: wg,
+            w,
+            bwd: false,
+            tile: PhantomData,
+        },
+    );
+    y.data
+        .par_chunks_mut(cl * ol)
+        .zip(x.data.par_chunks(cl * il))
+        .map(|(yc, xc)| {
+            dispatch(
+                isa,
+                WinoFwdK::<T> {
+                    g: wg,
+                    x: xc,
+                    pre,
+                    u: &u,
+                    y: yc,
+                    stats,
+                    tile: PhantomData,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The Winograd backward pass with tile variant `T`: `dL/dx` into the chunks of `dx_chunks`
+/// (when present), `dL/dw` added into `dw`.
+#[allow(clippy::too_many_arguments)]
+fn wino_backward<T: Tile>(
+    isa: Isa,
+    g: &ConvGeom,
+    x: &Tensor,
+    pre: Option<&PreOp>,
+    w: &[f32],
+    dy: &Tensor,
+    dx_chunks: Vec<Option<&mut [f32]>>,
+    dw: &mut [f32],
+) {
+    assert!(Algo::winograd_fits(g), "winograd: not a 3x3/1/1 conv");
+    let (il, ol, cl) = (x.image_len(), dy.image_len(), chunk_len(x.n));
+    let wg = wino(g, x.cs);
+    let ub = dx_chunks.iter().any(Option::is_some).then(|| {
+        dispatch(
+            isa,
+            WeightsK::<T> {
+                g: wg,
+                w,
+                bwd: true,
+                tile: PhantomData,
+            },
+        )
+    });
+    let mut parts: Vec<Buf> = dx_chunks
+        .into_par_iter()
+        .zip(x.data.par_chunks(cl * il))
+        .zip(dy.data.par_chunks(cl * ol))
+        .map(|((dxc, xc), dyc)| {
+            dispatch(
+                isa,
+                WinoBwdK::<T> {
+                    g: wg,
+                    x: xc,
+                    pre,
+                    dy: dyc,
+                    ub: ub.as_deref(),
+                    dx: dxc,
+                    tile: PhantomData,
+                },
+            )
+        })
+        .collect();
+    let du = sum_in_order(&mut parts);
+    dispatch(
+        isa,
+        DuK::<T> {
+            g: wg,
+            du,
+            dw,
+            tile: PhantomData,
+        },
+    );
+}
+
+struct WeightsK<'a, T> {
     g: WinoGeom,
     w: &'a [f32],
     bwd: bool,
+    tile: PhantomData<T>,
 }
 
-impl Kernel for WeightsK<'_> {
+impl<T: Tile> Kernel for WeightsK<'_, T> {
     type Output = Buf;
     #[inline(always)]
     fn run<S: Simd>(self, s: S) -> Buf {
         if self.bwd {
-            winograd::weights_bwd_data(s, &self.g, self.w)
+            winograd::weights_bwd_data::<S, T>(s, &self.g, self.w)
         } else {
-            winograd::weights_fwd(s, &self.g, self.w)
+            winograd::weights_fwd::<S, T>(s, &self.g, self.w)
         }
     }
 }
 
-struct WinoFwdK<'a> {
+struct WinoFwdK<'a, T> {
     g: WinoGeom,
     x: &'a [f32],
     pre: Option<&'a PreOp>,
     u: &'a [f32],
     y: &'a mut [f32],
     stats: bool,
+    tile: PhantomData<T>,
 }
 
-impl Kernel for WinoFwdK<'_> {
+impl<T: Tile> Kernel for WinoFwdK<'_, T> {
     type Output = Option<ChanStats>;
     #[inline(always)]
     fn run<S: Simd>(self, s: S) -> Option<ChanStats> {
         let mut acc = self.stats.then(|| StatAcc::new(self.g.cso));
-        winograd::forward_chunk(s, &self.g, self.x, self.pre, self.u, self.y, acc.as_mut());
+        winograd::forward_chunk::<S, T>(s, &self.g, self.x, self.pre, self.u, self.y, acc.as_mut());
         acc.map(|a| a.finish(self.g.cout))
     }
 }
 
-struct WinoBwdK<'a> {
+struct WinoBwdK<'a, T> {
     g: WinoGeom,
     x: &'a [f32],
     pre: Option<&'a PreOp>,
     dy: &'a [f32],
     ub: Option<&'a [f32]>,
     dx: Option<&'a mut [f32]>,
+    tile: PhantomData<T>,
 }
 
-impl Kernel for WinoBwdK<'_> {
+impl<T: Tile> Kernel for WinoBwdK<'_, T> {
     type Output = Buf;
     #[inline(always)]
     fn run<S: Simd>(self, s: S) -> Buf {
@@ -354,25 +415,26 @@ impl Kernel for WinoBwdK<'_> {
                 cout: g.cin,
                 cso: g.csi,
             };
-            winograd::forward_chunk(s, &gb, self.dy, None, ub, dx, None);
+            winograd::forward_chunk::<S, T>(s, &gb, self.dy, None, ub, dx, None);
         }
-        let mut du = Buf::zeroed(16 * g.cin * g.cso);
-        winograd::grad_weights_chunk(s, g, self.x, self.pre, self.dy, &mut du);
+        let mut du = Buf::zeroed(T::A * T::A * g.cin * g.cso);
+        winograd::grad_weights_chunk::<S, T>(s, g, self.x, self.pre, self.dy, &mut du);
         du
     }
 }
 
-struct DuK<'a> {
+struct DuK<'a, T> {
     g: WinoGeom,
     du: &'a [f32],
     dw: &'a mut [f32],
+    tile: PhantomData<T>,
 }
 
-impl Kernel for DuK<'_> {
+impl<T: Tile> Kernel for DuK<'_, T> {
     type Output = ();
     #[inline(always)]
     fn run<S: Simd>(self, s: S) {
-        winograd::grad_from_du(s, &self.g, self.du, self.dw);
+        winograd::grad_from_du::<S, T>(s, &self.g, self.du, self.dw);
     }
 }
 
