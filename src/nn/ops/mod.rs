@@ -7,8 +7,8 @@
 //! is picked at start-up ([`simd::active`]) and every op takes it as an argument, so tests can run
 //! each path in one process.
 //!
-//! - [`conv`]: Winograd F(2x2,3x3) for 3x3 stride-1 convolutions (forward, backward-data and
-//!   backward-weights), im2col + register-blocked GEMM for every other shape.
+//! - [`conv`]: Winograd F(4x4,3x3) or F(2x2,3x3) for 3x3 stride-1 convolutions (forward,
+//!   backward-data and backward-weights), im2col + register-blocked GEMM for every other shape.
 //! - [`bn`]: batch-norm statistics and backward; the normalisation itself is a lazy per-channel
 //!   [`tensor::PreOp`] applied by whichever kernel reads the tensor next.
 //! - [`eltwise`]: the residual join (with the option-A shortcut), ReLU masks, pooling, moments.
