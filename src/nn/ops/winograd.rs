@@ -256,6 +256,8 @@ fn filter_transform<S: Simd, T: Tile>(s: S, g: &[f32], rows: usize, cols: usize,
                 for (j, col) in t.iter_mut().enumerate() {
                     *col = T::g(s, &[k[0][j], k[1][j], k[2][j]]);
                 }
+                // The index picks the same row out of every column (no one array to iterate).
+                #[allow(clippy::needless_range_loop)]
                 for i in 0..a {
                     let out = T::g(s, &[t[0][i], t[1][i], t[2][i]]);
                     for (j, v) in out.into_iter().take(a).enumerate() {
@@ -327,6 +329,8 @@ pub(crate) fn grad_from_du<S: Simd, T: Tile>(s: S, g: &WinoGeom, du: &[f32], dw:
                 for (c, col) in t.iter_mut().enumerate().take(a) {
                     *col = T::gt(s, &[u[0][c], u[1][c], u[2][c], u[3][c], u[4][c], u[5][c]]);
                 }
+                // The index picks the same row out of every column (no one array to iterate).
+                #[allow(clippy::needless_range_loop)]
                 for i in 0..3 {
                     let out = T::gt(s, &[t[0][i], t[1][i], t[2][i], t[3][i], t[4][i], t[5][i]]);
                     for (j, v) in out.into_iter().enumerate() {
@@ -488,6 +492,8 @@ fn input_transform<S: Simd, T: Tile>(
             unsafe {
                 let dst = vbuf.as_mut_ptr().add(tl * cs + off);
                 let stride = tb * cs;
+                // The index picks the same row out of every column (no one array to iterate).
+                #[allow(clippy::needless_range_loop)]
                 for r in 0..a {
                     // Row `r` out of every column.
                     let row = [
@@ -546,6 +552,8 @@ fn grad_transform<S: Simd, T: Tile>(
                 }
                 let dst = mbuf.as_mut_ptr().add(tl * cs + off);
                 let stride = tb * cs;
+                // The index picks the same row out of every column (no one array to iterate).
+                #[allow(clippy::needless_range_loop)]
                 for r in 0..a {
                     let v = T::a(s, &[t[0][r], t[1][r], t[2][r], t[3][r]]);
                     for (c, vv) in v.into_iter().take(a).enumerate() {
@@ -616,6 +624,8 @@ fn output_transform<S: Simd, T: Tile>(
                     *col = T::at(s, &m);
                 }
                 let (y0, x0) = (mt * ti, mt * tj);
+                // The index picks the same row out of every column (no one array to iterate).
+                #[allow(clippy::needless_range_loop)]
                 for dr in 0..mt {
                     if y0 + dr >= h {
                         continue;
