@@ -249,6 +249,19 @@ pub fn flops(g: &ConvGeom) -> u64 {
 // ---------------------------------------------------------------------------------------------
 // Winograd entry points.
 
+/// The transformed weights for the forward pass, or (`bwd`) for backward-data.
+fn wino_weights<T: Tile>(isa: Isa, g: WinoGeom, w: &[f32], bwd: bool) -> Buf {
+    dispatch(
+        isa,
+        WeightsK::<T> {
+            g,
+            w,
+            bwd,
+            tile: PhantomData,
+        },
+    )
+}
+
 /// The Winograd forward pass with tile variant `T`: one chunk of images per thread, each
 /// chunk's output statistics returned.
 #[allow(clippy::too_many_arguments)]
@@ -264,15 +277,7 @@ fn wino_forward<T: Tile>(
     assert!(Algo::winograd_fits(g), "winograd: not a 3x3/1/1 conv");
     let (il, ol, cl) = (x.image_len(), y.image_len(), chunk_len(x.n));
     let wg = wino(g, x.cs);
-    let u = dispatch(
-        isa,
-        WeightsK::<T> {
-            g: wg,
-            w,
-            bwd: false,
-            tile: PhantomData,
-        },
-    );
+    let u = wino_weights::<T>(isa, wg, w, false);
     y.data
         .par_chunks_mut(cl * ol)
         .zip(x.data.par_chunks(cl * il))
@@ -309,17 +314,10 @@ fn wino_backward<T: Tile>(
     assert!(Algo::winograd_fits(g), "winograd: not a 3x3/1/1 conv");
     let (il, ol, cl) = (x.image_len(), dy.image_len(), chunk_len(x.n));
     let wg = wino(g, x.cs);
-    let ub = dx_chunks.iter().any(Option::is_some).then(|| {
-        dispatch(
-            isa,
-            WeightsK::<T> {
-                g: wg,
-                w,
-                bwd: true,
-                tile: PhantomData,
-            },
-        )
-    });
+    let ub = dx_chunks
+        .iter()
+        .any(Option::is_some)
+        .then(|| wino_weights::<T>(isa, wg, w, true));
     let mut parts: Vec<Buf> = dx_chunks
         .into_par_iter()
         .zip(x.data.par_chunks(cl * il))
