@@ -3,9 +3,8 @@
 //! Three algorithms, chosen per shape ([`Algo::choose`]):
 //! - [`Algo::Winograd4`], Winograd F(4x4, 3x3), for 3x3 stride-1 pad-1 convolutions with at
 //!   least 8 input channels, the bulk of every ResNet here ([`super::winograd`]).
-//! - [`Algo::Winograd`], F(2x2, 3x3): the same shapes with 2.25x the multiply-adds of F(4x4)
-//!   and a smaller rounding error; kept for comparison (tests run every algorithm a shape
-//!   allows).
+//! - [`Algo::Winograd`], F(2x2, 3x3), for the same convolutions on images so small that
+//!   F(4x4)'s 4x4 tiles would waste more than they save (2x2, 5x5, 6x6); it rounds less.
 //! - [`Algo::Im2col`] for everything else (the stem with 1-3 input channels, stride-2 and 1x1
 //!   convolutions, any kernel size a learner builds): for a block of output pixels, the patches
 //!   are gathered into an L2-sized buffer (one contiguous copy per tap, as NHWC keeps a pixel's

@@ -439,12 +439,13 @@ impl StatAcc {
         nl: usize,
         c: &Chains<S>,
     ) {
-        let total = |a: &[S::V; 4]| s.add(s.add(a[0], a[1]), s.add(a[2], a[3]));
-        for (b, sums) in [(self.b1.as_mut_ptr(), &c.s1), (self.b2.as_mut_ptr(), &c.s2)] {
+        // No closure for the fold: closures lose the kernel's target features (see `simd`).
+        for (b, a) in [(self.b1.as_mut_ptr(), &c.s1), (self.b2.as_mut_ptr(), &c.s2)] {
+            let total = s.add(s.add(a[0], a[1]), s.add(a[2], a[3]));
             // SAFETY: the caller keeps `off + nl <= cs`, the length of `b1` and `b2`.
             unsafe {
                 let q = b.add(off);
-                s.store_part(q, s.add(s.load_part(q, nl), total(sums)), nl);
+                s.store_part(q, s.add(s.load_part(q, nl), total), nl);
             }
         }
     }
