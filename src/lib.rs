@@ -13,6 +13,8 @@ pub mod nn;
 /// Chart descriptions and their PNG / CSV exports (no egui).
 pub mod plot;
 pub mod rng;
+/// The one kind of background work (training, probes, landscapes, loads, files).
+pub mod task;
 pub mod train;
 /// The egui desktop app.
 pub mod ui;

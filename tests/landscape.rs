@@ -271,7 +271,10 @@ fn partial_results_arrive_point_by_point_and_cancel_stops_the_job() {
     assert!((5..81).contains(&grid_events), "{grid_events}");
     assert!(!l.nets[0].surface.is_complete());
     assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) >= grid_events);
-    let mut back = job.join().expect("the nets come back");
+    let mut back = job
+        .join()
+        .expect("the job ends")
+        .expect("the nets come back");
     assert_eq!(back[0].model.state(), before, "trained weights restored");
 
     // Bad input is an event, not a panic.

@@ -229,7 +229,7 @@ fn bad_hyper_parameters_are_refused_in_words() {
     app.train.config.hyper.batch = 0;
     let data = app.dataset.clone().unwrap();
     let info = app.data_info.clone().unwrap();
-    let wake: resnet_lab::train::job::Wake = std::sync::Arc::new(|| {});
+    let wake: resnet_lab::task::Wake = std::sync::Arc::new(|| {});
     let data = resnet_lab::ui::session::DataRef {
         set: &data,
         info: &info,

@@ -7,7 +7,7 @@ use crate::lessons::check::{self, Outcome};
 use crate::lessons::plan::{self, Size, Sizing};
 use crate::lessons::reference::{self, RefRun, Reference};
 use crate::lessons::{self, Check, Lesson};
-use crate::train::worker::Wake;
+use crate::task::Wake;
 use crate::train::{DataInfo, RunHistory};
 use crate::ui::landscape::sources::{self, NetRef};
 use crate::ui::session::{DataRef, Session, TrainConfig};

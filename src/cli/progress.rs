@@ -1,9 +1,9 @@
 //! Terminal feedback: a one-line progress bar for training and for data loading.
-use crate::data::{self, Dataset, LoadOptions, Progress, Source};
+use crate::data::{self, Dataset, LoadOptions, Source};
+use crate::task::{Task, TaskCtx, no_wake};
 use crate::train::RunHistory;
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 pub struct Bar {
@@ -75,33 +75,33 @@ impl Bar {
     }
 }
 
-/// Loads a data set on a worker thread while the terminal shows how far it got.
+/// Loads a data set as a background task while the terminal shows how far it got.
 pub fn load_with_progress(source: &Source, opts: &LoadOptions) -> Result<Dataset, String> {
-    let progress = Arc::new(Progress::default());
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (p, d) = (progress.clone(), done.clone());
-        std::thread::spawn(move || {
-            let mut shown = false;
-            while !d.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(250));
-                let total = p.total.load(Ordering::Relaxed);
-                if total > 0 && !d.load(Ordering::Relaxed) {
-                    shown = true;
-                    eprint!(
-                        "\rloading {}/{} files",
-                        p.done.load(Ordering::Relaxed),
-                        total
-                    );
-                }
-            }
-            if shown {
-                eprintln!();
-            }
-        })
+    let (s, o) = (source.clone(), opts.clone());
+    let mut task = Task::spawn("load data", no_wake(), move |ctx: &TaskCtx<()>| {
+        data::load(&s, &o, ctx.progress()).map_err(|e| e.to_string())
+    });
+    let mut shown = false;
+    let mut shown_at = Instant::now();
+    let result = loop {
+        if let Some(r) = task.poll() {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let p = task.progress();
+        let total = p.total.load(Ordering::Relaxed);
+        if total > 0 && !task.is_finished() && shown_at.elapsed() >= Duration::from_millis(250) {
+            shown_at = Instant::now();
+            shown = true;
+            eprint!(
+                "\rloading {}/{} files",
+                p.done.load(Ordering::Relaxed),
+                total
+            );
+        }
     };
-    let result = data::load(source, opts, &progress);
-    done.store(true, Ordering::Relaxed);
-    let _ = watcher.join();
-    result.map_err(|e| e.to_string())
+    if shown {
+        eprintln!();
+    }
+    result
 }

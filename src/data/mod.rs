@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::rng::Rng64;
 
@@ -263,33 +262,9 @@ pub(crate) fn check_label_range(
     ))
 }
 
-/// Shared between the loading worker and whoever watches it (`Arc<Progress>`).
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub done: AtomicUsize,
-    pub total: AtomicUsize,
-    pub cancel: AtomicBool,
-}
-
-impl Progress {
-    /// Share of the current phase done, in [0, 1]; 0 before the total is known.
-    pub fn fraction(&self) -> f32 {
-        let total = self.total.load(Ordering::Relaxed);
-        if total == 0 {
-            return 0.0;
-        }
-        (self.done.load(Ordering::Relaxed) as f32 / total as f32).min(1.0)
-    }
-
-    /// Asks the loader to stop; it returns [`DataError::Cancelled`] soon after.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-}
+/// Shared between the loading worker and whoever watches it: the background task's own
+/// progress (`crate::task::Progress`).
+pub use crate::task::Progress;
 
 /// What every loader hands to the finishing step: uniform images, maybe no test split yet.
 pub(crate) struct Raw {

@@ -1,15 +1,14 @@
 //! One landscape computation: settings, the nets it looks at, the events it reports, and the
-//! worker thread that runs it for the app (the CLI calls [`run`] directly).
+//! background task that runs it for the app (the CLI calls [`run`] directly).
 use super::LandscapeError;
 use super::direction::{Axis, Direction};
 use super::probe::{Point, Probe};
 use super::weights::Weights;
 use crate::data::Dataset;
 use crate::nn::{Model, ModelOptions, NetSpec, Shape};
+use crate::task::{Task, TaskCtx, Wake, catch};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::thread::JoinHandle;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// What to compute. The defaults are the paper's picture at a lesson's budget.
@@ -426,50 +425,40 @@ fn restore_all(subjects: &mut [Subject], prep: &[Prepared]) {
     }
 }
 
-/// Called after every event so a UI can wake up and redraw.
-pub type Wake = Arc<dyn Fn() + Send + Sync>;
-
-/// A computation running on its own thread with its own pool of compute threads.
+/// A computation running as a background [`Task`] with its own pool of compute threads.
 pub struct JobHandle {
-    events: Receiver<Event>,
-    cancel: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Option<Vec<Subject>>>>,
+    task: Task<Option<Vec<Subject>>, Event>,
 }
 
 impl JobHandle {
     /// Asks the job to stop; it reports `Cancelled` within one batch of images.
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.task.cancel();
     }
 
     /// Events that arrived since the last call, without blocking.
     pub fn drain(&self) -> Vec<Event> {
-        self.events.try_iter().collect()
+        self.task.drain()
     }
 
     /// Blocks until the next event, or `None` once the job has ended and every event was read.
     pub fn recv(&self) -> Option<Event> {
-        self.events.recv().ok()
+        self.task.recv()
     }
 
     pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
+        self.task.is_finished()
     }
 
-    /// Waits for the job and hands the nets back, trained weights restored (`None` if the worker
-    /// panicked; the panic was reported as `Failed`).
-    pub fn join(mut self) -> Option<Vec<Subject>> {
-        self.thread.take().and_then(|t| t.join().ok().flatten())
-    }
-}
-
-impl Drop for JobHandle {
-    fn drop(&mut self) {
-        self.cancel.store(true, Ordering::Relaxed);
+    /// Waits for the job and hands the nets back, trained weights restored (`Ok(None)` when
+    /// there are none to hand back); a panic or a worker that never started is the error
+    /// sentence (a failure the job itself noticed was reported as `Failed`).
+    pub fn join(self) -> Result<Option<Vec<Subject>>, String> {
+        self.task.wait()
     }
 }
 
-/// Starts the computation on a worker thread; events arrive through the handle.
+/// Starts the computation in the background; events arrive through the handle.
 pub fn spawn(
     settings: Settings,
     subjects: Vec<Subject>,
@@ -487,62 +476,41 @@ pub fn spawn_prepared(
     prepare: impl FnOnce() -> Result<(Vec<Subject>, Arc<Dataset>), String> + Send + 'static,
     wake: Wake,
 ) -> JobHandle {
-    let (tx, rx) = channel::<Event>();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let thread = std::thread::Builder::new()
-        .name("landscape".into())
-        .spawn(move || {
-            let report = |e: Event| {
-                let _ = tx.send(e);
-                wake();
-            };
-            let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(prepare))
-                .unwrap_or_else(|_| Err("internal error while preparing the nets".into()));
-            let (mut subjects, data) = match prepared {
-                Ok(p) => p,
-                Err(reason) => {
-                    report(Event::Failed { reason });
-                    return None;
-                }
-            };
-            let pool = match rayon::ThreadPoolBuilder::new()
-                .num_threads(settings.threads)
-                .build()
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    report(Event::Failed {
-                        reason: format!("could not start worker threads: {e}"),
-                    });
-                    return Some(subjects);
-                }
-            };
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                pool.install(|| run(&settings, &mut subjects, &data, &flag, &mut |e| report(e)))
-            }));
-            match result {
-                Ok(()) => Some(subjects),
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
-                    report(Event::Failed {
-                        reason: format!("internal error in the landscape worker: {what}"),
-                    });
-                    // Their weights may be half-moved: not worth handing back.
-                    None
-                }
+    let task = Task::spawn("landscape", wake, move |ctx: &TaskCtx<Event>| {
+        let report = |e: Event| ctx.emit(e);
+        let (mut subjects, data) = match catch("preparing the nets", prepare) {
+            Ok(p) => p,
+            Err(reason) => {
+                report(Event::Failed { reason });
+                return Ok(None);
             }
-        })
-        .expect("the OS refused to start a thread");
-    JobHandle {
-        events: rx,
-        cancel,
-        thread: Some(thread),
-    }
+        };
+        let pool = match rayon::ThreadPoolBuilder::new()
+            .num_threads(settings.threads)
+            .build()
+        {
+            Ok(p) => p,
+            Err(e) => {
+                report(Event::Failed {
+                    reason: format!("could not start worker threads: {e}"),
+                });
+                return Ok(Some(subjects));
+            }
+        };
+        let flag = ctx.cancel_flag();
+        match catch("the landscape worker", || {
+            pool.install(|| run(&settings, &mut subjects, &data, flag, &mut |e| report(e)));
+            Ok(())
+        }) {
+            Ok(()) => Ok(Some(subjects)),
+            Err(reason) => {
+                report(Event::Failed { reason });
+                // Their weights may be half-moved: not worth handing back.
+                Ok(None)
+            }
+        }
+    });
+    JobHandle { task }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::{Lesson, Quick, TryAction, TryNet};
 use crate::data::{self, Dataset, LoadOptions, Progress, Source, Split};
 use crate::nn::NetSpec;
 use crate::nn::presets::{self, ShortcutOption};
+use crate::task;
 use crate::train::{Control, Event, Hyper, NetEntry, trainer};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -263,32 +264,24 @@ pub struct Speed {
 }
 
 /// Trains every net of `plan` for a few steps, `plan.parallel()` at a time, one thread each.
-pub fn probe(plan: &Plan, data: &Dataset) -> Result<Speed, String> {
+pub fn probe(plan: &Plan, data: &Arc<Dataset>) -> Result<Speed, String> {
     let started = Instant::now();
     let classes = data.classes.len();
     let mut secs = Vec::with_capacity(plan.nets.len());
     for group in plan.nets.chunks(plan.parallel()) {
-        let timed: Vec<Result<f64, String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = group
-                .iter()
-                .map(|net| {
-                    let entry = plan.entry(net, classes);
-                    s.spawn(move || -> Result<f64, String> {
-                        let (entry, hyper) =
-                            entry.ok_or_else(|| format!("{} is not a valid net", net.label()))?;
-                        time_steps(&entry, &hyper, data)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("the speed probe failed".into()))
-                })
-                .collect()
-        });
-        for t in timed {
+        let jobs = group
+            .iter()
+            .map(|net| {
+                let entry = plan.entry(net, classes);
+                let (label, data) = (net.label(), data.clone());
+                Box::new(move || -> Result<f64, String> {
+                    let (entry, hyper) =
+                        entry.ok_or_else(|| format!("{label} is not a valid net"))?;
+                    time_steps(&entry, &hyper, &data)
+                }) as Box<dyn FnOnce() -> Result<f64, String> + Send>
+            })
+            .collect();
+        for t in task::together("speed probe", jobs) {
             secs.push(t?);
         }
     }
@@ -420,7 +413,7 @@ impl Prepared {
 pub fn prepare(lesson: &Lesson, size: Size, seed: u64, sizing: Sizing) -> Result<Prepared, String> {
     let plan = Plan::new(lesson, size, seed)
         .ok_or_else(|| format!("lesson {} has nothing to train", lesson.id))?;
-    let data = plan.load_data()?;
+    let data = Arc::new(plan.load_data()?);
     let quick = lesson.quick.clone().unwrap_or_default();
     let (plan, estimate_secs, speed) = match (size, sizing) {
         (_, Sizing::Steps(n)) => (plan.with_steps(n), None, None),
@@ -434,7 +427,7 @@ pub fn prepare(lesson: &Lesson, size: Size, seed: u64, sizing: Sizing) -> Result
     };
     Ok(Prepared {
         plan,
-        data: Arc::new(data),
+        data,
         estimate_secs,
         speed,
     })

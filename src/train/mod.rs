@@ -6,7 +6,6 @@ pub mod budget;
 pub mod eval;
 pub mod experiment;
 pub mod history;
-pub mod job;
 pub mod run_dir;
 pub mod safetensors;
 pub mod store;

@@ -4,13 +4,13 @@
 //! CLI both start runs from `RunInputs`.
 use super::experiment::{DataInfo, Hyper, NetEntry};
 use super::history::{RunHistory, RunStatus};
-use super::job::Wake;
 use super::run_dir::SavedRun;
 use super::trainer::{self, Event};
 use super::worker::{self, Command, RunHandle};
 use crate::data::Dataset;
 use crate::nn::presets::ShortcutOption;
 use crate::nn::{LayerSpec, Model, NetSpec, Shortcut};
+use crate::task::Wake;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

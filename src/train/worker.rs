@@ -15,14 +15,13 @@ pub enum Command {
     ProbeEvery(usize),
 }
 
-pub use super::job::Wake;
-use super::job::{Job, panic_text};
+use crate::task::{Task, Wake, panic_text};
 
 pub struct RunHandle {
     pub label: String,
     commands: Sender<Command>,
     events: Receiver<Event>,
-    job: Job<Option<Model>>,
+    job: Task<Option<Model>>,
 }
 
 impl RunHandle {
@@ -62,7 +61,7 @@ impl Drop for RunHandle {
     }
 }
 
-/// Starts training `net` as a background [`Job`] with its own pool of `hyper.threads` compute
+/// Starts training `net` as a background [`Task`] with its own pool of `hyper.threads` compute
 /// threads. Every failure, a panic included, arrives as `Event::Failed`.
 pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> RunHandle {
     let (ctx, crx) = channel::<Command>();
@@ -76,7 +75,7 @@ pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> Run
         }
     };
     let failed = report.clone();
-    let job = Job::spawn(format!("train {label}"), wake, move || {
+    let job = Task::run(format!("train {label}"), wake, move || {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(hyper.threads)
             .build()

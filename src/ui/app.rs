@@ -484,7 +484,7 @@ impl ResNetLabApp {
         }
         if let Some(runs) = self.pending_runs.take() {
             let c = ctx.clone();
-            let wake: crate::train::job::Wake = Arc::new(move || c.request_repaint());
+            let wake: crate::task::Wake = Arc::new(move || c.request_repaint());
             self.train.files.forget_others(runs.clone(), wake.clone());
             self.train.files.restore(runs, wake);
         }

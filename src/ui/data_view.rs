@@ -3,7 +3,7 @@ use crate::data::{
     self, ColorMode, DataError, Dataset, Format, LoadOptions, Progress, Source, SplitKind, Summary,
     Thumbnail,
 };
-use crate::train::job::{Job, Slot};
+use crate::task::{Slot, Task};
 use egui::{RichText, TextureHandle, TextureOptions, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -57,7 +57,7 @@ struct Loading {
     source: Source,
     options: LoadOptions,
     progress: Arc<Progress>,
-    job: Job<Result<Dataset, DataError>>,
+    job: Task<Result<Dataset, DataError>>,
 }
 
 /// A loaded data set with what the view shows about it.
@@ -99,7 +99,7 @@ impl DataView {
         }
         let progress = Arc::new(Progress::default());
         let (p, s, o, c) = (progress.clone(), source.clone(), opts.clone(), ctx.clone());
-        let job = Job::spawn(
+        let job = Task::run(
             "load data",
             Arc::new(move || c.request_repaint()),
             move || Ok(data::load(&s, &o, &p)),

@@ -1,4 +1,4 @@
-//! Native file dialogs, always run inside a background [`Job`](crate::train::job::Job): rfd's
+//! Native file dialogs, always run inside a background [`Job`](crate::task::Task): rfd's
 //! portal backend blocks on D-Bus, and a dialog that panics or cannot open must cost one answer,
 //! not the button that asked.
 

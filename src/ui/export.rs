@@ -1,7 +1,8 @@
-//! Writes charts and experiments to disk on worker threads and reports where they went.
+//! Writes charts and experiments to disk as background tasks and reports where they went.
 use crate::plot::{self, Chart, Grid};
+use crate::task::Task;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long "Saved ..." stays on screen; a failure stays longer, it needs reading.
@@ -18,24 +19,19 @@ pub enum Kind {
 pub struct Exporter {
     /// Folder typed by the learner; empty means the current directory.
     pub dir: String,
-    tx: Sender<Result<PathBuf, String>>,
-    rx: Receiver<Result<PathBuf, String>>,
+    writing: Vec<Task<PathBuf>>,
     pub notice: Option<Result<PathBuf, String>>,
     /// When the notice arrived: notices expire, so "Saved x.csv" does not linger over later runs.
     notice_at: Option<Instant>,
-    pending: usize,
 }
 
 impl Default for Exporter {
     fn default() -> Self {
-        let (tx, rx) = channel();
         Self {
             dir: String::new(),
-            tx,
-            rx,
+            writing: Vec::new(),
             notice: None,
             notice_at: None,
-            pending: 0,
         }
     }
 }
@@ -50,11 +46,11 @@ impl Exporter {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.pending > 0
+        !self.writing.is_empty()
     }
 
     /// Draws and writes `chart` off the UI thread; `wake` redraws when it is done.
-    pub fn export(&mut self, chart: Chart, kind: Kind, wake: impl Fn() + Send + 'static) {
+    pub fn export(&mut self, chart: Chart, kind: Kind, wake: impl Fn() + Send + Sync + 'static) {
         let ext = match kind {
             Kind::Png => "png",
             Kind::Csv => "csv",
@@ -67,7 +63,7 @@ impl Exporter {
     }
 
     /// Draws and writes a heatmap off the UI thread.
-    pub fn export_grid(&mut self, grid: Grid, kind: Kind, wake: impl Fn() + Send + 'static) {
+    pub fn export_grid(&mut self, grid: Grid, kind: Kind, wake: impl Fn() + Send + Sync + 'static) {
         let ext = match kind {
             Kind::Png => "png",
             Kind::Csv => "csv",
@@ -83,26 +79,26 @@ impl Exporter {
     pub fn spawn(
         &mut self,
         path: PathBuf,
-        wake: impl Fn() + Send + 'static,
+        wake: impl Fn() + Send + Sync + 'static,
         make: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
     ) {
-        let tx = self.tx.clone();
-        self.pending += 1;
-        std::thread::spawn(move || {
-            // A drawing bug must cost one export, not the app.
-            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
-                .unwrap_or_else(|_| Err("internal error while drawing".into()));
-            let result = made.and_then(|bytes| write(&path, &bytes));
-            let _ = tx.send(result);
-            wake();
-        });
+        self.writing
+            .push(Task::run("export", Arc::new(wake), move || {
+                make().and_then(|bytes| write(&path, &bytes))
+            }));
     }
 
     pub fn poll(&mut self) {
-        while let Ok(r) = self.rx.try_recv() {
-            self.pending = self.pending.saturating_sub(1);
-            self.notice = Some(r);
-            self.notice_at = Some(Instant::now());
+        let mut i = 0;
+        while i < self.writing.len() {
+            match self.writing[i].poll() {
+                Some(r) => {
+                    self.writing.remove(i);
+                    self.notice = Some(r);
+                    self.notice_at = Some(Instant::now());
+                }
+                None => i += 1,
+            }
         }
         let limit = match &self.notice {
             Some(Ok(_)) => NOTICE_SECS,

@@ -1,7 +1,7 @@
 //! Runs on disk from the app: Save runs / Open run for the learner's own folders, the app's own
 //! copy of every finished run (so a restart brings the runs back), and the restore at start.
 //! Every read and write runs as a background job; the UI only moves results in and out.
-use crate::train::job::{Job, Slot, Wake};
+use crate::task::{Slot, Task, Wake};
 use crate::train::run_dir::{self, SavedRun, Snapshot};
 use crate::train::{RunId, RunStore};
 use std::path::{Path, PathBuf};
@@ -24,8 +24,8 @@ pub struct RunFiles {
     manual: Slot<Done>,
     browsing: Slot<Option<PathBuf>>,
     /// The app's own copies being written: run, folder.
-    autosaving: Vec<Job<(RunId, PathBuf)>>,
-    cleaning: Option<Job<()>>,
+    autosaving: Vec<Task<(RunId, PathBuf)>>,
+    cleaning: Option<Task<()>>,
     pub message: Option<String>,
 }
 
@@ -168,7 +168,7 @@ impl RunFiles {
             .unwrap_or(0);
         let dir = root.join(format!("{stamp}-{id}-{}", slug(&snap.history.label)));
         self.autosaving
-            .push(Job::spawn("keep the run", wake, move || {
+            .push(Task::run("keep the run", wake, move || {
                 snap.write(&dir)?;
                 Ok((id, dir))
             }));
@@ -181,7 +181,7 @@ impl RunFiles {
         let Some(root) = self.data_dir.clone() else {
             return;
         };
-        self.cleaning = Some(Job::spawn("remove old runs", wake, move || {
+        self.cleaning = Some(Task::run("remove old runs", wake, move || {
             let Ok(entries) = std::fs::read_dir(&root) else {
                 return Ok(());
             };

@@ -5,7 +5,7 @@ use crate::data::Dataset;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{LayerSpec, NetSpec};
 use crate::plot::charts::SweepPoint;
-use crate::train::job::Wake;
+use crate::task::Wake;
 use crate::train::{
     DataInfo, Experiment, Hyper, NetEntry, NetIdentity, Origin, RunHistory, RunId, RunInputs,
     RunStore, StoredRun,

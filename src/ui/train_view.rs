@@ -8,7 +8,7 @@ use crate::lessons::reference::{ChartKind, Reference};
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
 use crate::plot::{Chart, Family, Series, charts, family_color};
-use crate::train::job::{Slot, Wake};
+use crate::task::{Slot, Wake};
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;

@@ -1,10 +1,11 @@
-//! Save and open network JSON on worker threads; the answers arrive as `FileJob`s.
+//! Save and open network JSON as background tasks; the answers arrive as `FileJob`s.
 use super::{BuilderPage, BuilderView, FileJob, Message};
 use crate::builder::BlockDraft;
 use crate::nn::{LayerSpec, NetSpec, Shape};
+use crate::task::{Task, Wake};
 use egui::Ui;
 use std::path::PathBuf;
-use std::sync::mpsc::channel;
+use std::sync::Arc;
 
 /// The block inside an opened network, with the shape it receives and whether a ReLU follows it.
 fn block_from_net(net: &NetSpec, input: Shape) -> Result<BlockDraft, String> {
@@ -73,9 +74,9 @@ impl BuilderView {
             BuilderPage::Network => self.shown_net(),
         };
         let path = PathBuf::from(self.state.path.trim());
-        let (tx, rx) = channel();
         let ctx = ctx.clone();
-        std::thread::spawn(move || {
+        let wake: Wake = Arc::new(move || ctx.request_repaint());
+        self.file_job = Some(Task::run("save the network", wake, move || {
             let r = if path.as_os_str().is_empty() {
                 Err("Type a file name to save to.".to_string())
             } else {
@@ -83,41 +84,36 @@ impl BuilderView {
                     .map(|()| format!("Saved {}.", path.display()))
                     .map_err(|e| format!("Could not save {}: {e}", path.display()))
             };
-            let _ = tx.send(FileJob::Saved(r));
-            ctx.request_repaint();
-        });
-        self.file_job = Some(rx);
+            Ok(FileJob::Saved(r))
+        }));
     }
 
     fn start_open(&mut self, ctx: &egui::Context) {
         let path = PathBuf::from(self.state.path.trim());
         let page = self.state.page;
-        let (tx, rx) = channel();
         let ctx = ctx.clone();
-        std::thread::spawn(move || {
+        let wake: Wake = Arc::new(move || ctx.request_repaint());
+        self.file_job = Some(Task::run("open the network", wake, move || {
             let result = crate::util::read_regular_text(&path, 16 << 20, "a network file")
                 .map_err(|e| format!("Could not open {}: {e}", path.display()))
                 .and_then(|s| {
                     NetSpec::from_json(&s)
                         .map_err(|e| format!("{} is not a network JSON: {e}", path.display()))
                 });
-            let _ = tx.send(FileJob::Opened { result, page });
-            ctx.request_repaint();
-        });
-        self.file_job = Some(rx);
+            Ok(FileJob::Opened { result, page })
+        }));
     }
 
     pub(super) fn poll_files(&mut self) {
-        let Some(rx) = &self.file_job else { return };
-        let job = match rx.try_recv() {
+        let Some(task) = &mut self.file_job else {
+            return;
+        };
+        let Some(done) = task.poll() else { return };
+        let job = match done {
             Ok(j) => j,
-            Err(std::sync::mpsc::TryRecvError::Empty) => return,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+            Err(text) => {
                 self.file_job = None;
-                self.message = Some(Message {
-                    text: "The file job stopped without an answer.".into(),
-                    error: true,
-                });
+                self.message = Some(Message { text, error: true });
                 return;
             }
         };

@@ -22,7 +22,6 @@ use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{NetSpec, Shape};
 use egui::{Color32, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
-use std::sync::mpsc::Receiver;
 
 /// What the builder asks the app to do; the app owns training and lesson progress.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,7 +121,7 @@ pub struct BuilderView {
     #[serde(skip)]
     last_edit_key: Option<String>,
     #[serde(skip)]
-    file_job: Option<Receiver<FileJob>>,
+    file_job: Option<crate::task::Task<FileJob>>,
     /// Main-lane layer being dragged, and the slot it would land in.
     #[serde(skip)]
     drag: Option<(usize, usize)>,

@@ -4,12 +4,11 @@
 //! filters) lay their pages out; `paint.rs` paints matrices, mosaics and thumbnails. Evaluation,
 //! feature maps and folder loading run as [`Job`]s on worker threads (the UI never waits for a
 //! net), all computed by `train::eval`.
-mod job;
 mod maps;
 mod pages;
 mod paint;
 
-pub use job::Job;
+use crate::task::{Task, TaskCtx, Wake};
 
 use super::export::Exporter;
 use super::session::Session;
@@ -26,7 +25,6 @@ use crate::train::store::SharedModel;
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The pages of the tab.
@@ -103,14 +101,14 @@ pub fn session_candidates(session: &Session) -> Vec<Candidate> {
 /// What is known about one picked net.
 pub struct NetView {
     pub cand: Candidate,
-    eval_job: Option<Job<Looked>>,
+    eval_job: Option<Task<Looked>>,
     pub eval: Option<Result<Arc<Evaluation>, String>>,
     pub filters: Option<Arc<Filters>>,
     /// The same filters as they were before training.
     pub init_filters: Option<Arc<Filters>>,
     /// The feature maps of one test image, with its index.
     pub maps: Option<(usize, Arc<Vec<FeatureMap>>)>,
-    maps_job: Option<(usize, Job<Vec<FeatureMap>>)>,
+    maps_job: Option<(usize, Task<Vec<FeatureMap>>)>,
     pub maps_error: Option<String>,
 }
 
@@ -135,15 +133,13 @@ impl NetView {
 
     /// Share of the evaluation done while it runs.
     pub fn eval_progress(&self) -> Option<f32> {
-        self.eval_job.as_ref().map(Job::fraction)
+        self.eval_job.as_ref().map(Task::fraction)
     }
 
     pub fn maps_running(&self) -> bool {
         self.maps_job.is_some()
     }
 }
-
-type Wake = Arc<dyn Fn() + Send + Sync>;
 
 pub struct InspectView {
     pub page: InspectPage,
@@ -166,7 +162,7 @@ pub struct InspectView {
     /// Runs opened from folders.
     pub opened: Vec<Candidate>,
     pub open_path: String,
-    opening: Option<Job<Candidate>>,
+    opening: Option<Task<Candidate>>,
     pub message: Option<String>,
     paint: paint::Textures,
     /// The feature-map and filter pictures last built, by a key naming their content.
@@ -573,100 +569,90 @@ struct Looked {
 
 /// Classifies the net's test split and reads its first-layer filters, trained and as the same
 /// seed made them before training.
-fn start_eval(c: &Candidate, wake: Wake) -> Job<Looked> {
+fn start_eval(c: &Candidate, wake: Wake) -> Task<Looked> {
     let (model, data, spec, start) = (c.model.clone(), c.data.clone(), c.spec.clone(), c.start);
-    Job::spawn(
-        "inspect: evaluate",
-        move || wake(),
-        move |p| {
-            let mut m = lock(&model);
-            let mut on = |done: usize, total: usize| {
-                p.total.store(total, Ordering::Relaxed);
-                p.done.store(done, Ordering::Relaxed);
-                !p.is_cancelled()
-            };
-            let e = eval::evaluate(&mut m, &data, SplitKind::Test, eval::BATCH, &mut on)?;
-            let filters = eval::first_filters(&mut m);
-            let input = m.input_shape();
-            drop(m);
-            let init_filters = start.and_then(|(seed, opts)| {
-                let mut fresh = Model::new(&spec, input, seed, opts).ok()?;
-                eval::first_filters(&mut fresh)
-            });
-            Ok(Looked {
-                eval: e,
-                filters,
-                init_filters,
-            })
-        },
-    )
+    Task::spawn("inspect: evaluate", wake, move |ctx: &TaskCtx<()>| {
+        let p = ctx.progress();
+        let mut m = lock(&model);
+        let mut on = |done: usize, total: usize| {
+            p.set(done, total);
+            !p.is_cancelled()
+        };
+        let e = eval::evaluate(&mut m, &data, SplitKind::Test, eval::BATCH, &mut on)?;
+        let filters = eval::first_filters(&mut m);
+        let input = m.input_shape();
+        drop(m);
+        let init_filters = start.and_then(|(seed, opts)| {
+            let mut fresh = Model::new(&spec, input, seed, opts).ok()?;
+            eval::first_filters(&mut fresh)
+        });
+        Ok(Looked {
+            eval: e,
+            filters,
+            init_filters,
+        })
+    })
 }
 
 /// Traces test image `image` through the net.
-fn start_maps(c: &Candidate, image: usize, wake: Wake) -> Job<Vec<FeatureMap>> {
+fn start_maps(c: &Candidate, image: usize, wake: Wake) -> Task<Vec<FeatureMap>> {
     let (model, data) = (c.model.clone(), c.data.clone());
-    Job::spawn(
-        "inspect: feature maps",
-        move || wake(),
-        move |_| {
-            if image >= data.test.len() {
-                return Err(format!("the test split has no image #{image}"));
-            }
-            let (mut x, mut labels) = (Vec::new(), Vec::new());
-            data.batch(
-                SplitKind::Test,
-                &[image],
-                None,
-                &mut Rng64::new(0),
-                &mut x,
-                &mut labels,
-            );
-            let mut m = lock(&model);
-            if let Some(why) = eval::mismatch(&m, &data) {
-                return Err(why);
-            }
-            Ok(eval::feature_maps(&mut m, &x))
-        },
-    )
+    Task::run("inspect: feature maps", wake, move || {
+        if image >= data.test.len() {
+            return Err(format!("the test split has no image #{image}"));
+        }
+        let (mut x, mut labels) = (Vec::new(), Vec::new());
+        data.batch(
+            SplitKind::Test,
+            &[image],
+            None,
+            &mut Rng64::new(0),
+            &mut x,
+            &mut labels,
+        );
+        let mut m = lock(&model);
+        if let Some(why) = eval::mismatch(&m, &data) {
+            return Err(why);
+        }
+        Ok(eval::feature_maps(&mut m, &x))
+    })
 }
 
 /// Opens a run folder and loads the data it trained on, normalised as it was then.
-fn start_open(dir: PathBuf, wake: Wake) -> Job<Candidate> {
-    Job::spawn(
-        "inspect: open run",
-        move || wake(),
-        move |p| {
-            let mut run = run_dir::open(&dir)?;
-            let model = run.model.take().ok_or_else(|| {
-                format!(
-                    "{} holds no trained weights ({})",
-                    dir.display(),
-                    run_dir::WEIGHTS_FILE
-                )
-            })?;
-            let info = run.history.data.clone().ok_or_else(|| {
+fn start_open(dir: PathBuf, wake: Wake) -> Task<Candidate> {
+    Task::spawn("inspect: open run", wake, move |ctx: &TaskCtx<()>| {
+        let p = ctx.progress();
+        let mut run = run_dir::open(&dir)?;
+        let model = run.model.take().ok_or_else(|| {
+            format!(
+                "{} holds no trained weights ({})",
+                dir.display(),
+                run_dir::WEIGHTS_FILE
+            )
+        })?;
+        let info =
+            run.history.data.clone().ok_or_else(|| {
                 format!("{} does not record the data it trained on", dir.display())
             })?;
-            let opts = eval::load_options(&info, &info.source);
-            let mut ds = crate::data::load(&info.source, &opts, p).map_err(|e| e.to_string())?;
-            eval::prepare(&mut ds, &info).map_err(|e| format!("{}: {e}", info.source))?;
-            if let Some(why) = eval::mismatch(&model, &ds) {
-                return Err(why);
-            }
-            let label = if run.history.label.is_empty() {
-                run.spec.name.clone()
-            } else {
-                run.history.label.clone()
-            };
-            Ok(Candidate {
-                label,
-                family: Family::of_spec(&run.spec),
-                spec: run.spec,
-                model: Arc::new(Mutex::new(model)),
-                data: Arc::new(ds),
-                origin: dir.display().to_string(),
-                start: Some((run.history.hyper.seed, run.history.hyper.model)),
-            })
-        },
-    )
+        let opts = eval::load_options(&info, &info.source);
+        let mut ds = crate::data::load(&info.source, &opts, p).map_err(|e| e.to_string())?;
+        eval::prepare(&mut ds, &info).map_err(|e| format!("{}: {e}", info.source))?;
+        if let Some(why) = eval::mismatch(&model, &ds) {
+            return Err(why);
+        }
+        let label = if run.history.label.is_empty() {
+            run.spec.name.clone()
+        } else {
+            run.history.label.clone()
+        };
+        Ok(Candidate {
+            label,
+            family: Family::of_spec(&run.spec),
+            spec: run.spec,
+            model: Arc::new(Mutex::new(model)),
+            data: Arc::new(ds),
+            origin: dir.display().to_string(),
+            start: Some((run.history.hyper.seed, run.history.hyper.model)),
+        })
+    })
 }

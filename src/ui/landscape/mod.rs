@@ -5,11 +5,12 @@ mod pages;
 pub mod paint;
 pub mod sources;
 
-use crate::landscape::{self, Event, JobHandle, Landscape, Settings, Status};
+use crate::landscape::{Event, JobHandle, Landscape, Settings, Status};
 use crate::plot::contour::ContourPlot;
 use crate::plot::field::Levels;
 use crate::plot::landscape as pictures;
 use crate::plot::surface::{Scene, View3};
+use crate::task::Task;
 use crate::train::store::RunId;
 use crate::ui::export::Exporter;
 use crate::ui::session::Session;
@@ -17,7 +18,6 @@ use egui::{RichText, TextureHandle, Ui};
 use sources::{Candidate, NetRef, OpenedRun};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -46,7 +46,7 @@ pub struct LandscapeView {
     /// Runs opened from their folders.
     pub folders: Vec<OpenedRun>,
     pub folder_path: String,
-    opening: Option<(PathBuf, Receiver<Result<OpenedRun, String>>)>,
+    opening: Option<(PathBuf, Task<OpenedRun>)>,
     job: Option<JobHandle>,
     /// The nets the landscape shown was computed from.
     computed_for: Vec<NetRef>,
@@ -99,8 +99,8 @@ impl LandscapeView {
 
     /// Drains the job's and the folder loader's news; call every frame, whatever the tab.
     pub fn poll(&mut self) {
-        if let Some((dir, rx)) = &self.opening
-            && let Ok(r) = rx.try_recv()
+        if let Some((dir, task)) = &mut self.opening
+            && let Some(r) = task.poll()
         {
             match r {
                 Ok(run) => {
@@ -124,11 +124,12 @@ impl LandscapeView {
                 self.result.apply(&e);
             }
             if finished && let Some(job) = self.job.take() {
-                let _ = job.join();
+                let ended = job.join();
                 if !self.result.status.is_done() {
-                    self.result.apply(&Event::Failed {
-                        reason: "the worker stopped without saying why".into(),
-                    });
+                    let reason = ended
+                        .err()
+                        .unwrap_or_else(|| "the worker stopped without saying why".into());
+                    self.result.apply(&Event::Failed { reason });
                 }
             }
         }
@@ -140,7 +141,7 @@ impl LandscapeView {
         self.cancel();
         let ids: Vec<NetRef> = [self.plain, self.residual].into_iter().flatten().collect();
         let ctx = ctx.clone();
-        let wake: landscape::job::Wake = Arc::new(move || ctx.request_repaint());
+        let wake: crate::task::Wake = Arc::new(move || ctx.request_repaint());
         match sources::spawn_job(&ids, session, &self.folders, self.settings.clone(), wake) {
             Ok(job) => {
                 self.job = Some(job);
@@ -209,15 +210,13 @@ impl LandscapeView {
             self.message = Some("Type the path of a run folder (saved with its weights).".into());
             return;
         }
-        let (tx, rx) = channel();
         let (d, ctx) = (dir.clone(), ctx.clone());
-        std::thread::spawn(move || {
-            let r = std::panic::catch_unwind(|| sources::open_folder(&d))
-                .unwrap_or_else(|_| Err("internal error while opening the run".into()));
-            let _ = tx.send(r);
-            ctx.request_repaint();
-        });
-        self.opening = Some((dir, rx));
+        let task = Task::run(
+            "open the run",
+            Arc::new(move || ctx.request_repaint()),
+            move || sources::open_folder(&d),
+        );
+        self.opening = Some((dir, task));
         self.message = None;
     }
 

@@ -186,7 +186,7 @@ pub fn spawn_job(
     session: &Session,
     folders: &[OpenedRun],
     settings: landscape::Settings,
-    wake: landscape::job::Wake,
+    wake: crate::task::Wake,
 ) -> Result<landscape::JobHandle, String> {
     if ids.is_empty() {
         return Err("choose a trained net first (train one, or open a run folder)".into());
