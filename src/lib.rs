@@ -5,6 +5,8 @@
 pub mod builder;
 pub mod cli;
 pub mod data;
+/// What a net is, as types: identities, presets, choices, families (knows `nn` only).
+pub mod identity;
 /// The loss landscape around trained nets: directions, evaluation, figures (no egui).
 pub mod landscape;
 /// Lessons parsed from the embedded `lessons/*.md`, and their checks.

@@ -76,7 +76,11 @@ fn sweep_writes_one_json_per_run_and_a_csv() {
     for name in ["plain-8", "resnet-8", "plain-14", "resnet-14"] {
         assert!(dir.path().join(format!("{name}.json")).exists(), "{name}");
     }
-    let png = image::open(dir.path().join("final-training-error-vs-depth.png")).unwrap();
+    let png = image::open(
+        dir.path()
+            .join("final-training-and-test-error-vs-depth.png"),
+    )
+    .unwrap();
     assert_eq!((png.width(), png.height()), (1600, 1000));
 
     // Every plot of the app, from the runs' JSON, without a window.

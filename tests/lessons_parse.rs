@@ -1,4 +1,5 @@
 //! Every embedded lesson parses, names known diagrams/tries/checks, and renders to blocks.
+use resnet_lab::identity::Preset;
 use resnet_lab::landscape::{Event, Landscape, Point, Status};
 use resnet_lab::lessons::{self, Check, TryAction, check, markdown};
 use resnet_lab::train::{EpochPoint, RunHistory, RunStatus};
@@ -53,9 +54,11 @@ fn try_lines_parse_into_actions() {
 }
 
 /// A run whose mini-batch error is `err` at every one of `steps` steps.
+/// A run of the preset `label` names (the test reads its own labels; the app never does).
 fn run(label: &str, err: f32, steps: usize, status: RunStatus) -> RunHistory {
     RunHistory {
         label: label.into(),
+        identity: Preset::parse(label).ok().map(|p| p.identity()),
         status,
         total_steps: 300,
         step_loss: vec![2.3; steps],
@@ -416,14 +419,19 @@ fn landscape_lines_parse_strictly() {
 
 #[test]
 fn checks_read_the_typed_identity_not_the_label() {
+    use resnet_lab::identity::{NetIdentity, Origin};
     use resnet_lab::nn::presets::ShortcutOption;
-    use resnet_lab::train::store::{NetIdentity, Origin};
     let with = |label: &str, err: f32, id: NetIdentity| RunHistory {
         identity: Some(id),
         ..finished(label, err)
     };
-    let preset =
-        |residual, depth| NetIdentity::preset(residual, depth, ShortcutOption::A, 16, false, 1.0);
+    let preset = |residual, depth| {
+        Preset {
+            shortcut: ShortcutOption::A,
+            ..Preset::new(residual, depth)
+        }
+        .identity()
+    };
     // Labels that would parse as other nets: the identity decides.
     let runs = vec![
         with("mine", 0.09, preset(false, 8)),

@@ -476,7 +476,7 @@ fn the_worker_hands_back_the_trained_model() {
 
 #[test]
 fn identities_are_typed_for_presets_built_nets_and_twins() {
-    use resnet_lab::train::{Arch, NetIdentity, Origin};
+    use resnet_lab::identity::{Arch, NetIdentity, Origin, Preset};
     let res = presets::cifar(20, true, ShortcutOption::B, 16, 10).unwrap();
     let id = NetIdentity::of_spec(&res, Origin::Built, false);
     assert_eq!(
@@ -497,21 +497,31 @@ fn identities_are_typed_for_presets_built_nets_and_twins() {
         (id.depth, id.shortcut, id.residual_scale, id.zero_init),
         (32, Some(ShortcutOption::A), 0.25, true)
     );
-    let p = NetIdentity::preset(true, 56, ShortcutOption::B, 16, true, 0.2);
-    assert_eq!(p.preset_label(), "resnet-56+zeroinit+scale0.2 (B)");
-    assert_eq!(
-        NetIdentity::preset(false, 20, ShortcutOption::B, 16, true, 0.2).preset_label(),
-        "plain-20"
-    );
+    let p = Preset {
+        residual: true,
+        depth: 56,
+        shortcut: ShortcutOption::B,
+        zero_init: true,
+        scale: 0.2,
+        width: 16,
+    };
+    assert_eq!(p.identity().label(), "resnet-56+zeroinit+scale0.2 (B)");
+    let plain = Preset {
+        residual: false,
+        ..p
+    };
+    assert_eq!(plain.identity().label(), "plain-20".replace("20", "56"));
 }
 
 #[test]
 fn the_run_store_records_the_inputs_a_run_started_with() {
-    use resnet_lab::train::{NetIdentity, RunInputs, RunStore};
+    use resnet_lab::identity::Preset;
+    use resnet_lab::train::{RunInputs, RunStore};
     let ds = std::sync::Arc::new(data::builtin_sized(4, 200, 40).convert(12, 12, 1));
     let info = DataInfo::new(Source::Builtin, Default::default(), &ds);
     let inputs = RunInputs {
-        identity: NetIdentity::preset(true, 8, ShortcutOption::A, 4, false, 1.0),
+        identity: Preset::new(true, 8).with_width(4).identity(),
+        lesson: None,
         net: NetEntry::new(presets::cifar(8, true, ShortcutOption::A, 4, 10).unwrap()),
         hyper: Hyper {
             epochs: 1,

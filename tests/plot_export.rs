@@ -173,24 +173,43 @@ fn hue_and_lightness(c: [u8; 3]) -> (f32, f32) {
 }
 
 #[test]
-fn one_hue_per_family_and_a_lightness_step_per_depth() {
-    // Out of depth order on purpose: the shade follows depth, not position.
+fn every_net_gets_its_own_hue_warm_for_plain_cool_for_residual() {
+    // Out of depth order on purpose: hues are handed out shallow to deep, not by position.
     let runs = [
         run("plain-56", 56, false),
         run("resnet-20", 20, true),
         run("plain-8", 8, false),
         run("plain-20", 20, false),
+        run("resnet-110", 110, true),
     ];
     let colors = charts::run_colors(&runs);
     let hl: Vec<(f32, f32)> = colors.iter().map(|c| hue_and_lightness(*c)).collect();
-    let (p56, r20, p8, p20) = (hl[0], hl[1], hl[2], hl[3]);
-    for p in [p8, p20] {
-        assert!((p.0 - p56.0).abs() < 6.0, "plain hues differ: {hl:?}");
+    let warm = |h: f32| !(60.0..300.0).contains(&h);
+    let cool = |h: f32| (120.0..290.0).contains(&h);
+    for (i, r) in runs.iter().enumerate() {
+        let h = hl[i].0;
+        if r.label.starts_with("plain") {
+            assert!(warm(h), "{}: hue {h} is not warm: {hl:?}", r.label);
+        } else {
+            assert!(cool(h), "{}: hue {h} is not cool: {hl:?}", r.label);
+        }
     }
-    assert!((r20.0 - p20.0).abs() > 90.0, "families share a hue: {hl:?}");
-    assert!(
-        p8.1 > p20.1 + 0.08 && p20.1 > p56.1 + 0.08,
-        "lightness steps: {hl:?}"
+    for i in 0..hl.len() {
+        for j in 0..i {
+            let d = (hl[i].0 - hl[j].0).abs();
+            let d = d.min(360.0 - d);
+            assert!(
+                d > 15.0,
+                "{} and {} share a hue: {hl:?}",
+                runs[i].label,
+                runs[j].label
+            );
+        }
+    }
+    // The shallowest plain net gets the family's first hue (red), as a lone net would.
+    assert_eq!(
+        colors[2],
+        resnet_lab::plot::family_color(resnet_lab::plot::Family::Plain, 0, 1)
     );
     // The colours go into the charts unchanged.
     let c = charts::train_error(&runs);
@@ -276,35 +295,40 @@ fn legends_show_line_styles_and_incomplete_runs() {
 
 #[test]
 fn sparse_sweeps_get_readable_ranges_and_distinct_ticks() {
-    use charts::SweepPoint;
+    use resnet_lab::train::history::SweepPoint;
     for points in [
         vec![
             SweepPoint {
                 residual: false,
                 depth: 8,
                 train_err: 0.61,
+                test_err: None,
             },
             SweepPoint {
                 residual: true,
                 depth: 8,
                 train_err: 0.80,
+                test_err: None,
             },
         ],
         vec![SweepPoint {
             residual: false,
             depth: 20,
             train_err: 0.5,
+            test_err: None,
         }],
         vec![
             SweepPoint {
                 residual: false,
                 depth: 8,
                 train_err: 0.2,
+                test_err: None,
             },
             SweepPoint {
                 residual: false,
                 depth: 20,
                 train_err: 0.2,
+                test_err: None,
             },
         ],
     ] {

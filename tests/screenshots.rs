@@ -23,7 +23,7 @@ fn shoot(lesson: usize, file: &str, done: impl Fn(&ResNetLabApp) -> bool) {
         .as_ref()
         .map(|q| q.max_steps)
         .unwrap_or(100);
-    app.try_it.sizing = Sizing::Steps(steps);
+    app.sizing = Sizing::Steps(steps);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_context_setup(resnet_lab::ui::app::setup_fonts)
@@ -52,8 +52,8 @@ fn shoot(lesson: usize, file: &str, done: impl Fn(&ResNetLabApp) -> bool) {
 #[ignore]
 fn lesson_2_degradation() {
     shoot(1, "lesson-2-degradation.png", |a| {
-        a.train
-            .session
+        a.state
+            .scheduler
             .runs()
             .iter()
             .any(|r| r.history.steps_done() * 5 >= r.history.total_steps.max(1) * 3)
@@ -65,9 +65,9 @@ fn lesson_2_degradation() {
 #[ignore]
 fn lesson_7_error_vs_depth() {
     shoot(6, "lesson-7-error-vs-depth.png", |a| {
-        a.train.session.sweeping
-            && !a.train.session.is_running()
-            && a.train.session.sweep_points.len() == 8
+        a.state.scheduler.sweeping
+            && !a.state.scheduler.is_running()
+            && a.state.scheduler.sweep_points.len() == 8
     });
 }
 
@@ -76,8 +76,8 @@ fn lesson_7_error_vs_depth() {
 #[ignore]
 fn lesson_8_gradient_flow() {
     shoot(7, "lesson-8-gradient-flow.png", |a| {
-        a.train
-            .session
+        a.state
+            .scheduler
             .runs()
             .iter()
             .all(|r| r.history.steps_done() * 2 >= r.history.total_steps.max(1))

@@ -2,10 +2,9 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use resnet_lab::data;
+use resnet_lab::identity::{NetChoice, Preset};
 use resnet_lab::train::RunStatus;
 use resnet_lab::ui::ResNetLabApp;
-use resnet_lab::ui::app::Tab;
-use resnet_lab::ui::session::NetChoice;
 
 mod common;
 use common::step_until;
@@ -47,57 +46,51 @@ fn try_it_sets_up_and_starts_the_lesson_experiment() {
     use resnet_lab::lessons::plan::Sizing;
     let mut app = small_app();
     app.lessons.progress.current = 8; // resnet-110 vs resnet-110+scale0.2
-    app.tab = Tab::Data;
-    app.try_it.sizing = Sizing::Steps(2);
+    app.tabs.show("Data");
+    app.sizing = Sizing::Steps(2);
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 60, "the Try it to start", |a| {
-        !a.train.session.runs().is_empty()
+        !a.state.scheduler.runs().is_empty()
     });
     let labels: Vec<String> = h
         .state()
-        .train
+        .train()
         .config
         .nets
         .iter()
         .map(NetChoice::label)
         .collect();
     assert_eq!(labels, ["resnet-110", "resnet-110+scale0.2"]);
-    assert_eq!(h.state().tab, Tab::Train);
+    assert_eq!(h.state().tabs.open, "Train");
     h.get_by_label("⏹ Stop").click();
     step_until(&mut h, 60, "the runs to stop", |a| {
-        !a.train.session.is_running()
+        !a.state.scheduler.is_running()
     });
     h.state_mut().lessons.progress.current = 6; // sweep 8 14 20 32
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 60, "the sweep to start", |a| {
-        a.train.session.sweeping && !a.try_it.is_preparing()
+        a.state.scheduler.sweeping && !a.state.try_run.as_ref().is_some_and(|t| t.is_preparing())
     });
-    assert_eq!(h.state().train.config.sweep_depths, vec![8, 14, 20, 32]);
+    assert_eq!(h.state().train().config.sweep_depths, vec![8, 14, 20, 32]);
     h.get_by_label("⏹ Stop").click();
     step_until(&mut h, 60, "the sweep to stop", |a| {
-        !a.train.session.is_running()
+        !a.state.scheduler.is_running()
     });
     h.state_mut().lessons.progress.current = 3; // build identity
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     h.run_steps(2);
-    assert_eq!(h.state().tab, Tab::Build);
+    assert_eq!(h.state().tabs.open, "Build");
 }
 
 fn quick_config(app: &mut ResNetLabApp, max_steps: usize) {
-    let c = &mut app.train.config;
+    let c = &mut app.train_mut().config;
     c.nets = vec![
-        NetChoice {
-            width: 4,
-            ..NetChoice::new(false, 8)
-        },
-        NetChoice {
-            width: 4,
-            ..NetChoice::new(true, 8)
-        },
+        NetChoice::Preset(Preset::new(false, 8).with_width(4)),
+        NetChoice::Preset(Preset::new(true, 8).with_width(4)),
     ];
     c.hyper.batch = 16;
     c.hyper.epochs = 1000;
@@ -109,20 +102,20 @@ fn a_short_run_fills_the_plots_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = small_app();
     quick_config(&mut app, 8);
-    app.train.exporter.dir = dir.path().display().to_string();
-    app.train.experiment_path = dir.path().join("exp.json").display().to_string();
+    app.state.export_dir = dir.path().display().to_string();
+    app.train_mut().experiment_path = dir.path().join("exp.json").display().to_string();
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
     step_until(&mut h, 120, "both runs to finish", |a| {
-        a.train.session.runs().len() == 2
-            && a.train
-                .session
+        a.state.scheduler.runs().len() == 2
+            && a.state
+                .scheduler
                 .runs()
                 .iter()
                 .all(|r| r.history.status.is_done())
     });
-    for r in h.state().train.session.runs() {
+    for r in h.state().state.scheduler.runs() {
         assert_eq!(r.history.status, RunStatus::Finished, "{}", r.history.label);
         assert_eq!(r.history.step_loss.len(), 8);
         assert!(!r.history.grad_norms_init.is_empty());
@@ -132,7 +125,7 @@ fn a_short_run_fills_the_plots_and_exports() {
     h.run_steps(1);
     h.get_all_by_label("Export CSV").next().unwrap().click();
     h.run_steps(1);
-    step_until(&mut h, 60, "the exports", |a| !a.train.exporter.is_busy());
+    step_until(&mut h, 60, "the exports", |a| !a.train().exporter.is_busy());
     let png = dir.path().join("training-error-smoothed.png");
     let img = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
     assert_eq!((img.width(), img.height()), (1600, 1000));
@@ -144,21 +137,21 @@ fn a_short_run_fills_the_plots_and_exports() {
     // Save, then reopen in a fresh app: the same histories come back.
     h.get_by_label("Save experiment").click();
     h.run_steps(1);
-    step_until(&mut h, 30, "the save", |a| !a.train.exporter.is_busy());
-    let saved = h.state().train.session.histories();
+    step_until(&mut h, 30, "the save", |a| !a.train().exporter.is_busy());
+    let saved = h.state().state.scheduler.histories();
     let mut fresh = small_app();
-    fresh.train.experiment_path = dir.path().join("exp.json").display().to_string();
+    fresh.train_mut().experiment_path = dir.path().join("exp.json").display().to_string();
     let mut h2 = harness(fresh);
     h2.run_steps(1);
     h2.get_by_label("Open experiment").click();
     step_until(&mut h2, 30, "the experiment to open", |a| {
-        a.train.session.runs().len() == 2
+        a.state.scheduler.runs().len() == 2
     });
-    let reopened = h2.state().train.session.histories();
+    let reopened = h2.state().state.scheduler.histories();
     assert!(
         h2.state()
-            .train
-            .session
+            .state
+            .scheduler
             .message
             .as_deref()
             .is_some_and(|m| m.starts_with("Opened"))
@@ -179,13 +172,13 @@ fn a_short_run_fills_the_plots_and_exports() {
     std::fs::write(dir.path().join("exp.json"), "{ not json").unwrap();
     h2.get_by_label("Open experiment").click();
     step_until(&mut h2, 30, "the refusal", |a| {
-        a.train
-            .session
+        a.state
+            .scheduler
             .message
             .as_deref()
             .is_some_and(|m| m.contains("is not a saved experiment"))
     });
-    assert_eq!(h2.state().train.session.runs().len(), 2);
+    assert_eq!(h2.state().state.scheduler.runs().len(), 2);
 }
 
 #[test]
@@ -196,24 +189,24 @@ fn stop_ends_a_long_run() {
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
     step_until(&mut h, 60, "some steps", |a| {
-        a.train
-            .session
+        a.state
+            .scheduler
             .runs()
             .iter()
             .all(|r| r.history.steps_done() > 0)
     });
     h.get_by_label("⏹ Stop").click();
     step_until(&mut h, 60, "the runs to stop", |a| {
-        a.train
-            .session
+        a.state
+            .scheduler
             .runs()
             .iter()
             .all(|r| r.history.status.is_done())
     });
     assert!(
         h.state()
-            .train
-            .session
+            .state
+            .scheduler
             .runs()
             .iter()
             .all(|r| r.history.status == RunStatus::Stopped)
@@ -225,22 +218,23 @@ fn bad_hyper_parameters_are_refused_in_words() {
     // The form's fields clamp what a learner can type, so go around them: a hand-edited
     // saved experiment can still hold absurd values.
     let mut app = small_app();
-    app.train.config.hyper.lr = -1.0;
-    app.train.config.hyper.batch = 0;
-    let data = app.dataset.clone().unwrap();
-    let info = app.data_info.clone().unwrap();
+    app.train_mut().config.hyper.lr = -1.0;
+    app.train_mut().config.hyper.batch = 0;
+    let data = app.state.dataset.clone().unwrap();
+    let info = app.state.data_info.clone().unwrap();
     let wake: resnet_lab::task::Wake = std::sync::Arc::new(|| {});
-    let data = resnet_lab::ui::session::DataRef {
+    let data = resnet_lab::train::scheduler::DataRef {
         set: &data,
         info: &info,
     };
-    app.train.session.start(&app.train.config, data, &wake);
-    let msg = app.train.session.message.clone().unwrap_or_default();
+    let config = app.train().config.clone();
+    app.state.scheduler.start(&config, data, &wake);
+    let msg = app.state.scheduler.message.clone().unwrap_or_default();
     assert!(
         msg.contains("learning rate") && msg.contains("batch size"),
         "{msg}"
     );
-    assert!(app.train.session.runs().is_empty());
+    assert!(app.state.scheduler.runs().is_empty());
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label_contains("Cannot start");
@@ -251,7 +245,7 @@ fn load_a_data_set_by_typed_path_and_show_errors() {
     let dir = tempfile::tempdir().unwrap();
     data::write_idx(dir.path(), &data::builtin_sized(1, 60, 20), false).unwrap();
     let mut app = small_app();
-    app.tab = Tab::Data;
+    app.tabs.show("Data");
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("Path").focus();
@@ -259,25 +253,25 @@ fn load_a_data_set_by_typed_path_and_show_errors() {
     h.get_by_label("Path")
         .type_text(&dir.path().display().to_string());
     h.run_steps(2);
-    assert_eq!(h.state().data.form.path, dir.path().display().to_string());
+    assert_eq!(h.state().data().form.path, dir.path().display().to_string());
     h.get_by_label("Load").click();
     step_until(&mut h, 60, "the IDX set to load", |a| {
-        a.data
+        a.data()
             .loaded
             .as_ref()
             .is_some_and(|l| matches!(l.source, data::Source::Path(_)))
-            || a.data.message.is_some()
+            || a.data().message.is_some()
     });
-    assert_eq!(h.state().data.message, None);
-    let loaded = h.state().data.loaded.as_ref().unwrap();
+    assert_eq!(h.state().data().message, None);
+    let loaded = h.state().data().loaded.as_ref().unwrap();
     assert_eq!(loaded.summary.train_len, 60);
-    assert_eq!(h.state().dataset.as_ref().unwrap().train.len(), 60);
+    assert_eq!(h.state().state.dataset.as_ref().unwrap().train.len(), 60);
 
-    h.state_mut().data.form.path = dir.path().join("missing").display().to_string();
+    h.state_mut().data_mut().form.path = dir.path().join("missing").display().to_string();
     h.run_steps(1);
     h.get_by_label("Load").click();
-    step_until(&mut h, 30, "the error", |a| a.data.message.is_some());
-    let msg = h.state().data.message.clone().unwrap();
+    step_until(&mut h, 30, "the error", |a| a.data().message.is_some());
+    let msg = h.state().data().message.clone().unwrap();
     assert!(msg.starts_with("Could not load the data set"), "{msg}");
 }
 
@@ -285,32 +279,32 @@ fn load_a_data_set_by_typed_path_and_show_errors() {
 fn a_tiny_sweep_plots_error_against_depth() {
     let mut app = small_app();
     quick_config(&mut app, 3);
-    app.train.config.sweep_depths = vec![14, 8];
+    app.train_mut().config.sweep_depths = vec![14, 8];
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("Run sweep").click();
     step_until(&mut h, 120, "the sweep", |a| {
-        a.train.session.sweep_points.len() == 4 && !a.train.session.is_running()
+        a.state.scheduler.sweep_points.len() == 4 && !a.state.scheduler.is_running()
     });
     let mut got: Vec<(bool, usize)> = h
         .state()
-        .train
-        .session
+        .state
+        .scheduler
         .sweep_points
         .iter()
         .map(|p| (p.residual, p.depth))
         .collect();
     got.sort();
     assert_eq!(got, [(false, 8), (false, 14), (true, 8), (true, 14)]);
-    let chart = resnet_lab::plot::charts::sweep(&h.state().train.session.sweep_points);
+    let chart = resnet_lab::plot::charts::sweep(&h.state().state.scheduler.sweep_points);
     assert!(chart.series.iter().all(|s| s.points.len() == 2));
 }
 
 #[test]
 fn a_diverged_run_is_explained_with_a_hint() {
     let mut app = small_app();
-    app.train
-        .session
+    app.state
+        .scheduler
         .store
         .add_history(resnet_lab::train::RunHistory {
             label: "plain-56".into(),
@@ -330,7 +324,7 @@ fn settings_survive_a_restart_and_bad_state_falls_back() {
     app.lessons.progress.current = 4;
     app.dark = false;
     app.scale = 1.25;
-    app.train.config.nets.truncate(1);
+    app.train_mut().config.nets.truncate(1);
     let json = serde_json::to_string(&app.persisted()).unwrap();
     let back: Persisted = serde_json::from_str(&json).unwrap();
     assert_eq!(back, app.persisted());

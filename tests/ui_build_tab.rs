@@ -6,7 +6,6 @@ use resnet_lab::builder::{ExerciseId, PaletteItem};
 use resnet_lab::data;
 use resnet_lab::train::RunStatus;
 use resnet_lab::ui::ResNetLabApp;
-use resnet_lab::ui::app::Tab;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -52,8 +51,11 @@ fn a_lesson_opens_the_exercise_and_passing_it_completes_the_lesson() {
     h.state_mut().lessons.progress.current = index;
     h.run_steps(2);
     click(&mut h, "▶ Try it");
-    assert_eq!(h.state().tab, Tab::Build);
-    assert_eq!(h.state().builder.state.exercise, Some(ExerciseId::Identity));
+    assert_eq!(h.state().tabs.open, "Build");
+    assert_eq!(
+        h.state().builder().state.exercise,
+        Some(ExerciseId::Identity)
+    );
     add_basic_body(&mut h);
     click(&mut h, "ReLU after the addition");
     assert!(!h.state().lessons.progress.done.contains(&id));
@@ -68,16 +70,19 @@ fn a_lesson_opens_the_exercise_and_passing_it_completes_the_lesson() {
 fn a_built_block_trains_beside_its_plain_twin() {
     let app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 200, 50));
     let mut h = harness(app);
-    h.state_mut().tab = Tab::Build;
+    h.state_mut().tabs.show("Build");
     h.run_steps(2);
     add_basic_body(&mut h);
     click(&mut h, "Train this block");
-    assert_eq!(h.state().tab, Tab::Train);
-    let nets = &h.state().train.config.nets;
+    assert_eq!(h.state().tabs.open, "Train");
+    let nets = &h.state().train().config.nets;
     assert_eq!(nets.len(), 2, "the block and its plain twin");
-    assert!(nets.iter().all(|n| n.custom.is_some()));
+    assert!(
+        nets.iter()
+            .all(|n| matches!(n, resnet_lab::identity::NetChoice::Built { .. }))
+    );
     {
-        let hyper = &mut h.state_mut().train.config.hyper;
+        let hyper = &mut h.state_mut().train_mut().config.hyper;
         hyper.batch = 16;
         hyper.max_steps = Some(3);
     }
@@ -85,7 +90,7 @@ fn a_built_block_trains_beside_its_plain_twin() {
     click(&mut h, "▶ Start");
     let end = Instant::now() + Duration::from_secs(120);
     loop {
-        let runs = h.state().train.session.runs();
+        let runs = h.state().state.scheduler.runs();
         if runs.len() == 2 && runs.iter().all(|r| r.history.status.is_done()) {
             break;
         }
@@ -93,7 +98,7 @@ fn a_built_block_trains_beside_its_plain_twin() {
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
-    for r in h.state().train.session.runs() {
+    for r in h.state().state.scheduler.runs() {
         assert_eq!(r.history.status, RunStatus::Finished, "{}", r.history.label);
         assert_eq!(r.history.steps_done(), 3);
     }

@@ -19,7 +19,7 @@ fn harness(view: BuilderView) -> Harness<'static, State> {
         .with_size(egui::vec2(1400.0, 1000.0))
         .build_ui_state(
             |ui, s: &mut State| {
-                if let Some(a) = s.view.ui(ui) {
+                if let Some(a) = s.view.frame(ui) {
                     s.actions.push(a);
                 }
             },

@@ -6,13 +6,12 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use resnet_lab::data::{self, LoadOptions, Source};
+use resnet_lab::identity::{NetChoice, Preset};
 use resnet_lab::nn::presets::{self, ShortcutOption};
 use resnet_lab::train::eval::class_name;
 use resnet_lab::train::{DataInfo, Hyper, NetEntry, RunHistory, run_dir, trainer};
 use resnet_lab::ui::ResNetLabApp;
-use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::inspect::{InspectPage, PLAIN, RESIDUAL};
-use resnet_lab::ui::session::NetChoice;
 
 mod common;
 fn harness(app: ResNetLabApp, size: egui::Vec2) -> Harness<'static, ResNetLabApp> {
@@ -39,16 +38,10 @@ fn app_with_pair(
     depth: usize,
 ) -> ResNetLabApp {
     let mut app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, train, test));
-    let c = &mut app.train.config;
+    let c = &mut app.train_mut().config;
     c.nets = vec![
-        NetChoice {
-            width,
-            ..NetChoice::new(false, depth)
-        },
-        NetChoice {
-            width,
-            ..NetChoice::new(true, depth)
-        },
+        NetChoice::Preset(Preset::new(false, depth).with_width(width)),
+        NetChoice::Preset(Preset::new(true, depth).with_width(width)),
     ];
     c.hyper.batch = 16;
     c.hyper.epochs = 1000;
@@ -57,14 +50,14 @@ fn app_with_pair(
 }
 
 fn evaluated(a: &ResNetLabApp) -> bool {
-    a.inspect
+    a.inspect()
         .nets
         .iter()
         .all(|n| n.as_ref().is_some_and(|n| n.evaluation().is_some()))
 }
 
 fn maps_for(a: &ResNetLabApp, image: usize) -> bool {
-    a.inspect.nets.iter().all(|n| {
+    a.inspect().nets.iter().all(|n| {
         n.as_ref()
             .is_some_and(|n| n.maps.as_ref().is_some_and(|(i, _)| *i == image))
     })
@@ -76,7 +69,7 @@ fn inspect_a_trained_pair() {
     h.run_steps(2);
     h.get_by_label("Inspect").click();
     h.run_steps(2);
-    assert_eq!(h.state().tab, Tab::Inspect);
+    assert_eq!(h.state().tabs.open, "Inspect");
     h.get_by_label_contains("Nothing to inspect yet");
 
     // Trained in the app, the pair shows up by itself: the residual net and its plain twin.
@@ -89,21 +82,21 @@ fn inspect_a_trained_pair() {
     );
     let labels: Vec<String> = h
         .state()
-        .inspect
+        .inspect()
         .nets
         .iter()
         .map(|n| n.as_ref().unwrap().cand.label.clone())
         .collect();
     assert_eq!(labels, ["plain-8", "resnet-8"]);
-    assert!(h.state().inspect.comparable());
-    for n in h.state().inspect.nets.iter().flatten() {
+    assert!(h.state().inspect().comparable());
+    for n in h.state().inspect().nets.iter().flatten() {
         let e = n.evaluation().unwrap();
         assert_eq!(e.predictions.len(), 50);
         // The tab's error is the test error the training curves end with.
         let run = h
             .state()
-            .train
-            .session
+            .state
+            .scheduler
             .runs()
             .iter()
             .find(|r| r.history.label == n.cand.label)
@@ -113,8 +106,8 @@ fn inspect_a_trained_pair() {
 
     // Predictions: each image with both verdicts.
     h.get_by_label("test image #0");
-    let ds = h.state().inspect.data().unwrap().clone();
-    let e = h.state().inspect.nets[PLAIN]
+    let ds = h.state().inspect().data().unwrap().clone();
+    let e = h.state().inspect().nets[PLAIN]
         .as_ref()
         .unwrap()
         .evaluation()
@@ -147,7 +140,7 @@ fn inspect_a_trained_pair() {
     h.get_by_label(&format!("plain-8: {tn} predicted as {pn} ({n})"))
         .click();
     h.run_steps(2);
-    assert_eq!(h.state().inspect.cell, Some((PLAIN, t, p)));
+    assert_eq!(h.state().inspect().cell, Some((PLAIN, t, p)));
     h.get_by_label_contains(&format!("plain-8: {n} test image"));
     let first = e.predictions[e.cell(t, p)[0]].index;
     let cards = h.query_all_by_label_contains("test image #").count();
@@ -158,10 +151,10 @@ fn inspect_a_trained_pair() {
     // Clicking an image shows its feature maps; the view then steps to the next image.
     h.get_by_label(&format!("test image #{first}")).click();
     h.run_steps(2);
-    assert_eq!(h.state().inspect.page, InspectPage::FeatureMaps);
-    assert_eq!(h.state().inspect.image, first);
+    assert_eq!(h.state().inspect().page, InspectPage::FeatureMaps);
+    assert_eq!(h.state().inspect().image, first);
     step_until(&mut h, 60, "the feature maps", |a| maps_for(a, first));
-    let maps = h.state().inspect.nets[RESIDUAL]
+    let maps = h.state().inspect().nets[RESIDUAL]
         .as_ref()
         .unwrap()
         .maps
@@ -184,7 +177,7 @@ fn inspect_a_trained_pair() {
     };
     h.get_by_label(button).click();
     h.run_steps(1);
-    assert_eq!(h.state().inspect.image, next);
+    assert_eq!(h.state().inspect().image, next);
     step_until(&mut h, 60, "the next image's maps", |a| maps_for(a, next));
     let tn2 = class_name(&ds.classes, ds.test.labels[next] as usize);
     h.get_by_label(&format!("test image #{next}: {tn2}"));
@@ -195,7 +188,7 @@ fn inspect_a_trained_pair() {
     // Trained, and as the run's seed made them before training: both rows for both nets.
     assert_eq!(h.query_all_by_label("4 filters of 1x3x3").count(), 4);
     h.get_by_label("before training");
-    for n in h.state().inspect.nets.iter().flatten() {
+    for n in h.state().inspect().nets.iter().flatten() {
         let (trained, init) = (
             n.filters.as_ref().unwrap(),
             n.init_filters.as_ref().unwrap(),
@@ -211,10 +204,12 @@ fn inspect_a_trained_pair() {
 
     // Exports land in the export folder.
     let dir = tempfile::tempdir().unwrap();
-    h.state_mut().train.exporter.dir = dir.path().display().to_string();
+    h.state_mut().state.export_dir = dir.path().display().to_string();
     h.get_by_label("Export PNG").click();
     h.run_steps(1);
-    step_until(&mut h, 60, "the export", |a| !a.inspect.exporter.is_busy());
+    step_until(&mut h, 60, "the export", |a| {
+        !a.inspect().exporter.is_busy()
+    });
     let png = dir.path().join("first-layer-filters.png");
     assert!(image::open(&png).is_ok(), "{}", png.display());
 }
@@ -248,28 +243,28 @@ fn a_saved_run_opens_with_its_model() {
     run_dir::save(&run, &history, model.as_mut()).unwrap();
 
     let mut app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 20, 10));
-    app.tab = Tab::Inspect;
+    app.tabs.show("Inspect");
     let mut h = harness(app, egui::vec2(1024.0, 700.0));
     h.run_steps(2);
-    h.state_mut().inspect.open_path = dir.path().join("missing").display().to_string();
+    h.state_mut().inspect_mut().open_path = dir.path().join("missing").display().to_string();
     h.get_by_label("Open run").click();
     step_until(&mut h, 30, "the failed open", |a| {
-        a.inspect.message.is_some()
+        a.inspect().message.is_some()
     });
     h.get_by_label_contains("not a run folder");
-    h.state_mut().inspect.open_path = run.display().to_string();
+    h.state_mut().inspect_mut().open_path = run.display().to_string();
     h.get_by_label("Open run").click();
     step_until(&mut h, 60, "the run to open and be classified", |a| {
-        a.inspect.nets[RESIDUAL]
+        a.inspect().nets[RESIDUAL]
             .as_ref()
             .is_some_and(|n| n.evaluation().is_some())
     });
-    let n = h.state().inspect.nets[RESIDUAL].as_ref().unwrap();
+    let n = h.state().inspect().nets[RESIDUAL].as_ref().unwrap();
     assert_eq!(n.cand.label, "resnet-8");
     let e = n.evaluation().unwrap();
     assert_eq!(e.predictions.len(), 50, "its own test split: 5 per class");
     assert_eq!(e.error(), history.final_test_err());
-    assert!(h.state().inspect.nets[PLAIN].is_none());
+    assert!(h.state().inspect().nets[PLAIN].is_none());
     h.get_by_label("test image #0");
 }
 
@@ -298,11 +293,11 @@ fn inspect_screenshots() {
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
     step_until(&mut h, 3000, "training", |a| {
-        !a.train.session.runs().is_empty() && !a.train.session.is_running()
+        !a.state.scheduler.runs().is_empty() && !a.state.scheduler.is_running()
     });
     let mut app = std::mem::replace(h.state_mut(), ResNetLabApp::new_for_test());
-    app.inspect.forget_textures();
-    app.tab = Tab::Inspect;
+    app.inspect_mut().forget_textures();
+    app.tabs.show("Inspect");
     app.lesson_panel_open = std::env::var("SHOTS_LESSONS").is_ok();
     for (size, tag) in [
         (egui::vec2(1024.0, 700.0), "1024x700"),
@@ -314,24 +309,24 @@ fn inspect_screenshots() {
             (InspectPage::FeatureMaps, "maps"),
             (InspectPage::Filters, "filters"),
         ] {
-            app.inspect.page = page;
+            app.inspect_mut().page = page;
             let mut h = Harness::builder()
                 .with_size(size)
                 .with_context_setup(resnet_lab::ui::app::setup_fonts)
                 .wgpu()
                 .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app);
             step_until(&mut h, 300, "the inspection", |a| {
-                evaluated(a) && (page != InspectPage::FeatureMaps || maps_for(a, a.inspect.image))
+                evaluated(a) && (page != InspectPage::FeatureMaps || maps_for(a, a.inspect().image))
             });
-            if page == InspectPage::Confusion && h.state().inspect.cell.is_none() {
-                let e = h.state().inspect.nets[RESIDUAL]
+            if page == InspectPage::Confusion && h.state().inspect().cell.is_none() {
+                let e = h.state().inspect().nets[RESIDUAL]
                     .as_ref()
                     .unwrap()
                     .evaluation()
                     .unwrap()
                     .clone();
                 if let Some(p) = e.confusion.most_confused(1).first() {
-                    h.state_mut().inspect.cell = Some((RESIDUAL, p.truth, p.predicted));
+                    h.state_mut().inspect_mut().cell = Some((RESIDUAL, p.truth, p.predicted));
                 }
             }
             h.run_steps(4);
@@ -339,7 +334,7 @@ fn inspect_screenshots() {
             img.save(dir.join(format!("inspect-{name}-{tag}.png")))
                 .unwrap();
             app = std::mem::replace(h.state_mut(), ResNetLabApp::new_for_test());
-            app.inspect.forget_textures();
+            app.inspect_mut().forget_textures();
         }
     }
 }

@@ -8,12 +8,16 @@ use resnet_lab::landscape::{Settings, Status};
 use resnet_lab::nn::presets::{self, ShortcutOption};
 use resnet_lab::train::{Hyper, NetEntry, RunHistory, trainer};
 use resnet_lab::ui::ResNetLabApp;
-use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::landscape::Page;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
+
+/// The landscape the tab shows.
+fn lres(a: &ResNetLabApp) -> Option<&resnet_lab::landscape::Landscape> {
+    a.landscape().result(&a.state)
+}
 const SMALL: egui::Vec2 = egui::vec2(1024.0, 700.0);
 
 fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
@@ -53,7 +57,7 @@ fn app_with_pair() -> ResNetLabApp {
     let mut app = ResNetLabApp::new_for_test().with_dataset(small_data());
     for residual in [false, true] {
         let (history, model) = trained_run(residual, &ds);
-        let store = &mut app.train.session.store;
+        let store = &mut app.state.scheduler.store;
         let id = store.add_history(history);
         let run = store.get_mut(id).expect("just added");
         run.model = Some(Arc::new(Mutex::new(model)));
@@ -102,12 +106,12 @@ fn the_tab_computes_the_pair_and_draws_every_page_at_1024x700() {
     h.run_steps(2);
     h.get_by_label("Landscape").click();
     h.run_steps(2);
-    assert_eq!(h.state().tab, Tab::Landscape);
+    assert_eq!(h.state().tabs.open, "Landscape");
     // Defaults: the paper's picture (25x25 over [-1, 1]); the pickers found the pair.
-    assert_eq!(h.state().landscape.settings.grid, 25);
-    assert_eq!(h.state().landscape.settings.range, 1.0);
-    let plain = h.state().landscape.plain;
-    let residual = h.state().landscape.residual;
+    assert_eq!(h.state().landscape().settings.grid, 25);
+    assert_eq!(h.state().landscape().settings.range, 1.0);
+    let plain = h.state().landscape().plain;
+    let residual = h.state().landscape().residual;
     assert!(plain.is_some() && residual.is_some() && plain != residual);
     for label in [
         "Plain net",
@@ -127,12 +131,12 @@ fn the_tab_computes_the_pair_and_draws_every_page_at_1024x700() {
     ] {
         on_screen(&h, label);
     }
-    h.state_mut().landscape.settings = tiny(5, 40);
+    h.state_mut().landscape_mut().settings = tiny(5, 40);
     h.get_by_label("▶ Compute").click();
     h.run_steps(1);
-    assert!(h.state().landscape.is_running());
-    wait(&mut h, 120, |a| a.landscape.result.status.is_done());
-    let l = &h.state().landscape.result;
+    assert!(h.state().landscape().is_running(&h.state().state));
+    wait(&mut h, 120, |a| lres(a).is_some_and(|l| l.status.is_done()));
+    let l = lres(h.state()).expect("a landscape");
     assert!(
         matches!(l.status, Status::Finished { .. }),
         "{:?}",
@@ -156,8 +160,8 @@ fn the_tab_computes_the_pair_and_draws_every_page_at_1024x700() {
 
     h.get_by_label("3-D surface").click();
     h.run_steps(2);
-    assert_eq!(h.state().landscape.page, Page::Surface);
-    let before = h.state().landscape.view3;
+    assert_eq!(h.state().landscape().page, Page::Surface);
+    let before = h.state().landscape().view3;
     let c = h.get_by_label("3-D surfaces").rect().center();
     h.hover_at(c);
     h.run_steps(1);
@@ -169,13 +173,13 @@ fn the_tab_computes_the_pair_and_draws_every_page_at_1024x700() {
     }
     h.drop_at(c + egui::vec2(60.0, -30.0));
     h.run_steps(1);
-    let after = h.state().landscape.view3;
+    let after = h.state().landscape().view3;
     assert_ne!(before.azimuth, after.azimuth, "dragging turns the view");
     assert_ne!(before.elevation, after.elevation);
 
     h.get_by_label("Curves").click();
     h.run_steps(2);
-    assert_eq!(h.state().landscape.page, Page::Curves);
+    assert_eq!(h.state().landscape().page, Page::Curves);
     h.get_by_label("Loss from initial to trained weights");
     h.get_by_label("Loss along direction 1 through the trained weights");
 }
@@ -183,18 +187,18 @@ fn the_tab_computes_the_pair_and_draws_every_page_at_1024x700() {
 #[test]
 fn cancel_stops_the_job_and_keeps_what_was_computed() {
     let mut app = app_with_pair();
-    app.tab = Tab::Landscape;
-    app.landscape.settings = Settings {
+    app.tabs.show("Landscape");
+    app.landscape_mut().settings = Settings {
         line_points: 0,
         ..tiny(41, 200)
     };
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("▶ Compute").click();
-    wait(&mut h, 60, |a| a.landscape.result.done >= 3);
+    wait(&mut h, 60, |a| lres(a).is_some_and(|l| l.done >= 3));
     h.get_by_label("■ Cancel").click();
-    wait(&mut h, 60, |a| !a.landscape.is_running());
-    let l = &h.state().landscape.result;
+    wait(&mut h, 60, |a| !a.landscape().is_running(&a.state));
+    let l = lres(h.state()).expect("a landscape");
     assert_eq!(l.status, Status::Cancelled);
     assert!(l.done >= 3 && l.done < l.total, "{} of {}", l.done, l.total);
     assert!(!l.is_complete());
@@ -203,10 +207,10 @@ fn cancel_stops_the_job_and_keeps_what_was_computed() {
     assert!(h.query_by_label_contains("not locally convex").is_none());
     assert!(h.query_by_label_contains("Cancelled at").is_some());
     // A picker the learner set to "(none)" stays so (one net alone is allowed).
-    h.state_mut().landscape.residual = None;
+    h.state_mut().landscape_mut().residual = None;
     h.run_steps(3);
-    assert_eq!(h.state().landscape.residual, None);
-    assert!(h.state().landscape.plain.is_some());
+    assert_eq!(h.state().landscape().residual, None);
+    assert!(h.state().landscape().plain.is_some());
 }
 
 fn train_saved(arch: &str, dir: &std::path::Path) {
@@ -239,36 +243,36 @@ fn the_tabs_csv_equals_the_clis_for_the_same_runs_and_settings() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let mut app = ResNetLabApp::new_for_test().with_dataset(small_data());
-    app.tab = Tab::Landscape;
-    app.train.exporter.dir = p("app").display().to_string();
+    app.tabs.show("Landscape");
+    app.state.export_dir = p("app").display().to_string();
     let mut h = harness(app);
     h.run_steps(2);
     for run in ["plain", "resnet"] {
-        h.state_mut().landscape.folder_path.clear();
+        h.state_mut().landscape_mut().folder_path.clear();
         let field = h.get_by_label("Run folder");
         field.focus();
         field.type_text(&p(run).display().to_string());
         h.run_steps(1);
         h.get_by_label("Open").click();
         h.run_steps(1);
-        wait(&mut h, 60, |a| !a.landscape.is_opening());
+        wait(&mut h, 60, |a| !a.landscape().is_opening());
     }
-    assert_eq!(h.state().landscape.folders.len(), 2);
-    let s = &mut h.state_mut().landscape.settings;
+    assert_eq!(h.state().landscape().folders.len(), 2);
+    let s = &mut h.state_mut().landscape_mut().settings;
     (s.grid, s.range, s.images, s.line_points, s.seed, s.threads) = (5, 0.8, 50, 3, 4, 1);
     h.get_by_label("▶ Compute").click();
-    wait(&mut h, 120, |a| a.landscape.result.status.is_done());
+    wait(&mut h, 120, |a| lres(a).is_some_and(|l| l.status.is_done()));
     assert!(
-        h.state().landscape.result.is_complete(),
+        lres(h.state()).is_some_and(|l| l.is_complete()),
         "{:?}",
-        h.state().landscape.result.status
+        lres(h.state()).map(|l| l.status.clone())
     );
     h.get_by_label("Save CSV").click();
     h.run_steps(1);
-    wait(&mut h, 30, |a| !a.landscape.exporter.is_busy());
+    wait(&mut h, 30, |a| !a.landscape().exporter.is_busy());
     assert!(
         h.state()
-            .landscape
+            .landscape()
             .exporter
             .notice_text()
             .unwrap()
@@ -291,10 +295,10 @@ fn the_tabs_csv_equals_the_clis_for_the_same_runs_and_settings() {
         1 + 2 * 25
     );
     // A picture at the size asked for.
-    h.state_mut().landscape.png_size = [640, 360];
+    h.state_mut().landscape_mut().png_size = [640, 360];
     h.get_by_label("Save PNG").click();
     h.run_steps(1);
-    wait(&mut h, 30, |a| !a.landscape.exporter.is_busy());
+    wait(&mut h, 30, |a| !a.landscape().exporter.is_busy());
     let img = image::open(p("app").join("landscape-contours.png")).unwrap();
     assert_eq!((img.width(), img.height()), (640, 360));
 }
@@ -308,8 +312,8 @@ fn screenshots() {
     let dir = std::path::PathBuf::from(dir);
     for (size, tag) in [(SMALL, "1024x700"), (egui::vec2(1280.0, 800.0), "1280x800")] {
         let mut app = app_with_pair();
-        app.tab = Tab::Landscape;
-        app.landscape.settings = tiny(13, 60);
+        app.tabs.show("Landscape");
+        app.landscape_mut().settings = tiny(13, 60);
         let mut h = Harness::builder()
             .with_size(size)
             .with_context_setup(resnet_lab::ui::app::setup_fonts)
@@ -317,9 +321,9 @@ fn screenshots() {
             .build_ui_state(|ui, app: &mut ResNetLabApp| app.ui(ui), app);
         h.run_steps(2);
         h.get_by_label("▶ Compute").click();
-        wait(&mut h, 300, |a| a.landscape.result.status.is_done());
+        wait(&mut h, 300, |a| lres(a).is_some_and(|l| l.status.is_done()));
         for page in [Page::Contours, Page::Surface, Page::Curves] {
-            h.state_mut().landscape.page = page;
+            h.state_mut().landscape_mut().page = page;
             h.run_steps(4);
             let img = h.render().expect("render");
             img.save(dir.join(format!("landscape-{page:?}-{tag}.png")))

@@ -9,10 +9,9 @@ use egui_kittest::kittest::Queryable;
 use resnet_lab::builder::{ExerciseId, PaletteItem};
 use resnet_lab::data;
 use resnet_lab::nn::presets::{self, ShortcutOption};
-use resnet_lab::plot::charts::SweepPoint;
+use resnet_lab::train::history::SweepPoint;
 use resnet_lab::train::{Hyper, NetEntry, RunHistory, trainer};
 use resnet_lab::ui::ResNetLabApp;
-use resnet_lab::ui::app::Tab;
 use resnet_lab::ui::builder_view::BuilderView;
 use resnet_lab::ui::train_view::PlotPage;
 
@@ -86,20 +85,22 @@ fn screenshots() {
             residual: false,
             depth: 8,
             train_err: 0.61,
+            test_err: None,
         },
         SweepPoint {
             residual: true,
             depth: 8,
             train_err: 0.80,
+            test_err: None,
         },
     ];
-    let shots: Vec<(&str, Tab, PlotPage, usize)> = vec![
-        ("train-errors", Tab::Train, PlotPage::Errors, 0),
-        ("train-gradients", Tab::Train, PlotPage::Gradients, 7),
-        ("train-sweep", Tab::Train, PlotPage::Sweep, 6),
-        ("data", Tab::Data, PlotPage::Errors, 1),
-        ("build", Tab::Build, PlotPage::Errors, 3),
-        ("build-mismatch", Tab::Build, PlotPage::Errors, 4),
+    let shots: Vec<(&str, &str, PlotPage, usize)> = vec![
+        ("train-errors", "Train", PlotPage::Errors, 0),
+        ("train-gradients", "Train", PlotPage::Gradients, 7),
+        ("train-sweep", "Train", PlotPage::Sweep, 6),
+        ("data", "Data", PlotPage::Errors, 1),
+        ("build", "Build", PlotPage::Errors, 3),
+        ("build-mismatch", "Build", PlotPage::Errors, 4),
     ];
     for (size, scale, tag) in [
         (SMALL, 1.0, "1024x700"),
@@ -110,15 +111,15 @@ fn screenshots() {
         }
         for (name, tab, page, lesson) in &shots {
             let mut app = small_app();
-            app.train.session.restore(runs.clone(), sweep.clone());
-            app.tab = *tab;
-            app.train.page = *page;
+            app.state.scheduler.restore(runs.clone(), sweep.clone());
+            app.tabs.show(tab);
+            app.train_mut().page = *page;
             app.lessons.progress.current = *lesson;
             app.scale = scale;
             match *name {
-                "build" => near_miss(&mut app.builder),
+                "build" => near_miss(app.builder_mut()),
                 "build-mismatch" => {
-                    app.builder.open_exercise(ExerciseId::Conv);
+                    app.builder_mut().open_exercise(ExerciseId::Conv);
                     for item in [
                         PaletteItem::Conv3x3Stride2,
                         PaletteItem::BatchNorm,
@@ -126,7 +127,7 @@ fn screenshots() {
                         PaletteItem::Conv3x3,
                         PaletteItem::BatchNorm,
                     ] {
-                        app.builder.add(item);
+                        app.builder_mut().add(item);
                     }
                 }
                 _ => {}
@@ -176,8 +177,8 @@ fn reachable(h: &mut Harness<'_, ResNetLabApp>, label: &str, size: egui::Vec2) {
 #[test]
 fn train_tab_fits_1024x700() {
     let mut app = small_app();
-    app.train
-        .session
+    app.state
+        .scheduler
         .restore(vec![history(8, false, 10)], Vec::new());
     let mut h = harness(app, SMALL);
     h.run_steps(4);
@@ -227,14 +228,14 @@ fn train_tab_fits_1024x700() {
         .unwrap()
         .click();
     h.run_steps(4);
-    assert_eq!(h.state().train.page, PlotPage::Sweep);
+    assert_eq!(h.state().train().page, PlotPage::Sweep);
     on_screen(&h, "Export PNG", SMALL);
 }
 
 #[test]
 fn data_and_network_pages_fit_1024x700() {
     let mut app = small_app();
-    app.tab = Tab::Data;
+    app.tabs.show("Data");
     let mut h = harness(app, SMALL);
     h.run_steps(4);
     for label in [
@@ -264,9 +265,9 @@ fn data_and_network_pages_fit_1024x700() {
 #[test]
 fn block_editor_side_panel_and_fixes_fit_1024x700() {
     let mut app = small_app();
-    app.tab = Tab::Build;
-    near_miss(&mut app.builder);
-    app.builder.grade = None;
+    app.tabs.show("Build");
+    near_miss(app.builder_mut());
+    app.builder_mut().grade = None;
     let mut h = harness(app, SMALL);
     h.run_steps(4);
     h.get_by_label("Check").click();
@@ -297,7 +298,7 @@ fn block_editor_side_panel_and_fixes_fit_1024x700() {
     }
     h.get_by_label("Fix: Move the ReLU after the +").click();
     h.run_steps(3);
-    let b = &h.state().builder;
+    let b = h.state().builder();
     assert!(b.state.draft.relu_after && b.state.draft.body.len() == 5);
     assert!(
         b.grade.as_ref().is_some_and(|g| g.passed()),
@@ -305,7 +306,7 @@ fn block_editor_side_panel_and_fixes_fit_1024x700() {
     );
 
     // A strided block: the shape problem's one-click fixes are in view too.
-    h.state_mut().builder.open_exercise(ExerciseId::Conv);
+    h.state_mut().builder_mut().open_exercise(ExerciseId::Conv);
     for item in [
         PaletteItem::Conv3x3Stride2,
         PaletteItem::BatchNorm,
@@ -313,7 +314,7 @@ fn block_editor_side_panel_and_fixes_fit_1024x700() {
         PaletteItem::Conv3x3,
         PaletteItem::BatchNorm,
     ] {
-        h.state_mut().builder.add(item);
+        h.state_mut().builder_mut().add(item);
     }
     h.run_steps(4);
     for label in [
@@ -332,16 +333,16 @@ fn run_rows_tell_stopped_paused_and_finished_apart() {
     stopped.status = RunStatus::Stopped;
     stopped.total_steps = 260;
     let mut app = small_app();
-    app.train
-        .session
+    app.state
+        .scheduler
         .restore(vec![stopped, history(8, true, 5)], Vec::new());
-    app.train.exporter.notice = Some(Ok("old.csv".into()));
+    app.train_mut().exporter.notice = Some(Ok("old.csv".into()));
     let mut h = harness(app, SMALL);
     h.run_steps(3);
     h.get_by_label("⏹ stopped at 5/260: incomplete");
     h.get_by_label("✔ finished");
     h.get_by_label("5/260 steps");
-    let runs = h.state().train.session.runs();
+    let runs = h.state().state.scheduler.runs();
     assert!(runs[0].fraction() < 0.05, "a stopped run's bar is not full");
     assert_eq!(runs[1].fraction(), 1.0);
     // The stopped run's curve is drawn hollow and labelled in the legend.
@@ -365,7 +366,7 @@ fn run_rows_tell_stopped_paused_and_finished_apart() {
     h.get_by_label("▶ Start").click();
     h.run_steps(2);
     assert!(h.query_by_label_contains("Saved old.csv").is_none());
-    h.state_mut().train.session.stop();
+    h.state_mut().state.scheduler.stop();
 }
 
 #[test]

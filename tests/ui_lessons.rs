@@ -6,13 +6,13 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use resnet_lab::data;
+use resnet_lab::identity::{NetChoice, Preset};
+use resnet_lab::landscape::Landscape;
 use resnet_lab::landscape::Status;
 use resnet_lab::lessons::LandscapeQuick;
 use resnet_lab::lessons::plan::Sizing;
 use resnet_lab::train::{RunHistory, RunStatus};
 use resnet_lab::ui::ResNetLabApp;
-use resnet_lab::ui::app::Tab;
-use resnet_lab::ui::session::NetChoice;
 
 mod common;
 use common::step_until;
@@ -24,23 +24,30 @@ fn harness(app: ResNetLabApp) -> Harness<'static, ResNetLabApp> {
 fn app_at(lesson: usize, steps: usize) -> ResNetLabApp {
     let mut app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 200, 50));
     app.lessons.progress.current = lesson;
-    app.try_it.sizing = Sizing::Steps(steps);
+    app.sizing = Sizing::Steps(steps);
     app
 }
 
+/// The landscape the Landscape tab shows, if any.
+fn shown(a: &ResNetLabApp) -> Option<&Landscape> {
+    a.landscape().result(&a.state)
+}
+
 fn labels(app: &ResNetLabApp) -> Vec<String> {
-    app.train.config.nets.iter().map(NetChoice::label).collect()
+    app.train()
+        .config
+        .nets
+        .iter()
+        .map(NetChoice::label)
+        .collect()
 }
 
 #[test]
 fn try_it_starts_at_once_and_undo_brings_back_the_learners_nets() {
     let mut app = app_at(1, 400); // lesson 2: plain-20 and plain-56
     // The learner's own nets, and a finished run of theirs.
-    app.train.config.nets = vec![NetChoice {
-        width: 4,
-        ..NetChoice::new(true, 14)
-    }];
-    app.train.config.hyper.lr = 0.05;
+    app.train_mut().config.nets = vec![NetChoice::Preset(Preset::new(true, 14).with_width(4))];
+    app.train_mut().config.hyper.lr = 0.05;
     let mine = RunHistory {
         label: "resnet-14".into(),
         status: RunStatus::Finished,
@@ -48,36 +55,39 @@ fn try_it_starts_at_once_and_undo_brings_back_the_learners_nets() {
         step_loss: vec![1.0; 30],
         ..Default::default()
     };
-    app.train.session.restore(vec![mine.clone()], vec![]);
+    app.state.scheduler.restore(vec![mine.clone()], vec![]);
     let mut h = harness(app);
     h.run_steps(2);
-    assert!(!h.state().try_it.can_undo());
+    assert!(h.query_by_label("↶ Undo Try it").is_some());
     h.get_by_label("↶ Undo Try it"); // shown, disabled until a Try it replaced something
     h.get_by_label("▶ Try it").click();
     // No ▶ Start: the lesson's nets train as soon as the data set is made.
     step_until(&mut h, 60, "the lesson's runs to train", |a| {
-        a.train.session.runs().len() == 2
-            && a.train
-                .session
+        a.state.scheduler.runs().len() == 2
+            && a.state
+                .scheduler
                 .runs()
                 .iter()
                 .all(|r| r.history.steps_done() > 0)
     });
     assert_eq!(labels(h.state()), ["plain-20", "plain-56"]);
-    assert_eq!(h.state().tab, Tab::Train);
-    assert_eq!(h.state().train.config.hyper.max_steps, Some(400));
-    assert!(h.state().lesson_data.is_some());
+    assert_eq!(h.state().tabs.open, "Train");
+    assert_eq!(h.state().train().config.hyper.max_steps, Some(400));
+    assert!(h.state().state.lesson_data.is_some());
 
     h.get_by_label("↶ Undo Try it").click();
     h.run_steps(2);
     let a = h.state();
     assert_eq!(labels(a), ["resnet-14"]);
-    assert_eq!(a.train.config.nets[0].width, 4);
-    assert_eq!(a.train.config.hyper.lr, 0.05);
-    assert_eq!(a.train.session.histories(), vec![mine]);
-    assert!(!a.train.session.is_running());
-    assert!(a.lesson_data.is_none());
-    assert!(!a.try_it.can_undo());
+    assert_eq!(
+        a.train().config.nets[0],
+        NetChoice::Preset(Preset::new(true, 14).with_width(4))
+    );
+    assert_eq!(a.train().config.hyper.lr, 0.05);
+    assert_eq!(a.state.scheduler.histories(), vec![mine]);
+    assert!(!a.state.scheduler.is_running());
+    assert!(a.state.lesson_data.is_none());
+    assert!(a.state.try_run.is_none());
 }
 
 #[test]
@@ -87,18 +97,18 @@ fn a_stopped_run_is_not_evidence_of_degradation() {
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 60, "a few steps of both nets", |a| {
-        a.train.session.runs().len() == 2
-            && a.train
-                .session
+        a.state.scheduler.runs().len() == 2
+            && a.state
+                .scheduler
                 .runs()
                 .iter()
                 .all(|r| r.history.steps_done() >= 3)
     });
     h.get_by_label("⏹ Stop").click();
     step_until(&mut h, 60, "the runs to stop", |a| {
-        !a.train.session.is_running()
-            && a.train
-                .session
+        !a.state.scheduler.is_running()
+            && a.state
+                .scheduler
                 .runs()
                 .iter()
                 .all(|r| r.history.status == RunStatus::Stopped)
@@ -129,8 +139,8 @@ fn a_lesson_is_done_only_when_its_check_passes() {
     });
     assert!(
         h.state()
-            .train
-            .session
+            .state
+            .scheduler
             .runs()
             .iter()
             .all(|r| r.history.status == RunStatus::Finished)
@@ -162,7 +172,7 @@ fn a_lesson_is_done_only_when_its_check_passes() {
     );
     h.get_by_label("⏹ Stop").click();
     step_until(&mut h, 60, "the runs to stop", |a| {
-        !a.train.session.is_running()
+        !a.state.scheduler.is_running()
     });
 }
 
@@ -170,7 +180,7 @@ fn a_lesson_is_done_only_when_its_check_passes() {
 /// Landscape tab by itself, and the lesson's check judges them.
 fn lesson_10(steps: usize, grid: usize, images: usize) -> ResNetLabApp {
     let mut app = app_at(9, steps);
-    app.try_it.landscape_override = Some(LandscapeQuick {
+    app.landscape_override = Some(LandscapeQuick {
         grid,
         range: 1.0,
         images,
@@ -184,33 +194,34 @@ fn lesson_10_try_it_computes_both_surfaces_and_judges_them() {
     let mut h = harness(lesson_10(3, 3, 20));
     h.run_steps(2);
     // Before any run: the check says what is missing, in words.
-    h.get_by_label_contains("Still missing: a plain net and its residual twin");
+    h.get_by_label_contains("the check reads only the runs this lesson's Try it starts");
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 120, "both surfaces", |a| {
-        matches!(a.landscape.result.status, Status::Finished { .. })
+        shown(a).is_some_and(|l| matches!(l.status, Status::Finished { .. }))
     });
     let a = h.state();
-    assert_eq!(a.tab, Tab::Landscape);
-    assert!(a.landscape.result.is_complete());
-    let nets: Vec<(&str, bool)> = a
-        .landscape
-        .result
+    assert_eq!(a.tabs.open, "Landscape");
+    let l = shown(a).unwrap();
+    assert!(l.is_complete());
+    let nets: Vec<(&str, bool)> = l
         .nets
         .iter()
         .map(|n| (n.label.as_str(), n.residual))
         .collect();
     assert_eq!(nets, [("plain-56", false), ("resnet-56", true)]);
-    assert_eq!(a.landscape.settings.grid, 3);
+    assert_eq!(a.landscape().settings.grid, 3);
     assert!(
-        a.train
-            .session
+        a.state
+            .scheduler
             .runs()
             .iter()
             .all(|r| r.history.status == RunStatus::Finished && r.history.steps_done() == 3)
     );
     // The verdict on the learner's own surfaces (pass or not: 3 steps prove nothing either way),
-    // with both nets' shares, instead of a "waiting" line.
-    h.get_by_label_contains("of its grid points");
+    // in the terms of the picture (trained loss against chance, the rise around it), instead of
+    // a "waiting" line.
+    h.get_by_label_contains("resnet-56's trained point has loss");
+    h.get_by_label_contains("in its flattest direction the loss climbs by");
     assert!(
         h.query_by_label_contains("Waiting for the surfaces")
             .is_none()
@@ -226,21 +237,21 @@ fn stopped_runs_get_no_surfaces_and_undo_cancels_them() {
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 60, "a few steps of both nets", |a| {
-        a.train.session.runs().len() == 2
-            && a.train
-                .session
+        a.state.scheduler.runs().len() == 2
+            && a.state
+                .scheduler
                 .runs()
                 .iter()
                 .all(|r| r.history.steps_done() >= 2)
     });
     h.get_by_label("⏹ Stop").click();
     step_until(&mut h, 60, "the runs to stop", |a| {
-        !a.train.session.is_running() && !a.train.session.needs_polling()
+        !a.state.scheduler.is_running() && !a.state.scheduler.needs_polling()
     });
     h.run_steps(3);
-    assert_eq!(h.state().landscape.result.status, Status::Waiting);
-    assert!(!h.state().landscape.is_running());
-    assert_eq!(h.state().tab, Tab::Train);
+    assert!(shown(h.state()).is_none());
+    assert!(!h.state().landscape().is_running(&h.state().state));
+    assert_eq!(h.state().tabs.open, "Train");
     h.get_by_label_contains("was stopped after");
 
     // A grid far too big to finish: Undo while it computes cancels it.
@@ -248,12 +259,15 @@ fn stopped_runs_get_no_surfaces_and_undo_cancels_them() {
     h.run_steps(2);
     h.get_by_label("▶ Try it").click();
     step_until(&mut h, 120, "the surfaces to start", |a| {
-        a.landscape.result.done > 0
+        shown(a).is_some_and(|l| l.done > 0)
     });
-    assert!(h.state().landscape.is_running());
+    assert!(h.state().landscape().is_running(&h.state().state));
     h.get_by_label_contains("The landscape is still being computed");
     h.get_by_label("↶ Undo Try it").click();
-    step_until(&mut h, 60, "the job to stop", |a| !a.landscape.is_running());
-    assert_eq!(h.state().landscape.result.status, Status::Cancelled);
-    assert!(!h.state().landscape.result.is_complete());
+    step_until(&mut h, 60, "the job to stop", |a| {
+        !a.landscape().is_running(&a.state)
+    });
+    // Undo took the lesson's runs away: the tab shows no surfaces of nets no longer there.
+    h.run_steps(2);
+    assert!(shown(h.state()).is_none());
 }

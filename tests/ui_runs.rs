@@ -3,9 +3,10 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use resnet_lab::data;
-use resnet_lab::train::{Arch, DataInfo, Origin, RunHistory, RunStatus};
+use resnet_lab::identity::NetChoice;
+use resnet_lab::identity::{Arch, Origin, Preset};
+use resnet_lab::train::{DataInfo, RunHistory, RunStatus};
 use resnet_lab::ui::ResNetLabApp;
-use resnet_lab::ui::session::NetChoice;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,16 +23,10 @@ fn small_data() -> data::Dataset {
 
 fn quick(app: ResNetLabApp, steps: usize) -> ResNetLabApp {
     let mut app = app.with_dataset(small_data());
-    let c = &mut app.train.config;
+    let c = &mut app.train_mut().config;
     c.nets = vec![
-        NetChoice {
-            width: 4,
-            ..NetChoice::new(false, 8)
-        },
-        NetChoice {
-            width: 4,
-            ..NetChoice::new(true, 8)
-        },
+        NetChoice::Preset(Preset::new(false, 8).with_width(4)),
+        NetChoice::Preset(Preset::new(true, 8).with_width(4)),
     ];
     c.hyper.batch = 16;
     c.hyper.epochs = 1000;
@@ -41,7 +36,7 @@ fn quick(app: ResNetLabApp, steps: usize) -> ResNetLabApp {
 
 /// Both runs ended and handed back their trained nets.
 fn trained(a: &ResNetLabApp) -> bool {
-    let runs = a.train.session.runs();
+    let runs = a.state.scheduler.runs();
     runs.len() == 2 && runs.iter().all(|r| !r.is_live() && r.model.is_some())
 }
 
@@ -57,7 +52,7 @@ fn logits_of(app: &mut ResNetLabApp, i: usize) -> Vec<f32> {
         &mut x,
         &mut y,
     );
-    let run = &app.train.session.store.runs()[i];
+    let run = &app.state.scheduler.store.runs()[i];
     run.model
         .as_ref()
         .unwrap()
@@ -82,32 +77,32 @@ fn save_runs_then_open_run_restores_plots_and_trained_nets() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("my runs");
     let mut app = quick(ResNetLabApp::new_for_test(), 4);
-    app.train.files.path = folder.display().to_string();
+    app.state.files.path = folder.display().to_string();
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
     step_until(&mut h, 120, "both runs to train", trained);
     h.get_by_label("Save runs").click();
     h.run_steps(1);
-    step_until(&mut h, 60, "the save", |a| !a.train.files.is_busy());
-    let msg = h.state().train.files.message.clone().unwrap_or_default();
+    step_until(&mut h, 60, "the save", |a| !a.state.files.is_busy());
+    let msg = h.state().state.files.message.clone().unwrap_or_default();
     assert!(msg.starts_with("Saved 2 runs"), "{msg}");
     assert!(folder.join("plain-8").join("weights.safetensors").is_file());
     assert!(folder.join("resnet-8").join("history.json").is_file());
-    let saved = h.state().train.session.histories();
+    let saved = h.state().state.scheduler.histories();
     let want = logits_of(h.state_mut(), 1);
 
     let mut fresh = ResNetLabApp::new_for_test().with_dataset(small_data());
-    fresh.train.files.path = folder.display().to_string();
+    fresh.state.files.path = folder.display().to_string();
     let mut h2 = harness(fresh);
     h2.run_steps(2);
     h2.get_by_label("Open run").click();
     step_until(&mut h2, 60, "the runs to open", |a| {
-        a.train.session.runs().len() == 2
+        a.state.scheduler.runs().len() == 2
     });
-    same_curves(&h2.state().train.session.histories(), &saved);
+    same_curves(&h2.state().state.scheduler.histories(), &saved);
     // The plots draw from the reopened histories: both curves, every step.
-    let chart = resnet_lab::plot::charts::loss(&h2.state().train.session.histories());
+    let chart = resnet_lab::plot::charts::loss(&h2.state().state.scheduler.histories());
     assert_eq!(chart.series.len(), 2);
     assert!(chart.series.iter().all(|s| s.points.len() == 4));
     h2.get_by_label_contains("Opened 2 runs");
@@ -122,16 +117,16 @@ fn save_runs_then_open_run_restores_plots_and_trained_nets() {
     // with no runs is refused in words and leaves the runs alone.
     h2.get_by_label("Open run").click();
     h2.run_steps(1);
-    step_until(&mut h2, 60, "the second open", |a| !a.train.files.is_busy());
-    assert_eq!(h2.state().train.session.runs().len(), 2);
-    h2.state_mut().train.files.path = dir.path().join("empty").display().to_string();
+    step_until(&mut h2, 60, "the second open", |a| !a.state.files.is_busy());
+    assert_eq!(h2.state().state.scheduler.runs().len(), 2);
+    h2.state_mut().state.files.path = dir.path().join("empty").display().to_string();
     std::fs::create_dir(dir.path().join("empty")).unwrap();
     h2.get_by_label("Open run").click();
     h2.run_steps(1);
-    step_until(&mut h2, 60, "the refusal", |a| !a.train.files.is_busy());
-    let msg = h2.state().train.files.message.clone().unwrap_or_default();
+    step_until(&mut h2, 60, "the refusal", |a| !a.state.files.is_busy());
+    let msg = h2.state().state.files.message.clone().unwrap_or_default();
     assert!(msg.contains("holds no saved run"), "{msg}");
-    assert_eq!(h2.state().train.session.runs().len(), 2);
+    assert_eq!(h2.state().state.scheduler.runs().len(), 2);
 }
 
 #[test]
@@ -146,9 +141,9 @@ fn a_restart_brings_back_the_runs_and_their_nets() {
     h.run_steps(2);
     h.get_by_label("▶ Start").click();
     step_until(&mut h, 120, "both runs to train and be kept", |a| {
-        trained(a) && a.train.session.runs().iter().all(|r| r.dir.is_some())
+        trained(a) && a.state.scheduler.runs().iter().all(|r| r.dir.is_some())
     });
-    let before = h.state().train.session.histories();
+    let before = h.state().state.scheduler.histories();
     let want = logits_of(h.state_mut(), 0);
     let persisted = h.state().persisted();
     assert_eq!(persisted.runs.len(), 2);
@@ -164,9 +159,9 @@ fn a_restart_brings_back_the_runs_and_their_nets() {
         .with_dataset(small_data());
     let mut h2 = harness(restarted);
     step_until(&mut h2, 60, "the runs to come back", |a| {
-        a.train.session.runs().len() == 2
+        a.state.scheduler.runs().len() == 2
     });
-    same_curves(&h2.state().train.session.histories(), &before);
+    same_curves(&h2.state().state.scheduler.histories(), &before);
     assert_eq!(logits_of(h2.state_mut(), 0), want);
     assert!(
         h2.get_all_by_label("plain-8").count() > 0,
@@ -187,43 +182,43 @@ fn a_restart_brings_back_the_runs_and_their_nets() {
     let mut h3 =
         harness(ResNetLabApp::new_for_test_with(p, Some(data_dir)).with_dataset(small_data()));
     step_until(&mut h3, 60, "the partial restore", |a| {
-        a.train.files.message.is_some()
+        a.state.files.message.is_some()
     });
-    assert_eq!(h3.state().train.session.runs().len(), 1);
-    let msg = h3.state().train.files.message.clone().unwrap();
+    assert_eq!(h3.state().state.scheduler.runs().len(), 1);
+    let msg = h3.state().state.files.message.clone().unwrap();
     assert!(msg.starts_with("Could not reopen 2 runs"), "{msg}");
 }
 
 #[test]
 fn a_sweep_keeps_the_settings_and_data_it_started_with() {
     let mut app = quick(ResNetLabApp::new_for_test(), 3);
-    app.train.config.hyper.lr = 0.05;
-    app.train.config.sweep_depths = vec![8, 14];
+    app.train_mut().config.hyper.lr = 0.05;
+    app.train_mut().config.sweep_depths = vec![8, 14];
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("Run sweep").click();
     h.run_steps(1);
-    assert!(h.state().train.session.queued() >= 2, "runs are queued");
+    assert!(h.state().state.scheduler.queued() >= 2, "runs are queued");
     // While it runs, the learner changes the learning rate and loads another data set.
     {
         let a = h.state_mut();
-        a.train.config.hyper.lr = 0.2;
+        a.train_mut().config.hyper.lr = 0.2;
         let other = data::builtin_sized(5, 100, 20);
-        a.data_info = Some(DataInfo::new(
+        a.state.data_info = Some(DataInfo::new(
             data::Source::Builtin,
             Default::default(),
             &other,
         ));
-        a.dataset = Some(Arc::new(other));
+        a.state.dataset = Some(Arc::new(other));
     }
-    for q in h.state().train.session.queue() {
+    for q in h.state().state.scheduler.queue() {
         assert_eq!(q.hyper.lr, 0.05);
         assert_eq!(q.data.train_len, 200);
     }
     step_until(&mut h, 180, "the sweep", |a| {
-        a.train.session.sweep_points.len() == 4 && !a.train.session.is_running()
+        a.state.scheduler.sweep_points.len() == 4 && !a.state.scheduler.is_running()
     });
-    let runs = h.state().train.session.histories();
+    let runs = h.state().state.scheduler.histories();
     assert_eq!(runs.len(), 4);
     for r in &runs {
         assert_eq!(r.status, RunStatus::Finished, "{}", r.label);
@@ -244,8 +239,8 @@ fn a_sweep_keeps_the_settings_and_data_it_started_with() {
     }
     let mut got: Vec<(bool, usize)> = h
         .state()
-        .train
-        .session
+        .state
+        .scheduler
         .sweep_points
         .iter()
         .map(|p| (p.residual, p.depth))

@@ -1,21 +1,19 @@
 //! `resnet-lab lessons`: every lesson's Try it run headless exactly as the app runs it, timed
 //! and judged by the app's own checks (`--check`), or run to the end to make the reference
 //! curves the app draws behind live runs (`--references DIR`).
-use crate::data::Source;
 use crate::landscape::Landscape;
-use crate::lessons::check::{self, Outcome};
+use crate::lessons::check::Outcome;
+use crate::lessons::claims::{Claim, Verdict};
 use crate::lessons::plan::{self, Size, Sizing};
 use crate::lessons::reference::{self, RefRun, Reference};
+use crate::lessons::try_run::{TryEvent, TryRun};
 use crate::lessons::{self, Check, Lesson};
-use crate::task::Wake;
-use crate::train::{DataInfo, RunHistory};
-use crate::ui::landscape::sources::{self, NetRef};
-use crate::ui::session::{DataRef, Session, TrainConfig};
-use crate::ui::try_it;
+use crate::task::no_wake;
+use crate::train::RunHistory;
+use crate::train::scheduler::Scheduler;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub struct LessonsArgs {
@@ -48,9 +46,9 @@ fn budget(s: &str) -> Result<f64, String> {
     }
 }
 
-/// One Try it, run as the app runs it after a click.
+/// One Try it, run as the app runs it after a click, and what it showed.
 #[derive(Clone, Debug)]
-pub struct TryRun {
+pub struct TryResult {
     pub lesson: String,
     pub seed: u64,
     /// Seconds from the click until the lesson's check first passed.
@@ -72,9 +70,11 @@ pub struct TryRun {
     pub landscape: Option<Landscape>,
     /// Seconds the surfaces took (included in `run_secs`).
     pub landscape_secs: Option<f64>,
+    /// Every claim of the lesson, judged on these runs once they ended.
+    pub claims: Vec<(Claim, Verdict)>,
 }
 
-impl TryRun {
+impl TryResult {
     /// The effect showed within `budget` seconds and still held when the runs ended; a lesson
     /// without a check only has to finish within the budget.
     pub fn showed(&self, check: Check, budget: f64) -> bool {
@@ -90,85 +90,54 @@ impl TryRun {
     }
 }
 
-/// Prepares and runs `lesson`'s quick Try it with `seed`, judging it with the app's check as
-/// the runs go (every 50 ms, as often as the app's frames would).
-pub fn run_try(lesson: &Lesson, seed: u64, sizing: Sizing) -> Result<TryRun, String> {
-    let clicked = Instant::now();
-    let prepared = plan::prepare(lesson, Size::Quick, seed, sizing)?;
-    let prepare_secs = clicked.elapsed().as_secs_f64();
-    let config = try_it::config_for(&prepared.plan, &TrainConfig::default());
-    let wake: Wake = Arc::new(|| {});
-    let mut session = Session::default();
-    let info = DataInfo::new(Source::Builtin, prepared.plan.load.clone(), &prepared.data);
-    let data = DataRef {
-        set: &prepared.data,
-        info: &info,
-    };
-    try_it::start(&mut session, &prepared.plan, &config, data, &wake);
-    if let Some(m) = session
-        .message
-        .as_ref()
-        .filter(|_| session.runs().is_empty())
-    {
-        return Err(m.clone());
-    }
+/// Prepares and runs `lesson`'s quick Try it with `seed` through the app's own [`TryRun`],
+/// judging it with the app's check as the runs go (every 50 ms, as often as the app's frames
+/// would).
+pub fn run_try(lesson: &Lesson, seed: u64, sizing: Sizing) -> Result<TryResult, String> {
+    let wake = no_wake();
+    let mut scheduler = Scheduler::default();
+    let mut t = TryRun::begin(lesson, Size::Quick, seed, sizing, None, wake.clone());
     let mut effect = None;
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        session.poll(&wake);
-        let running = session.is_running();
-        if effect.is_none() {
-            let hs = session.histories();
-            if let Some(o) = check::evaluate(lesson.check, &hs).filter(|o| o.passed) {
-                effect = Some((clicked.elapsed().as_secs_f64(), o));
+        scheduler.poll(&wake);
+        for e in t.poll(&mut scheduler, &wake) {
+            if let TryEvent::Failed(why) = e {
+                return Err(why);
             }
         }
+        if effect.is_none()
+            && let Some(o) = t.evaluate(&scheduler).filter(|o| o.passed)
+        {
+            effect = Some((t.clicked.elapsed().as_secs_f64(), o));
+        }
         // A finished run hands its trained net back just after its last event.
-        if !running && !session.needs_polling() {
+        if t.is_done(&scheduler) && !scheduler.needs_polling() {
             break;
         }
     }
-    let mut histories = session.histories();
-    let mut landscape = None;
-    let mut landscape_secs = None;
-    if let Some(quick) = &lesson.landscape {
-        // As the app does once the pair has finished: the same job on the same worker code.
-        if let Some((p, r)) = try_it::finished_pair(&session, prepared.plan.nets.len()) {
-            let ids = [NetRef::Trained(p), NetRef::Trained(r)];
-            let settings = quick.settings(prepared.plan.hyper.seed);
-            let job = sources::spawn_job(&ids, &session, &[], settings, Arc::new(|| {}))?;
-            let t0 = Instant::now();
-            let mut l = Landscape::new();
-            while let Some(e) = job.recv() {
-                l.apply(&e);
-            }
-            let _ = job.join();
-            landscape_secs = Some(t0.elapsed().as_secs_f64());
-            landscape = Some(l);
-        }
-        histories = session.histories();
-        if let Some(o) =
-            check::evaluate_with(lesson.check, &histories, landscape.as_ref()).filter(|o| o.passed)
-        {
-            effect = Some((clicked.elapsed().as_secs_f64(), o));
-        }
-    }
-    let run_secs = clicked.elapsed().as_secs_f64();
-    let last = check::evaluate_with(lesson.check, &histories, landscape.as_ref());
-    Ok(TryRun {
+    let run_secs = t.clicked.elapsed().as_secs_f64();
+    let last = t.evaluate(&scheduler);
+    let prepared = t.prepared.as_ref().ok_or("the Try it never started")?;
+    Ok(TryResult {
         lesson: lesson.id.clone(),
         seed,
         effect_secs: effect.as_ref().map(|e| e.0),
         first_pass: effect.map(|e| e.1),
         last,
         run_secs,
-        prepare_secs,
+        prepare_secs: t.prepare_secs.unwrap_or(0.0),
         steps: prepared.plan.steps().unwrap_or(0),
         estimate_secs: prepared.estimate_secs,
         setup: prepared.describe(),
-        histories,
-        landscape,
-        landscape_secs,
+        histories: t
+            .runs(&scheduler)
+            .into_iter()
+            .map(|(_, h)| h.clone())
+            .collect(),
+        landscape_secs: t.surfaces.as_ref().and_then(|s| s.secs),
+        landscape: t.landscape().cloned(),
+        claims: t.claims(&scheduler),
     })
 }
 
@@ -228,6 +197,7 @@ fn check_all(a: &LessonsArgs) -> Result<(), String> {
         seeds
     );
     let mut rows = Vec::new();
+    let mut claim_lines = Vec::new();
     let mut failed = Vec::new();
     for (n, lesson) in &lessons {
         let mut runs = Vec::new();
@@ -291,6 +261,33 @@ fn check_all(a: &LessonsArgs) -> Result<(), String> {
                 runs.len()
             ));
         }
+        for (i, c) in lesson.claims.iter().enumerate() {
+            let verdicts: Vec<&Verdict> = runs
+                .iter()
+                .filter_map(|r| r.claims.get(i))
+                .map(|v| &v.1)
+                .collect();
+            let held = verdicts.iter().filter(|v| v.holds == Some(true)).count();
+            claim_lines.push(format!(
+                "| {n} | {} \"{}\" | {held}/{} | {} |",
+                c.text.replace('|', "\\|"),
+                c.quote,
+                runs.len(),
+                runs.iter()
+                    .zip(&verdicts)
+                    .map(|(r, v)| format!("seed {}: {}", r.seed, v.figures))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+            if held < runs.len() {
+                failed.push(format!(
+                    "lesson {n} ({}): the claim `{}` held in {held} of {} seeds",
+                    lesson.id,
+                    c.text,
+                    runs.len()
+                ));
+            }
+        }
     }
     println!(
         "| lesson | effect shown after (s, per seed) | seeds showing it | figure judged (first seed) | steps per net | runs ended after (s) |"
@@ -300,7 +297,17 @@ fn check_all(a: &LessonsArgs) -> Result<(), String> {
         println!("{r}");
     }
     println!();
-    println!("CPU: {}", cpu_model());
+    println!("| lesson | claim \"words it backs\" | seeds it held in | figures per seed |");
+    println!("|---|---|---|---|");
+    for l in claim_lines {
+        println!("{l}");
+    }
+    println!();
+    println!(
+        "CPU: {}; kernels: {}",
+        cpu_model(),
+        crate::nn::ops::simd::active().name()
+    );
     if failed.is_empty() {
         Ok(())
     } else {

@@ -10,12 +10,11 @@ mod progress;
 mod torch;
 
 use crate::data::{self, Format, LoadOptions, Source};
+use crate::identity::{NetIdentity, Origin, Preset};
 use crate::nn::Model;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{ModelOptions, NetSpec};
-use crate::train::{
-    DataInfo, Hyper, NetEntry, NetIdentity, Origin, RunHistory, RunInputs, run_dir, store,
-};
+use crate::train::{DataInfo, Hyper, NetEntry, RunHistory, RunInputs, run_dir, store};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -282,15 +281,17 @@ impl CommonArgs {
         data: &DataInfo,
     ) -> Result<RunInputs, String> {
         let spec = self.preset(arch, depth, data.classes.len())?;
+        let preset = Preset {
+            residual: arch == Arch::Resnet,
+            depth,
+            shortcut: self.option(),
+            zero_init: self.zero_init,
+            scale: self.residual_scale,
+            width: self.width,
+        };
         Ok(RunInputs {
-            identity: NetIdentity::preset(
-                arch == Arch::Resnet,
-                depth,
-                self.option(),
-                self.width,
-                self.zero_init,
-                self.residual_scale,
-            ),
+            identity: preset.identity(),
+            lesson: None,
             net: NetEntry::new(spec),
             hyper: hyper.clone(),
             data: data.clone(),
@@ -406,6 +407,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
             let entry = read_spec(p, &ds)?;
             RunInputs {
                 identity: NetIdentity::of_spec(&entry.spec, Origin::Built, a.common.zero_init),
+                lesson: None,
                 net: entry,
                 hyper: hyper.clone(),
                 data: info.clone(),
@@ -478,13 +480,9 @@ fn sweep(a: SweepArgs) -> Result<(), String> {
                 None => h.status.describe(),
             })
         );
-        match (outcome(&h), h.final_train_err()) {
+        match (outcome(&h), h.sweep_point()) {
             (Err(e), _) => failures.push(e),
-            (Ok(()), Some(err)) => points.push(crate::plot::charts::SweepPoint {
-                residual: arch == Arch::Resnet,
-                depth,
-                train_err: err,
-            }),
+            (Ok(()), Some(p)) => points.push(p),
             (Ok(()), None) => {}
         }
     }

@@ -1,14 +1,18 @@
-//! The lesson check on the learner's own surfaces: is the residual net's loss surface clearly
-//! more bowl-like than its plain twin's? Concludes only from a finished, complete landscape of
-//! one plain and one residual net; otherwise it says what is missing.
-use super::figures::Figures;
+//! The lesson check on the learner's own surfaces, in the terms the contour picture shows:
+//! the residual net's trained point sits low, far below chance, at the bottom of a bowl the
+//! loss climbs out of in every direction; the plain net's does not (it sits higher, on a
+//! plateau near chance, or in a basin with a flat side). Concludes only from a finished,
+//! complete landscape of one plain and one residual net; otherwise it says what is missing.
+use super::figures::Basin;
 use super::result::{Landscape, NetLandscape, Status};
 
-/// The residual surface must be not locally convex at this many percentage points fewer grid
-/// points than the plain one...
-pub const MIN_GAP: f64 = 0.10;
-/// ...and at most this share of the plain net's non-convex points.
-pub const MAX_SHARE_OF_PLAIN: f64 = 0.6;
+/// The residual net's trained loss must be at most this share of chance (ln of the classes).
+pub const LOW: f64 = 0.5;
+/// ...and the loss must climb at least this far from it to the grid's edge in every direction.
+pub const MIN_RISE: f64 = 0.5;
+/// The plain net's trained point must sit this share of chance above the residual net's, or
+/// its flattest direction rise at most half as far.
+pub const GAP: f64 = 0.25;
 
 /// What the check concluded: `passed` is `None` when the evidence is not there yet.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,13 +30,14 @@ impl Verdict {
     }
 }
 
-fn pick(l: &Landscape, residual: bool) -> Option<(&NetLandscape, Figures)> {
+fn pick(l: &Landscape, residual: bool, classes: usize) -> Option<(&NetLandscape, Basin)> {
     let n = l.nets.iter().find(|n| n.residual == residual)?;
-    Some((n, n.figures()?))
+    Some((n, Basin::of(&n.surface, classes)?))
 }
 
-/// Compares the plain and the residual surface of `l` (see [`MIN_GAP`], [`MAX_SHARE_OF_PLAIN`]).
-pub fn bowl_check(l: &Landscape) -> Verdict {
+/// Judges the plain and the residual surface of `l` for a data set of `classes` classes (see
+/// [`LOW`], [`MIN_RISE`], [`GAP`]).
+pub fn bowl_check(l: &Landscape, classes: usize) -> Verdict {
     match &l.status {
         Status::Waiting => {
             return Verdict::open(
@@ -59,32 +64,45 @@ pub fn bowl_check(l: &Landscape) -> Verdict {
     if !l.is_complete() {
         return Verdict::open("The landscape is not complete: compute it again.");
     }
-    let (Some((p, pf)), Some((r, rf))) = (pick(l, false), pick(l, true)) else {
+    let (Some((p, pb)), Some((r, rb))) = (pick(l, false, classes), pick(l, true, classes)) else {
         return Verdict::open(
             "The check compares a plain net with a residual net: compute the landscape of both.",
         );
     };
-    let pct = |v: f64| v * 100.0;
-    let passed = rf.nonconvex_share <= pf.nonconvex_share - MIN_GAP
-        && rf.nonconvex_share <= pf.nonconvex_share * MAX_SHARE_OF_PLAIN;
+    let chance = rb.chance;
+    let residual_bowl = rb.trained_loss <= LOW * chance && rb.min_rise >= MIN_RISE;
+    let plain_apart =
+        pb.trained_loss >= rb.trained_loss + GAP * chance || pb.min_rise <= 0.5 * rb.min_rise;
+    let residual_words = format!(
+        "{}'s trained point has loss {:.2}, {} chance ({chance:.2}), and the loss climbs by at least {:.2} to the grid's edge in every direction",
+        r.label,
+        rb.trained_loss,
+        if rb.trained_loss <= LOW * chance {
+            "far below"
+        } else {
+            "not far below"
+        },
+        rb.min_rise
+    );
+    let plain_words = format!(
+        "{}'s trained point has loss {:.2}{}, and in its flattest direction the loss climbs by {:.2}",
+        p.label,
+        pb.trained_loss,
+        if pb.trained_loss >= 0.8 * chance {
+            ", about chance: a plateau"
+        } else {
+            ""
+        },
+        pb.min_rise
+    );
+    let passed = residual_bowl && plain_apart;
     let text = if passed {
         format!(
-            "{}'s surface is not locally convex at {:.0}% of its grid points, {}'s at {:.0}%: the shortcuts give a smoother bowl (curvature ratio {:.2} vs {:.2}).",
-            p.label,
-            pct(pf.nonconvex_share),
-            r.label,
-            pct(rf.nonconvex_share),
-            pf.curvature_ratio,
-            rf.curvature_ratio
+            "{residual_words}: a bowl. {plain_words}: the shortcuts made a basin SGD could find."
         )
     } else {
         format!(
-            "{} is not locally convex at {:.0}% of its grid points and {} at {:.0}%: not the clear gap (10 points, and at most {:.0}% of the plain net's share) this check asks for. Train both nets to the end, or look at a larger range.",
-            p.label,
-            pct(pf.nonconvex_share),
-            r.label,
-            pct(rf.nonconvex_share),
-            MAX_SHARE_OF_PLAIN * 100.0
+            "{residual_words}; {plain_words}: not the clear difference this check looks for (the residual net below half of chance in a bowl at least {MIN_RISE} deep, the plain net clearly higher or flatter)."
         )
     };
     Verdict {
@@ -145,8 +163,14 @@ mod tests {
         l
     }
 
+    /// A deep bowl with its bottom far below chance (ln 10 = 2.30).
     fn bowl(x: f64, y: f64) -> f64 {
-        1.0 + x * x + y * y
+        0.2 + x * x + y * y
+    }
+
+    /// A plateau at chance, tilted a little.
+    fn plateau(x: f64, _y: f64) -> f64 {
+        2.3 + 0.05 * x
     }
 
     fn rough(x: f64, y: f64) -> f64 {
@@ -154,31 +178,43 @@ mod tests {
     }
 
     #[test]
-    fn a_bowl_beside_a_rough_surface_passes_and_names_both() {
-        let v = bowl_check(&landscape(rough, bowl, true));
-        assert_eq!(v.passed, Some(true), "{}", v.text);
-        assert!(v.text.contains("plain-20") && v.text.contains("resnet-20"));
-        assert!(v.text.contains("at 0%"), "{}", v.text);
+    fn a_bowl_beside_a_plateau_or_a_rough_surface_passes_and_names_both() {
+        for plain in [plateau as fn(f64, f64) -> f64, rough] {
+            let v = bowl_check(&landscape(plain, bowl, true), 10);
+            assert_eq!(v.passed, Some(true), "{}", v.text);
+            assert!(v.text.contains("plain-20") && v.text.contains("resnet-20"));
+        }
+        let v = bowl_check(&landscape(plateau, bowl, true), 10);
+        assert!(
+            v.text.contains("loss 0.20, far below chance (2.30)"),
+            "{}",
+            v.text
+        );
+        assert!(v.text.contains("at least 1.00"), "{}", v.text);
+        assert!(v.text.contains("about chance: a plateau"), "{}", v.text);
     }
 
     #[test]
-    fn two_similar_surfaces_or_the_wrong_order_fail() {
-        let v = bowl_check(&landscape(bowl, bowl, true));
+    fn two_bowls_the_wrong_order_or_a_shallow_bowl_fail() {
+        let v = bowl_check(&landscape(bowl, bowl, true), 10);
         assert_eq!(v.passed, Some(false), "{}", v.text);
-        let v = bowl_check(&landscape(bowl, rough, true));
+        let v = bowl_check(&landscape(bowl, plateau, true), 10);
+        assert_eq!(v.passed, Some(false), "{}", v.text);
+        let shallow = |x: f64, y: f64| 0.2 + 0.1 * (x * x + y * y);
+        let v = bowl_check(&landscape(plateau, shallow, true), 10);
         assert_eq!(v.passed, Some(false), "{}", v.text);
     }
 
     #[test]
     fn no_verdict_from_a_running_or_partial_landscape_or_a_lone_net() {
         let l = landscape(rough, bowl, false);
-        assert_eq!(bowl_check(&l).passed, None);
+        assert_eq!(bowl_check(&l, 10).passed, None);
         let mut c = l.clone();
         c.apply(&Event::Cancelled { evaluations: 10 });
-        assert_eq!(bowl_check(&c).passed, None);
+        assert_eq!(bowl_check(&c, 10).passed, None);
         let mut lone = landscape(rough, bowl, true);
         lone.nets.retain(|n| n.residual);
-        assert_eq!(bowl_check(&lone).passed, None);
-        assert_eq!(bowl_check(&Landscape::new()).passed, None);
+        assert_eq!(bowl_check(&lone, 10).passed, None);
+        assert_eq!(bowl_check(&Landscape::new(), 10).passed, None);
     }
 }

@@ -167,6 +167,65 @@ fn solve6(mut a: [[f64; 6]; 6], mut b: [f64; 6]) -> Option<[f64; 6]> {
     Some(x)
 }
 
+/// The basin around the trained point, in the terms the contour picture shows: how low the
+/// trained point sits against chance, how far the loss climbs from it to the grid's edge in the
+/// flattest of eight directions, and how much of the grid lies below chance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Basin {
+    /// Loss at the trained point (the grid's middle).
+    pub trained_loss: f64,
+    /// ln(classes): the loss of a net that guesses uniformly.
+    pub chance: f64,
+    /// The smallest of the eight rises (edge or corner point minus the trained loss) along the
+    /// axes and diagonals: a bowl rises in every direction, a plateau not in some.
+    pub min_rise: f64,
+    /// Share of the grid's points whose loss is below chance.
+    pub below_chance: f64,
+}
+
+impl Basin {
+    /// `None` for an incomplete grid or one without a middle point.
+    pub fn of(surface: &super::result::Surface, classes: usize) -> Option<Basin> {
+        let n = surface.side();
+        if !surface.is_complete() || n < 3 || n.is_multiple_of(2) || classes < 2 {
+            return None;
+        }
+        let loss = |ix: usize, iy: usize| -> f64 {
+            let v = surface.loss[iy * n + ix] as f64;
+            if v.is_nan() { f64::INFINITY } else { v }
+        };
+        let (c, e) = (n / 2, n - 1);
+        let trained = loss(c, c);
+        let ends = [
+            (0, c),
+            (e, c),
+            (c, 0),
+            (c, e),
+            (0, 0),
+            (e, e),
+            (0, e),
+            (e, 0),
+        ];
+        let min_rise = ends
+            .iter()
+            .map(|&(x, y)| loss(x, y) - trained)
+            .fold(f64::INFINITY, f64::min);
+        let chance = (classes as f64).ln();
+        let below = surface
+            .loss
+            .iter()
+            .filter(|v| (**v as f64) < chance)
+            .count() as f64
+            / surface.loss.len() as f64;
+        trained.is_finite().then_some(Basin {
+            trained_loss: trained,
+            chance,
+            min_rise,
+            below_chance: below,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@
 //! - [`job`]: settings, the computation with events point by point, cancel, and the worker.
 //! - [`result`]: [`Landscape`], filled in from the events; what views and exports read.
 //! - [`figures`]: how bowl-like a surface is (non-convex share, curvature ratio, minima, roughness).
+//! - [`sources`]: the nets on offer (runs in the run store, opened run folders) and starting a
+//!   job on them.
 //! - [`check`]: the lesson's check on a finished pair (is the residual surface clearly more convex?).
 //!
 //! A view drives it like a training run: build [`Subject`]s from trained models (and their
@@ -22,6 +24,7 @@ pub mod figures;
 pub mod job;
 pub mod probe;
 pub mod result;
+pub mod sources;
 pub mod weights;
 
 pub use check::{Verdict, bowl_check};

@@ -10,7 +10,9 @@
 //! - runs that diverged or failed are left out, and the message says what evidence is missing.
 //!
 //! The `lessons --check` harness judges with [`evaluate`] as well, on the same histories.
-use super::{Check, TryNet};
+use super::Check;
+use crate::identity::Preset;
+use crate::landscape::figures::Basin;
 use crate::landscape::{Landscape, Status, bowl_check};
 use crate::nn::LayerSpec;
 use crate::train::{RunHistory, RunStatus};
@@ -60,34 +62,17 @@ fn pct(v: f32) -> String {
     format!("{:.0}%", v * 100.0)
 }
 
-/// Steps of the trailing window that ends at step `s`.
-pub fn window(s: usize) -> usize {
-    (s / 5).clamp(20, 50).min(s)
-}
+pub use crate::train::history::window;
 
 /// Mean mini-batch training error over the trailing window ending at step `s` (1-based).
 pub fn err_at(h: &RunHistory, s: usize) -> Option<f32> {
-    let s = s.min(h.step_err.len());
-    let w = window(s);
-    if w == 0 {
-        return None;
-    }
-    let tail = &h.step_err[s - w..s];
-    Some(tail.iter().sum::<f32>() / w as f32)
+    h.train_err_at(s)
 }
 
-/// A run's training error at its last step, by the same rule (the sweep's points).
-pub fn final_err(h: &RunHistory) -> Option<f32> {
-    err_at(h, h.steps_done())
-}
-
-/// The net a run trained: its typed identity; the label only for histories saved before runs
-/// recorded one.
-fn net_of(h: &RunHistory) -> Option<TryNet> {
-    match &h.identity {
-        Some(id) => TryNet::from_identity(id),
-        None => TryNet::parse(&h.label).ok(),
-    }
+/// The lesson net a run trained: one of the paper's presets, read from its typed identity
+/// (a built net, or a history saved before runs recorded one, is no lesson net).
+fn net_of(h: &RunHistory) -> Option<Preset> {
+    h.identity.as_ref()?.preset()
 }
 
 /// Channels of the first conv: nets of different widths are not compared.
@@ -114,11 +99,11 @@ fn comparable(a: &RunHistory, b: &RunHistory) -> bool {
 /// A run a check may read: its net is known and it neither failed nor diverged.
 #[derive(Clone, Copy)]
 struct Run<'a> {
-    net: &'a TryNet,
+    net: &'a Preset,
     h: &'a RunHistory,
 }
 
-fn usable(runs: &[RunHistory]) -> (Vec<(TryNet, &RunHistory)>, Vec<String>) {
+fn usable(runs: &[RunHistory]) -> (Vec<(Preset, &RunHistory)>, Vec<String>) {
     let mut ok = Vec::new();
     let mut left_out = Vec::new();
     for h in runs {
@@ -135,7 +120,7 @@ fn usable(runs: &[RunHistory]) -> (Vec<(TryNet, &RunHistory)>, Vec<String>) {
     (ok, left_out)
 }
 
-fn runs_of<'a>(v: &'a [(TryNet, &'a RunHistory)]) -> Vec<Run<'a>> {
+fn runs_of<'a>(v: &'a [(Preset, &'a RunHistory)]) -> Vec<Run<'a>> {
     v.iter().map(|(net, h)| Run { net, h }).collect()
 }
 
@@ -201,6 +186,25 @@ fn with_left_out(msg: String, left_out: &[String]) -> String {
     } else {
         format!("{msg} (Left out: {}.)", left_out.join("; "))
     }
+}
+
+/// The runs among `histories` that lesson `lesson`'s Try it started, all from its latest click:
+/// the only runs its check may read.
+pub fn own_runs<'a>(
+    lesson: &str,
+    histories: impl Iterator<Item = &'a RunHistory>,
+) -> Vec<&'a RunHistory> {
+    let mine: Vec<&RunHistory> = histories
+        .filter(|h| h.lesson.as_ref().is_some_and(|t| t.lesson.0 == lesson))
+        .collect();
+    let latest = mine
+        .iter()
+        .filter_map(|h| h.lesson.as_ref())
+        .map(|t| t.attempt)
+        .max();
+    mine.into_iter()
+        .filter(|h| h.lesson.as_ref().map(|t| t.attempt) == latest)
+        .collect()
 }
 
 /// The check's verdict on `runs`, or `None` when the lesson has nothing to check on runs.
@@ -377,11 +381,18 @@ fn bowl(runs: &[Run], landscape: Option<&Landscape>) -> Outcome {
                     h.steps_done()
                 ));
             }
-            _ => {
+            RunStatus::Running | RunStatus::Paused | RunStatus::Waiting => {
                 return Outcome::missing(format!(
                     "Waiting for evidence: the surfaces are computed once both nets have finished training ({} is at step {}).",
                     h.label,
                     h.steps_done()
+                ));
+            }
+            _ => {
+                return Outcome::missing(format!(
+                    "{} {}: the surfaces are judged only around nets that trained their whole budget. Run the Try it again.",
+                    h.label,
+                    h.status.describe()
                 ));
             }
         }
@@ -396,14 +407,21 @@ fn bowl(runs: &[Run], landscape: Option<&Landscape>) -> Outcome {
         ));
     }
     let Some(l) = landscape else {
+        // Nothing is computing them (a restart, or a Try it whose surfaces were refused): say
+        // so, never "waiting".
         return Outcome::missing(format!(
-            "Waiting for the surfaces of {} and {}: they are computed once both nets have finished (the Landscape tab shows them as they arrive).",
+            "The surfaces of {} and {} have not been computed in this session: press ▶ Compute on the Landscape tab with this pair chosen, or run the Try it again.",
             p.h.label, r.h.label
         ));
     };
+    let classes =
+        p.h.net
+            .as_ref()
+            .and_then(|n| n.spec.classes())
+            .unwrap_or(10);
     if !matches!(l.status, Status::Finished { .. }) {
         // Still copying the nets or computing, cancelled or failed: the surfaces' own words.
-        return Outcome::missing(bowl_check(l).text);
+        return Outcome::missing(bowl_check(l, classes).text);
     }
     let of_pair = l.nets.len() == 2
         && [p.h, r.h]
@@ -415,19 +433,24 @@ fn bowl(runs: &[Run], landscape: Option<&Landscape>) -> Outcome {
             p.h.label, r.h.label
         ));
     }
-    let v = bowl_check(l);
+    let v = bowl_check(l, classes);
     let figure = || {
-        let share = |residual: bool| {
+        let basin = |residual: bool| {
             l.nets
                 .iter()
                 .find(|n| n.residual == residual)
-                .and_then(|n| Some((n.label.clone(), n.figures()?.nonconvex_share)))
+                .and_then(|n| Some((n.label.clone(), Basin::of(&n.surface, classes)?)))
         };
-        match (share(false), share(true)) {
-            (Some((pl, ps)), Some((rl, rs))) => format!(
-                "{pl} {} vs {rl} {} not locally convex ({}x{} grid)",
-                pct(ps as f32),
-                pct(rs as f32),
+        match (basin(false), basin(true)) {
+            (Some((pl, pb)), Some((rl, rb))) => format!(
+                "trained loss {pl} {:.2} vs {rl} {:.2} (chance {:.2}); rise {:.2} vs {:.2}; below chance {} vs {} ({}x{} grid)",
+                pb.trained_loss,
+                rb.trained_loss,
+                rb.chance,
+                pb.min_rise,
+                rb.min_rise,
+                pct(pb.below_chance as f32),
+                pct(rb.below_chance as f32),
                 l.nets[0].surface.side(),
                 l.nets[0].surface.side()
             ),
@@ -615,7 +638,7 @@ fn identity_init(runs: &[Run]) -> Outcome {
 
 /// Max / min of the positive values, and how many decades the input-side third sits above the
 /// output-side third (mean log10).
-fn spread_and_tilt(v: &[f32]) -> Option<(f32, f32)> {
+pub(crate) fn spread_and_tilt(v: &[f32]) -> Option<(f32, f32)> {
     let v: Vec<f32> = v
         .iter()
         .copied()
@@ -672,7 +695,7 @@ fn grad_spread(runs: &[Run]) -> Outcome {
 
 /// Standard deviation of the signal leaving the last block over that leaving the first, at
 /// the first probe (before any update).
-fn activation_growth_of(h: &RunHistory) -> Option<f32> {
+pub(crate) fn activation_growth_of(h: &RunHistory) -> Option<f32> {
     let first = h.activation_std.first().filter(|s| s.step == 0)?;
     let outs: Vec<f32> = h
         .activation_names
@@ -740,7 +763,7 @@ fn sweep_trend(runs: &[Run]) -> Outcome {
         let mut v: Vec<(usize, f32)> = same
             .iter()
             .filter(|r| r.net.residual == residual && !r.net.zero_init && r.net.scale == 1.0)
-            .filter_map(|r| Some((r.net.depth, final_err(r.h)?)))
+            .filter_map(|r| Some((r.net.depth, r.h.final_train_err()?)))
             .collect();
         v.sort_by_key(|p| p.0);
         v.dedup_by_key(|p| p.0);

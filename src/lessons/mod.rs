@@ -3,12 +3,14 @@
 //! Parsing is strict about the front matter (an unknown diagram, try or check is an error a test
 //! catches) and forgiving about the body, which the app renders with its own small Markdown subset.
 pub mod check;
+pub mod claims;
 pub mod markdown;
 pub mod plan;
 pub mod reference;
+pub mod try_run;
 
+use crate::identity::Preset;
 use crate::nn::presets::valid_cifar_depth;
-use crate::train::store::{Arch, NetIdentity, Origin};
 use std::fmt;
 
 /// The lesson files, in the order the app shows them.
@@ -86,83 +88,6 @@ impl Diagram {
     }
 }
 
-/// One net named in a `try: train ...` line.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TryNet {
-    pub residual: bool,
-    pub depth: usize,
-    pub zero_init: bool,
-    /// Residual branch scale; 1.0 when not given.
-    pub scale: f32,
-}
-
-impl TryNet {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let mut parts = s.split('+');
-        let base = parts.next().unwrap_or_default();
-        let (residual, depth) = if let Some(d) = base.strip_prefix("plain-") {
-            (false, d)
-        } else if let Some(d) = base.strip_prefix("resnet-") {
-            (true, d)
-        } else {
-            return Err(format!("`{s}`: a net is plain-D or resnet-D"));
-        };
-        let depth: usize = depth
-            .parse()
-            .map_err(|_| format!("`{s}`: the depth is not a number"))?;
-        if !valid_cifar_depth(depth) {
-            return Err(format!("`{s}`: depth {depth} is not 6n+2"));
-        }
-        let mut net = TryNet {
-            residual,
-            depth,
-            zero_init: false,
-            scale: 1.0,
-        };
-        for suffix in parts {
-            if suffix == "zeroinit" {
-                net.zero_init = true;
-            } else if let Some(x) = suffix.strip_prefix("scale") {
-                let v: f32 = x.parse().map_err(|_| format!("`{s}`: bad scale `{x}`"))?;
-                if !(0.1..=1.0).contains(&v) {
-                    return Err(format!("`{s}`: the scale must be between 0.1 and 1.0"));
-                }
-                net.scale = v;
-            } else {
-                return Err(format!("`{s}`: unknown suffix `+{suffix}`"));
-            }
-        }
-        Ok(net)
-    }
-
-    /// The lesson net a run trained, from its typed identity: only the paper's presets are
-    /// lesson nets (a built net or its twin is not, whatever its label says).
-    pub fn from_identity(id: &NetIdentity) -> Option<Self> {
-        (id.origin == Origin::Preset && valid_cifar_depth(id.depth)).then(|| TryNet {
-            residual: id.arch == Arch::Residual,
-            depth: id.depth,
-            zero_init: id.zero_init,
-            scale: id.residual_scale,
-        })
-    }
-
-    /// The label the net's curves carry, matching the `try:` line.
-    pub fn label(&self) -> String {
-        let mut s = format!(
-            "{}-{}",
-            if self.residual { "resnet" } else { "plain" },
-            self.depth
-        );
-        if self.zero_init {
-            s.push_str("+zeroinit");
-        }
-        if self.scale != 1.0 {
-            s.push_str(&format!("+scale{}", self.scale));
-        }
-        s
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuildExercise {
     Identity,
@@ -173,7 +98,8 @@ pub enum BuildExercise {
 /// What the "Try it" button sets up.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TryAction {
-    Train(Vec<TryNet>),
+    /// The paper's nets, trained side by side (their width is the lesson's `quick:` width).
+    Train(Vec<Preset>),
     Sweep(Vec<usize>),
     Build(BuildExercise),
 }
@@ -186,7 +112,7 @@ impl TryAction {
         match verb {
             "train" if !rest.is_empty() => Ok(TryAction::Train(
                 rest.iter()
-                    .map(|w| TryNet::parse(w))
+                    .map(|w| Preset::parse(w))
                     .collect::<Result<_, _>>()?,
             )),
             "sweep" if !rest.is_empty() => {
@@ -437,6 +363,8 @@ pub struct Lesson {
     pub check: Check,
     /// The surfaces the Try it computes after training (only with a `train` pair).
     pub landscape: Option<LandscapeQuick>,
+    /// What the text predicts the learner will see, as checkable claims (`claim:` lines).
+    pub claims: Vec<claims::Claim>,
     pub body: String,
 }
 
@@ -509,6 +437,38 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
         }
         Err(_) => None,
     };
+    let claim_lines: Vec<&str> = front
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.trim() == "claim")
+        .map(|(_, v)| v.trim())
+        .collect();
+    let claims = claims::parse_all(&claim_lines, body).map_err(err)?;
+    for c in &claims {
+        let named = |p: &Preset| match &try_action {
+            TryAction::Train(nets) => nets.iter().any(|n| {
+                n.residual == p.residual
+                    && n.depth == p.depth
+                    && n.zero_init == p.zero_init
+                    && n.scale == p.scale
+            }),
+            TryAction::Sweep(depths) => depths.contains(&p.depth) && !p.zero_init && p.scale == 1.0,
+            TryAction::Build(_) => false,
+        };
+        if let Some(p) = c.nets().into_iter().find(|p| !named(p)) {
+            return Err(err(format!(
+                "claim `{}` names {}, which the Try it does not train",
+                c.text,
+                p.label()
+            )));
+        }
+        if c.needs_surfaces() && landscape.is_none() {
+            return Err(err(format!(
+                "claim `{}` reads surfaces, but the lesson has no `landscape:` line",
+                c.text
+            )));
+        }
+    }
     if check == Check::Bowl && landscape.is_none() {
         return Err(err(
             "the `bowl` check needs a `landscape:` line (the surfaces it judges)".into(),
@@ -524,6 +484,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
         quick,
         check,
         landscape,
+        claims,
         body: body.to_string(),
     })
 }

@@ -6,12 +6,12 @@
 //! each, side by side), and picks the step count that makes the whole run last about the target.
 //! The app and the `lessons --check` harness both go through here, so what the harness times is
 //! what the learner gets. Nothing here knows egui.
-use super::{Lesson, Quick, TryAction, TryNet};
+use super::{Lesson, Quick, TryAction};
 use crate::data::{self, Dataset, LoadOptions, Progress, Source, Split};
-use crate::nn::NetSpec;
-use crate::nn::presets::{self, ShortcutOption};
+use crate::identity::{NetChoice, Preset};
 use crate::task;
-use crate::train::{Control, Event, Hyper, NetEntry, trainer};
+use crate::train::scheduler::TrainConfig;
+use crate::train::{Control, DataInfo, Event, Hyper, NetEntry, RunInputs, trainer};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,8 +41,8 @@ const EVAL_SHARE: f64 = 0.4;
 pub struct Plan {
     pub lesson: String,
     pub size: Size,
-    /// The nets in the order they start.
-    pub nets: Vec<TryNet>,
+    /// The nets in the order they start, at the plan's width.
+    pub nets: Vec<Preset>,
     /// The depths, when the Try it is a depth sweep (then `nets` is its queue).
     pub sweep: Option<Vec<usize>>,
     pub load: LoadOptions,
@@ -65,20 +65,18 @@ impl Plan {
                 d.dedup();
                 let queue = d
                     .iter()
-                    .flat_map(|&depth| {
-                        [false, true].map(|residual| TryNet {
-                            residual,
-                            depth,
-                            zero_init: false,
-                            scale: 1.0,
-                        })
-                    })
+                    .flat_map(|&depth| [false, true].map(|residual| Preset::new(residual, depth)))
                     .collect();
                 (queue, Some(d))
             }
             TryAction::Build(_) => return None,
         };
         let quick = lesson.quick.clone().unwrap_or_default();
+        let width = match size {
+            Size::Quick => quick.width,
+            Size::Full => 16,
+        };
+        let nets = nets.into_iter().map(|n| n.with_width(width)).collect();
         Some(match size {
             Size::Quick => Plan {
                 lesson: lesson.id.clone(),
@@ -131,6 +129,16 @@ impl Plan {
         p
     }
 
+    /// Just enough epochs over `train_len` training images for the step budget (what the Train
+    /// tab then shows; the step budget still ends the run).
+    fn fit_epochs(mut self, train_len: usize) -> Plan {
+        if let Some(steps) = self.hyper.max_steps {
+            let per_epoch = (train_len / self.hyper.batch.clamp(1, train_len.max(1))).max(1);
+            self.hyper.epochs = steps.div_ceil(per_epoch).max(1);
+        }
+        self
+    }
+
     pub fn steps(&self) -> Option<usize> {
         self.hyper.max_steps
     }
@@ -156,12 +164,40 @@ impl Plan {
         Ok(ds)
     }
 
-    /// The spec and hyper-parameters of one net of the plan, as the app's Train view builds them.
-    pub fn entry(&self, net: &TryNet, classes: usize) -> Option<(NetEntry, Hyper)> {
-        let spec = net_spec(net, self.width, classes)?;
-        let mut e = NetEntry::new(spec);
-        e.label = net.label();
-        Some((e, net_hyper(net, &self.hyper)))
+    /// The nets as the scheduler trains them (for a sweep, its queue).
+    pub fn choices(&self) -> Vec<NetChoice> {
+        self.nets.iter().cloned().map(NetChoice::Preset).collect()
+    }
+
+    /// What the Train tab shows as set up by this plan: its nets (for a sweep, the deepest
+    /// pair, so ▶ Start afterwards trains the pair the sweep ends with), its hyper-parameters,
+    /// and its sweep depths (or the learner's, for a plan that is no sweep).
+    pub fn config(&self, previous: &TrainConfig) -> TrainConfig {
+        let nets = match &self.sweep {
+            Some(depths) => {
+                let d = depths.last().copied().unwrap_or(20);
+                [false, true]
+                    .map(|r| NetChoice::Preset(Preset::new(r, d).with_width(self.width)))
+                    .to_vec()
+            }
+            None => self.choices(),
+        };
+        TrainConfig {
+            nets,
+            hyper: self.hyper.clone(),
+            sweep_depths: self
+                .sweep
+                .clone()
+                .unwrap_or_else(|| previous.sweep_depths.clone()),
+        }
+    }
+
+    /// The frozen inputs of every net of the plan on `data`, in order.
+    pub fn inputs(&self, data: &DataInfo) -> Result<Vec<RunInputs>, String> {
+        self.choices()
+            .iter()
+            .map(|c| c.inputs(&self.hyper, data))
+            .collect()
     }
 
     /// A sentence for the learner: what runs, on what, for how long.
@@ -177,7 +213,7 @@ impl Plan {
             None => self
                 .nets
                 .iter()
-                .map(TryNet::label)
+                .map(Preset::label)
                 .collect::<Vec<_>>()
                 .join(" and "),
         };
@@ -231,30 +267,6 @@ fn first_per_class(s: &Split, classes: usize, k: usize, len: usize) -> Split {
     out
 }
 
-/// The paper's CIFAR net a `try:` name stands for.
-pub fn net_spec(net: &TryNet, width: usize, classes: usize) -> Option<NetSpec> {
-    let spec = presets::cifar(
-        net.depth,
-        net.residual,
-        ShortcutOption::A,
-        width.max(1),
-        classes.max(1),
-    )?;
-    Some(if net.residual && net.scale != 1.0 {
-        presets::with_residual_scale(&spec, net.scale)
-    } else {
-        spec
-    })
-}
-
-/// One compute thread per net (two nets share two cores), zero-init where the name asks for it.
-pub fn net_hyper(net: &TryNet, base: &Hyper) -> Hyper {
-    let mut h = base.clone();
-    h.model.zero_init_residual = net.residual && net.zero_init;
-    h.threads = 1;
-    h
-}
-
 /// Seconds per training step of each net of the plan, measured side by side as they will run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Speed {
@@ -268,17 +280,15 @@ pub fn probe(plan: &Plan, data: &Arc<Dataset>) -> Result<Speed, String> {
     let started = Instant::now();
     let classes = data.classes.len();
     let mut secs = Vec::with_capacity(plan.nets.len());
-    for group in plan.nets.chunks(plan.parallel()) {
+    for group in plan.choices().chunks(plan.parallel()) {
         let jobs = group
             .iter()
             .map(|net| {
-                let entry = plan.entry(net, classes);
-                let (label, data) = (net.label(), data.clone());
-                Box::new(move || -> Result<f64, String> {
-                    let (entry, hyper) =
-                        entry.ok_or_else(|| format!("{label} is not a valid net"))?;
-                    time_steps(&entry, &hyper, &data)
-                }) as Box<dyn FnOnce() -> Result<f64, String> + Send>
+                // Built exactly as the scheduler builds the run.
+                let (entry, hyper, data) =
+                    (net.entry(classes), net.hyper(&plan.hyper), data.clone());
+                Box::new(move || -> Result<f64, String> { time_steps(&entry?, &hyper, &data) })
+                    as Box<dyn FnOnce() -> Result<f64, String> + Send>
             })
             .collect();
         for t in task::together("speed probe", jobs) {
@@ -425,6 +435,7 @@ pub fn prepare(lesson: &Lesson, size: Size, seed: u64, sizing: Sizing) -> Result
             (plan.with_steps(steps), Some(t), Some(speed))
         }
     };
+    let plan = plan.fit_epochs(data.train.len());
     Ok(Prepared {
         plan,
         data,

@@ -5,10 +5,11 @@
 //! They are made by this project's own CLI (`resnet-lab lessons --references assets/reference`),
 //! stored as small JSON files (curves downsampled, values rounded) and embedded in the binary:
 //! the app never downloads anything.
-use super::check;
-use crate::plot::charts::{self, SweepPoint};
-use crate::plot::{Chart, Family, Series, family_color};
+use crate::identity::NetIdentity;
+use crate::plot::charts;
+use crate::plot::{Chart, Series, family_color, lighter};
 use crate::train::RunHistory;
+use crate::train::history::SweepPoint;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -17,6 +18,8 @@ use std::sync::Arc;
 #[serde(default)]
 pub struct RefRun {
     pub label: String,
+    /// What the net is (files written before runs recorded it lack it; such runs are not drawn).
+    pub identity: Option<NetIdentity>,
     pub seed: u64,
     pub steps: usize,
     /// (step, training error %) of the smoothed curve the live chart also draws, downsampled.
@@ -130,6 +133,7 @@ impl RefRun {
         let act = charts::activation_std(one);
         RefRun {
             label: h.label.clone(),
+            identity: h.identity.clone(),
             seed: h.hyper.seed,
             steps: h.steps_done(),
             train_err: curve(charts::train_error(one), 0.1),
@@ -142,10 +146,11 @@ impl RefRun {
                 .unwrap_or_default(),
             act_last: act
                 .series
-                .first()
+                .last()
                 .map(|s| s.points.iter().map(|p| sig3(p[1] as f32)).collect())
                 .unwrap_or_default(),
-            final_err: check::final_err(h)
+            final_err: h
+                .final_train_err()
                 .map(|e| round(e as f64, 1e-3))
                 .unwrap_or(f32::NAN),
         }
@@ -183,20 +188,19 @@ fn to_f64(v: &[[f32; 2]]) -> Vec<[f64; 2]> {
     v.iter().map(|p| [p[0] as f64, p[1] as f64]).collect()
 }
 
-/// The colour of `label`'s live series in `chart` (its curves may carry a suffix such as
-/// " first batch"), or its family's middle shade.
-fn colour_in(chart: &Chart, label: &str) -> [u8; 3] {
-    chart
-        .series
-        .iter()
-        .find(|s| {
-            s.name == label
+/// A reference run's colour: the hue of the live net of the same identity in `chart` (its
+/// series is named by the identity's label, maybe with a suffix such as " first batch"),
+/// lighter; else its family's first hue, lighter.
+fn colour_in(chart: &Chart, id: &NetIdentity) -> [u8; 3] {
+    let label = id.label();
+    let live = chart.series.iter().find(|s| {
+        !s.is_reference()
+            && (s.name == label
                 || s.name
-                    .strip_prefix(label)
-                    .is_some_and(|rest| rest.starts_with(' '))
-        })
-        .map(|s| s.rgb)
-        .unwrap_or_else(|| family_color(Family::of_label(label), 0, 1))
+                    .strip_prefix(label.as_str())
+                    .is_some_and(|rest| rest.starts_with(' ')))
+    });
+    lighter(live.map_or_else(|| family_color(id.family(), 0, 1), |s| s.rgb))
 }
 
 impl Reference {
@@ -215,17 +219,18 @@ impl Reference {
                         .iter()
                         .filter(|r| r.seed == seed && r.final_err.is_finite())
                         .filter_map(|r| {
-                            let net = super::TryNet::parse(&r.label).ok()?;
+                            let id = r.identity.as_ref()?;
                             Some(SweepPoint {
-                                residual: net.residual,
-                                depth: net.depth,
+                                residual: id.is_residual(),
+                                depth: id.depth,
                                 train_err: r.final_err,
+                                test_err: None,
                             })
                         })
                         .collect();
                     for s in charts::sweep(&pts).series {
                         let n = name(&s.name);
-                        out.push(series(n, s.rgb, s.points));
+                        out.push(series(n, lighter(s.rgb), s.points));
                     }
                 }
                 out
@@ -234,6 +239,7 @@ impl Reference {
                 .runs
                 .iter()
                 .filter_map(|r| {
+                    let id = r.identity.as_ref()?;
                     let pts: Vec<[f64; 2]> = match kind {
                         ChartKind::TrainError => to_f64(&r.train_err),
                         ChartKind::Loss => to_f64(&r.loss),
@@ -253,8 +259,7 @@ impl Reference {
                             .collect(),
                         ChartKind::Sweep => Vec::new(),
                     };
-                    (!pts.is_empty())
-                        .then(|| series(name(&r.label), colour_in(live, &r.label), pts))
+                    (!pts.is_empty()).then(|| series(name(&id.label()), colour_in(live, id), pts))
                 })
                 .collect(),
         }

@@ -1,6 +1,8 @@
 //! The app's charts, built from run histories. Each function is one plot of the Train view.
 use super::{Chart, Family, Grid, Series, family_color};
+use crate::train::history::SweepPoint;
 use crate::train::{RunHistory, RunStatus};
+use std::borrow::Borrow;
 
 /// Exponential moving average, so per-step mini-batch noise does not hide the trend.
 pub fn smooth(values: &[f32], alpha: f64) -> Vec<f64> {
@@ -18,26 +20,21 @@ pub fn smooth(values: &[f32], alpha: f64) -> Vec<f64> {
     out
 }
 
-/// A run's family (from its net, or its label for runs saved without one) and depth.
+/// A run's family and depth, from its typed identity (or its net, for runs saved before runs
+/// recorded one).
 fn family_depth(h: &RunHistory) -> (Family, usize) {
-    match &h.net {
-        Some(n) => (Family::of_spec(&n.spec), n.spec.depth()),
-        None => (
-            Family::of_label(&h.label),
-            h.label
-                .split(|c: char| !c.is_ascii_digit())
-                .find(|p| !p.is_empty())
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0),
-        ),
+    match (&h.identity, &h.net) {
+        (Some(id), _) => (id.family(), id.depth),
+        (None, Some(n)) => (Family::of_spec(&n.spec), n.spec.depth()),
+        (None, None) => (Family::Plain, 0),
     }
 }
 
-/// Each run's colour: the hue of its family, and a lightness step per net of that family
-/// ordered shallow (light) to deep (dark), so plain-8 / plain-20 / plain-56 read as one family
-/// and still apart, and a family's colour does not depend on what else is plotted.
-pub fn run_colors(runs: &[RunHistory]) -> Vec<[u8; 3]> {
-    let keys: Vec<(Family, usize)> = runs.iter().map(family_depth).collect();
+/// Each run's colour: a hue of its own within its family's warm (plain) or cool (residual)
+/// set, handed out shallow to deep, so plain-8 / plain-20 / plain-56 read as plain nets and
+/// still apart, and two nets of one family never share a colour.
+pub fn run_colors<R: Borrow<RunHistory>>(runs: &[R]) -> Vec<[u8; 3]> {
+    let keys: Vec<(Family, usize)> = runs.iter().map(|h| family_depth(h.borrow())).collect();
     keys.iter()
         .enumerate()
         .map(|(i, &(family, depth))| {
@@ -77,9 +74,9 @@ fn log10(v: f32) -> f64 {
 }
 
 /// Training error per step in percent, smoothed.
-pub fn train_error(runs: &[RunHistory]) -> Chart {
+pub fn train_error<R: Borrow<RunHistory>>(runs: &[R]) -> Chart {
     let mut c = Chart::new("Training error (smoothed)", "step", "training error %");
-    for (h, i) in runs.iter().zip(run_colors(runs)) {
+    for (h, i) in runs.iter().map(Borrow::borrow).zip(run_colors(runs)) {
         let pts = smooth(&h.step_err, 0.05)
             .into_iter()
             .enumerate()
@@ -91,9 +88,9 @@ pub fn train_error(runs: &[RunHistory]) -> Chart {
 }
 
 /// Test error per epoch in percent.
-pub fn test_error(runs: &[RunHistory]) -> Chart {
+pub fn test_error<R: Borrow<RunHistory>>(runs: &[R]) -> Chart {
     let mut c = Chart::new("Test error per epoch", "epoch", "test error %");
-    for (h, i) in runs.iter().zip(run_colors(runs)) {
+    for (h, i) in runs.iter().map(Borrow::borrow).zip(run_colors(runs)) {
         let pts = h
             .epochs
             .iter()
@@ -106,9 +103,9 @@ pub fn test_error(runs: &[RunHistory]) -> Chart {
 }
 
 /// Training loss per step, smoothed.
-pub fn loss(runs: &[RunHistory]) -> Chart {
+pub fn loss<R: Borrow<RunHistory>>(runs: &[R]) -> Chart {
     let mut c = Chart::new("Training loss (smoothed)", "step", "cross-entropy loss");
-    for (h, i) in runs.iter().zip(run_colors(runs)) {
+    for (h, i) in runs.iter().map(Borrow::borrow).zip(run_colors(runs)) {
         let pts = smooth(&h.step_loss, 0.05)
             .into_iter()
             .enumerate()
@@ -120,14 +117,14 @@ pub fn loss(runs: &[RunHistory]) -> Chart {
 }
 
 /// Per-layer weight-gradient norm (log10), first batch dashed and latest probe solid.
-pub fn grad_flow(runs: &[RunHistory]) -> Chart {
+pub fn grad_flow<R: Borrow<RunHistory>>(runs: &[R]) -> Chart {
     let mut c = Chart::new(
         "Gradient flow",
         "layer (input side first)",
         "gradient L2 norm",
     );
     c.log10_y = true;
-    for (h, i) in runs.iter().zip(run_colors(runs)) {
+    for (h, i) in runs.iter().map(Borrow::borrow).zip(run_colors(runs)) {
         let to_pts = |v: &[f32]| -> Vec<[f64; 2]> {
             v.iter()
                 .enumerate()
@@ -152,38 +149,47 @@ pub fn grad_flow(runs: &[RunHistory]) -> Chart {
     c
 }
 
-/// Standard deviation of the signal leaving each block, at the latest probe. Batch-norm outputs are
-/// left out: in train mode their spread is set by gamma (about 1), so they say little; what grows
-/// or stays put with depth is the sum the blocks pass on. Nets without blocks show every probe.
-pub fn activation_std(runs: &[RunHistory]) -> Chart {
+/// Standard deviation of the signal leaving each block: at the first probe (before any update,
+/// dashed) and at the latest one (solid). Batch-norm outputs are left out: in train mode their
+/// spread is set by gamma (about 1), so they say little; what grows or stays put with depth is
+/// the sum the blocks pass on. Nets without blocks show every probe.
+pub fn activation_std<R: Borrow<RunHistory>>(runs: &[R]) -> Chart {
     let mut c = Chart::new(
         "Activation std after each block",
         "block (input side first)",
         "activation std",
     );
-    for (h, i) in runs.iter().zip(run_colors(runs)) {
+    for (h, i) in runs.iter().map(Borrow::borrow).zip(run_colors(runs)) {
         let blocks: Vec<usize> = (0..h.activation_names.len())
             .filter(|&k| h.activation_names[k].ends_with(".out"))
             .collect();
-        let pts = h
-            .activation_std
-            .last()
-            .map(|s| {
-                let keep: Vec<f32> = if blocks.is_empty() {
-                    s.values.clone()
-                } else {
-                    blocks
-                        .iter()
-                        .filter_map(|&k| s.values.get(k).copied())
-                        .collect()
-                };
-                keep.iter()
-                    .enumerate()
-                    .map(|(l, v)| [l as f64, *v as f64])
+        let to_pts = |values: &[f32]| -> Vec<[f64; 2]> {
+            let keep: Vec<f32> = if blocks.is_empty() {
+                values.to_vec()
+            } else {
+                blocks
+                    .iter()
+                    .filter_map(|&k| values.get(k).copied())
                     .collect()
-            })
-            .unwrap_or_default();
-        c.series.push(series(h, i, pts));
+            };
+            keep.iter()
+                .enumerate()
+                .map(|(l, v)| [l as f64, *v as f64])
+                .collect()
+        };
+        if let Some(first) = h.activation_std.first().filter(|f| f.step == 0) {
+            let mut s = series(h, i, to_pts(&first.values));
+            s.name = format!("{} first batch", h.label);
+            s.dashed = true;
+            // The first batch is complete whether or not the run went on.
+            s.style = super::Style::Live;
+            c.series.push(s);
+        }
+        if let Some(last) = h.activation_std.last().filter(|l| l.step > 0) {
+            let mut s = series(h, i, to_pts(&last.values));
+            s.name = format!("{} step {}", h.label, last.step);
+            c.series.push(s);
+        }
     }
     c
 }
@@ -202,42 +208,45 @@ pub fn grad_heatmap(h: &RunHistory, max_rows: usize) -> Grid {
     }
 }
 
-/// One point of a depth sweep: which family, how deep, and how it ended.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SweepPoint {
-    pub residual: bool,
-    pub depth: usize,
-    #[serde(with = "crate::util::json_float")]
-    pub train_err: f32,
-}
-
-/// Final training error against depth, one line per family.
+/// Final training error (solid) and the last test error (dashed) against depth, one line per
+/// family.
 pub fn sweep(points: &[SweepPoint]) -> Chart {
     let mut c = Chart::new(
-        "Final training error vs depth",
+        "Final training and test error vs depth",
         "depth (layers)",
-        "final training error %",
+        "final error %",
     );
-    for (residual, name) in [(false, "plain"), (true, "resnet")] {
-        let mut pts: Vec<[f64; 2]> = points
-            .iter()
-            .filter(|p| p.residual == residual)
-            .map(|p| [p.depth as f64, p.train_err as f64 * 100.0])
-            .collect();
-        pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
-        let family = if residual {
-            Family::Residual
-        } else {
-            Family::Plain
-        };
-        c.series
-            .push(Series::new(name, family_color(family, 0, 1), pts));
+    for test in [false, true] {
+        for (family, name) in [(Family::Plain, "plain"), (Family::Residual, "resnet")] {
+            let mut pts: Vec<[f64; 2]> = points
+                .iter()
+                .filter(|p| p.residual == (family == Family::Residual))
+                .filter_map(|p| {
+                    let e = if test { p.test_err? } else { p.train_err };
+                    e.is_finite().then_some([p.depth as f64, e as f64 * 100.0])
+                })
+                .collect();
+            pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+            if test && pts.is_empty() {
+                continue;
+            }
+            let s = Series::new(
+                if test {
+                    format!("{name} (test)")
+                } else {
+                    format!("{name} (training)")
+                },
+                family_color(family, 0, 1),
+                pts,
+            );
+            c.series.push(if test { s.dashed() } else { s });
+        }
     }
     c
 }
 
 /// Every chart of a comparison that has data, for "export all".
-pub fn all(runs: &[RunHistory]) -> Vec<Chart> {
+pub fn all<R: Borrow<RunHistory>>(runs: &[R]) -> Vec<Chart> {
     vec![
         train_error(runs),
         test_error(runs),

@@ -327,36 +327,15 @@ impl Chart {
     }
 }
 
-/// The two families every chart tells apart by hue: plain nets warm red, residual nets blue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Family {
-    Plain,
-    Residual,
-}
+pub use crate::identity::Family;
 
-impl Family {
-    pub fn of_spec(spec: &crate::nn::NetSpec) -> Family {
-        if spec.has_shortcuts() {
-            Family::Residual
-        } else {
-            Family::Plain
-        }
-    }
-
-    /// For runs saved without their net: the label's "plain-" prefix.
-    pub fn of_label(label: &str) -> Family {
-        if label.starts_with("plain") {
-            Family::Plain
-        } else {
-            Family::Residual
-        }
-    }
-
-    fn hue(self) -> f32 {
-        match self {
-            Family::Plain => 4.0,
-            Family::Residual => 208.0,
-        }
+/// The hues of each family, in the order nets of that family get them (shallow first): warm
+/// for plain nets (red, orange, magenta, amber), cool for residual nets (blue, green, violet,
+/// cyan). Every net on a chart gets its own hue; the family still shows at a glance.
+fn hues(family: Family) -> [f32; 4] {
+    match family {
+        Family::Plain => [4.0, 30.0, 322.0, 48.0],
+        Family::Residual => [212.0, 140.0, 266.0, 186.0],
     }
 }
 
@@ -377,26 +356,23 @@ fn hsl(h: f32, s: f32, l: f32) -> [u8; 3] {
     [to(r), to(g), to(b)]
 }
 
-/// The colour of shade `shade` of `shades` nets of one family, ordered shallow to deep: one hue
-/// per family, lighter for shallow nets and darker for deep ones. A lone net gets the middle shade.
+/// The colour of net `shade` of the `shades` nets of one family on a chart, ordered shallow to
+/// deep: a hue of its own (see [`hues`]). Five or more nets of a family reuse the hues, darker.
 pub fn family_color(family: Family, shade: usize, shades: usize) -> [u8; 3] {
-    let (light, dark) = (0.70_f32, 0.36_f32);
-    let l = if shades <= 1 {
-        0.5
-    } else {
-        light - (light - dark) * (shade.min(shades - 1) as f32 / (shades - 1) as f32)
-    };
+    let _ = shades;
+    let h = hues(family);
+    let round = shade / h.len();
+    let l = (0.52 - 0.12 * round as f32).max(0.28);
     let s = match family {
-        Family::Plain => 0.78,
+        Family::Plain => 0.80,
         Family::Residual => 0.72,
     };
-    hsl(family.hue(), s, l)
+    hsl(h[shade % h.len()], s, l)
 }
 
-/// The colour of the `i`-th of four nets of the family its label names. Charts built from runs
-/// use [`family_color`] with the nets ordered by depth; this is for callers with labels only.
-pub fn net_color(label: &str, i: usize) -> [u8; 3] {
-    family_color(Family::of_label(label), i % 4, 4)
+/// A reference curve's colour: its net's hue, lighter (and drawn faint and thin behind it).
+pub fn lighter(rgb: [u8; 3]) -> [u8; 3] {
+    rgb.map(|c| (c as f32 + (255.0 - c as f32) * 0.45).round() as u8)
 }
 
 /// Colour scale of heatmaps: dark purple (small) through blue and green to yellow (large),

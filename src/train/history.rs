@@ -1,7 +1,7 @@
 //! Everything a plot, an export or a lesson check reads about one run.
 use super::experiment::{DataInfo, Hyper, NetEntry};
-use super::store::NetIdentity;
 use super::trainer::Event;
+use crate::identity::{NetIdentity, TryTag};
 use serde::{Deserialize, Serialize};
 
 /// Steps after which an error no better than guessing means the run learned nothing.
@@ -48,6 +48,24 @@ impl RunStatus {
     }
 }
 
+/// Steps of the trailing window that ends at step `s`: a fifth of the run so far, 20 to 50.
+pub fn window(s: usize) -> usize {
+    (s / 5).clamp(20, 50).min(s)
+}
+
+/// One point of a depth sweep: which family, how deep, and how it ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub residual: bool,
+    pub depth: usize,
+    /// Final training error (a fraction), by [`RunHistory::final_train_err`].
+    #[serde(with = "crate::util::json_float")]
+    pub train_err: f32,
+    /// The last test pass's error, when one ran.
+    #[serde(default, with = "crate::util::json_float")]
+    pub test_err: Option<f32>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochPoint {
     pub epoch: usize,
@@ -79,6 +97,8 @@ pub struct RunHistory {
     pub data: Option<DataInfo>,
     /// What the net is, typed (absent in histories saved before runs recorded it).
     pub identity: Option<NetIdentity>,
+    /// The lesson Try it that started it (absent for the learner's own runs).
+    pub lesson: Option<TryTag>,
     pub status: RunStatus,
     pub params: usize,
     pub flops_per_image: u64,
@@ -195,13 +215,34 @@ impl RunHistory {
         self.step_loss.len()
     }
 
-    /// Final training error: the last epoch's running error, or the last 20 steps' mean.
-    pub fn final_train_err(&self) -> Option<f32> {
-        if let Some(e) = self.epochs.last() {
-            return Some(e.train_err);
+    /// Training error at step `s` (1-based): the mean mini-batch error over the trailing
+    /// [`window`] of steps that ends there, never one batch. What the status row, the sweep,
+    /// the lesson checks and the CLI's summary all call a run's training error.
+    pub fn train_err_at(&self, s: usize) -> Option<f32> {
+        let s = s.min(self.step_err.len());
+        let w = window(s);
+        if w == 0 {
+            return None;
         }
-        let tail = &self.step_err[self.step_err.len().saturating_sub(20)..];
-        (!tail.is_empty()).then(|| tail.iter().sum::<f32>() / tail.len() as f32)
+        let tail = &self.step_err[s - w..s];
+        Some(tail.iter().sum::<f32>() / w as f32)
+    }
+
+    /// Training error at the last step, by the rule of [`RunHistory::train_err_at`].
+    pub fn final_train_err(&self) -> Option<f32> {
+        self.train_err_at(self.steps_done())
+    }
+
+    /// The run's point on an error-vs-depth chart (its net's family and depth, its final
+    /// training error and last test error).
+    pub fn sweep_point(&self) -> Option<SweepPoint> {
+        let id = self.identity.as_ref()?;
+        Some(SweepPoint {
+            residual: id.is_residual(),
+            depth: id.depth,
+            train_err: self.final_train_err()?,
+            test_err: self.final_test_err(),
+        })
     }
 
     pub fn final_test_err(&self) -> Option<f32> {

@@ -8,153 +8,22 @@ use super::run_dir::SavedRun;
 use super::trainer::{self, Event};
 use super::worker::{self, Command, RunHandle};
 use crate::data::Dataset;
-use crate::nn::presets::ShortcutOption;
-use crate::nn::{LayerSpec, Model, NetSpec, Shortcut};
+use crate::identity::{NetIdentity, TryTag};
+use crate::nn::Model;
 use crate::task::Wake;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Arch {
-    Plain,
-    Residual,
-}
-
-/// Where a net came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Origin {
-    /// One of the paper's CIFAR nets (`resnet-20`, `plain-56`, ...).
-    Preset,
-    /// Built in the Build tab (or a NetSpec file).
-    Built,
-    /// The plain twin of a built net: the same layers with every shortcut removed.
-    Twin,
-}
-
-/// What a run's net is, as data: lesson checks and sweeps read this instead of parsing labels.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NetIdentity {
-    pub arch: Arch,
-    /// Weighted layers (convs and Linear layers, projections excluded), as the paper counts.
-    pub depth: usize,
-    /// How the net crosses a change of width: option A (zero-pad) or B (projection); `None`
-    /// when it has no shortcut that changes width (plain nets).
-    pub shortcut: Option<ShortcutOption>,
-    pub origin: Origin,
-    /// Channels of the first conv.
-    pub width: usize,
-    /// Each residual block's last batch-norm gamma started at zero.
-    pub zero_init: bool,
-    /// The residual branches' scale (1 when not scaled).
-    pub residual_scale: f32,
-}
-
-impl NetIdentity {
-    /// A paper preset (`presets::cifar`).
-    pub fn preset(
-        residual: bool,
-        depth: usize,
-        shortcut: ShortcutOption,
-        width: usize,
-        zero_init: bool,
-        residual_scale: f32,
-    ) -> Self {
-        Self {
-            arch: if residual {
-                Arch::Residual
-            } else {
-                Arch::Plain
-            },
-            depth,
-            shortcut: residual.then_some(shortcut),
-            origin: Origin::Preset,
-            width,
-            zero_init: residual && zero_init,
-            residual_scale: if residual { residual_scale } else { 1.0 },
-        }
-    }
-
-    /// What a spec is, read from its layers.
-    pub fn of_spec(spec: &NetSpec, origin: Origin, zero_init: bool) -> Self {
-        fn walk(layers: &[LayerSpec], f: &mut dyn FnMut(&LayerSpec)) {
-            for l in layers {
-                f(l);
-                if let LayerSpec::Block(b) = l {
-                    walk(&b.body, f);
-                }
-            }
-        }
-        let (mut depth, mut width, mut residual) = (0, 0, false);
-        let (mut option, mut scale) = (None, None);
-        walk(&spec.layers, &mut |l| match l {
-            LayerSpec::Conv { out, .. } => {
-                depth += 1;
-                if width == 0 {
-                    width = *out;
-                }
-            }
-            LayerSpec::Linear { .. } => depth += 1,
-            LayerSpec::Block(b) if b.shortcut != Shortcut::None => {
-                residual = true;
-                scale.get_or_insert(b.residual_scale);
-                match b.shortcut {
-                    Shortcut::Projection => option = Some(ShortcutOption::B),
-                    Shortcut::ZeroPadA if option.is_none() => option = Some(ShortcutOption::A),
-                    _ => {}
-                }
-            }
-            _ => {}
-        });
-        Self {
-            arch: if residual {
-                Arch::Residual
-            } else {
-                Arch::Plain
-            },
-            depth,
-            shortcut: option,
-            origin,
-            width,
-            zero_init: residual && zero_init,
-            residual_scale: scale.unwrap_or(1.0),
-        }
-    }
-
-    pub fn is_residual(&self) -> bool {
-        self.arch == Arch::Residual
-    }
-
-    /// The name in the lessons' `try:` notation for presets (`resnet-20+zeroinit (B)`).
-    pub fn preset_label(&self) -> String {
-        let mut s = format!(
-            "{}-{}",
-            if self.is_residual() {
-                "resnet"
-            } else {
-                "plain"
-            },
-            self.depth
-        );
-        if self.zero_init {
-            s.push_str("+zeroinit");
-        }
-        if self.is_residual() && self.residual_scale != 1.0 {
-            s.push_str(&format!("+scale{}", self.residual_scale));
-        }
-        if self.shortcut == Some(ShortcutOption::B) {
-            s.push_str(" (B)");
-        }
-        s
-    }
-}
-
 /// Everything a run is started from, frozen: later changes to the widgets, the data set or the
 /// sweep settings cannot reach a run that has been set up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunInputs {
     pub identity: NetIdentity,
+    /// The lesson Try it that started the run, if one did.
+    #[serde(default)]
+    pub lesson: Option<TryTag>,
     pub net: NetEntry,
     pub hyper: Hyper,
     pub data: DataInfo,
@@ -166,6 +35,7 @@ impl RunInputs {
         let mut h = RunHistory::new(&self.net, &self.hyper);
         h.data = Some(self.data.clone());
         h.identity = Some(self.identity.clone());
+        h.lesson = self.lesson.clone();
         h
     }
 }
@@ -222,6 +92,7 @@ impl StoredRun {
         let h = &self.history;
         Some(RunInputs {
             identity: h.identity.clone()?,
+            lesson: h.lesson.clone(),
             net: h.net.clone()?,
             hyper: h.hyper.clone(),
             data: h.data.clone()?,

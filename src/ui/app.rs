@@ -1,46 +1,41 @@
 //! The app shell: top bar, lesson panel, workspace tabs, persistence and routing between views.
-use super::builder_view::{BuilderAction, BuilderSaved, BuilderView};
+use super::builder_view::{BuilderSaved, BuilderView};
 use super::data_view::{DataForm, DataView};
 use super::inspect::{InspectPage, InspectView};
 use super::landscape::LandscapeView;
 use super::lesson_view::{LessonAction, LessonProgress, LessonView, TryState};
-use super::session::{DataRef, NetChoice, TrainConfig};
+use super::state::{AppState, Command};
 use super::train_view::{PlotPage, TrainView};
-use super::try_it::{self, Snapshot, TryIt};
+use super::view::{Tabs, View};
 use crate::builder::ExerciseId;
 use crate::data::{Dataset, LoadOptions, Source};
-use crate::lessons::plan::{Prepared, Size};
-use crate::lessons::{BuildExercise, Check, TryAction};
-use crate::train::DataInfo;
+use crate::lessons::check::{self, Outcome};
+use crate::lessons::claims::{Claim, Verdict};
+use crate::lessons::plan::{Size, Sizing};
+use crate::lessons::try_run::{TryEvent, TryRun};
+use crate::lessons::{BuildExercise, Check, LandscapeQuick, Lesson, TryAction};
+use crate::train::scheduler::TrainConfig;
+use crate::train::{DataInfo, RunHistory, RunStatus};
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The data the Train view trains on: a lesson's Try it data while it is set, else the Data tab's.
-/// (A macro, not a method: the result borrows two fields while `app.train` is borrowed mutably.)
-macro_rules! train_ref {
-    ($app:expr) => {
-        match (&$app.lesson_data, &$app.lesson_info) {
-            (Some(set), Some(info)) => Some(DataRef { set, info }),
-            _ => $app
-                .dataset
-                .as_ref()
-                .zip($app.data_info.as_ref())
-                .map(|(set, info)| DataRef { set, info }),
-        }
-    };
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Tab {
-    #[default]
-    Train,
-    Data,
-    Build,
-    Inspect,
-    Landscape,
+/// The workspace tabs, in the order the tab bar shows them: the one place a tab is listed.
+/// A new tab is a file with a [`View`] and one line here.
+fn registry(p: &Persisted, data_dir: Option<PathBuf>) -> Vec<Box<dyn View>> {
+    let _ = data_dir;
+    let mut train = TrainView::new(p.config.clone());
+    train.page = p.plot_page;
+    train.experiment_path = p.experiment_path.clone();
+    vec![
+        Box::new(train),
+        Box::new(DataView::new(p.data_form.clone())),
+        Box::new(BuilderView::from_saved(p.builder.clone())),
+        Box::new(InspectView::new(p.inspect_page)),
+        Box::new(LandscapeView::default()),
+    ]
 }
 
 /// Everything that survives a restart.
@@ -50,7 +45,8 @@ pub struct Persisted {
     pub lessons: LessonProgress,
     pub config: TrainConfig,
     pub data_form: DataForm,
-    pub tab: Tab,
+    /// The open tab's key (`View::id`).
+    pub tab: String,
     pub plot_page: PlotPage,
     pub dark: bool,
     pub scale: f32,
@@ -72,7 +68,7 @@ impl Default for Persisted {
             lessons: LessonProgress::default(),
             config: TrainConfig::default(),
             data_form: DataForm::default(),
-            tab: Tab::Train,
+            tab: "Train".into(),
             plot_page: PlotPage::Errors,
             dark: true,
             scale: 1.0,
@@ -101,28 +97,29 @@ pub fn setup_fonts(ctx: &egui::Context) {
 
 pub const SCALES: [f32; 5] = [0.8, 1.0, 1.25, 1.5, 2.0];
 
+/// The learner's state before a Try it replaced it (Undo brings it back).
+pub struct Snapshot {
+    pub config: TrainConfig,
+    pub histories: Vec<RunHistory>,
+    pub sweep: Vec<crate::train::history::SweepPoint>,
+    pub lesson_data: Option<(Arc<Dataset>, DataInfo)>,
+}
+
 pub struct ResNetLabApp {
+    /// The runs, data sets and lesson Try it the views show.
+    pub state: AppState,
     pub lessons: LessonView,
-    pub train: TrainView,
-    pub data: DataView,
-    pub builder: BuilderView,
-    pub inspect: InspectView,
-    pub landscape: LandscapeView,
-    pub tab: Tab,
+    /// The workspace tabs.
+    pub tabs: Tabs,
     pub dark: bool,
     pub scale: f32,
     pub lesson_panel_open: bool,
-    /// The data set of the Data tab, and what runs record about it.
-    pub dataset: Option<Arc<Dataset>>,
-    pub data_info: Option<DataInfo>,
-    /// The data set a lesson's Try it trains on (the built-in shapes at the lesson's size);
-    /// while set, the Train view uses it instead of the Data tab's.
-    pub lesson_data: Option<Arc<Dataset>>,
-    pub lesson_info: Option<DataInfo>,
-    pub try_it: TryIt,
+    undo: Option<Snapshot>,
+    /// How a Try it chooses its step budget; tests fix it.
+    pub sizing: Sizing,
+    /// Replaces a lesson's `landscape:` line (tests use a tiny grid).
+    pub landscape_override: Option<LandscapeQuick>,
     pending_builtin: bool,
-    /// The start-up load of the built-in set is done: later loads are the learner's choice.
-    initial_load_done: bool,
     /// Run folders to reopen on the first frame (the last session's runs).
     pending_runs: Option<Vec<PathBuf>>,
     applied_style: Option<(bool, f32)>,
@@ -132,20 +129,16 @@ pub struct ResNetLabApp {
 
 impl ResNetLabApp {
     fn from_persisted(p: Persisted, data_dir: Option<PathBuf>) -> Self {
-        let mut train = TrainView::new(p.config);
-        train.page = p.plot_page;
-        train.exporter.dir = p.export_dir;
-        train.experiment_path = p.experiment_path;
-        train.files.path = p.run_path;
-        train.files.data_dir = data_dir;
+        let mut tabs = Tabs::new(registry(&p, data_dir.clone()));
+        tabs.show(&p.tab);
+        let mut state = AppState::default();
+        state.export_dir = p.export_dir.clone();
+        state.files.path = p.run_path.clone();
+        state.files.data_dir = data_dir;
         Self {
+            state,
             lessons: LessonView::new(p.lessons),
-            train,
-            data: DataView::new(p.data_form),
-            builder: BuilderView::from_saved(p.builder),
-            inspect: InspectView::new(p.inspect_page),
-            landscape: LandscapeView::default(),
-            tab: p.tab,
+            tabs,
             dark: p.dark,
             scale: if SCALES.contains(&p.scale) {
                 p.scale
@@ -153,13 +146,10 @@ impl ResNetLabApp {
                 1.0
             },
             lesson_panel_open: p.lesson_panel_open,
-            dataset: None,
-            data_info: None,
-            lesson_data: None,
-            lesson_info: None,
-            try_it: TryIt::default(),
+            undo: None,
+            sizing: Sizing::Probe,
+            landscape_override: None,
             pending_builtin: false,
-            initial_load_done: false,
             pending_runs: Some(p.runs),
             applied_style: None,
             quit_at: None,
@@ -197,52 +187,78 @@ impl ResNetLabApp {
     /// Uses `ds` as the current data set at once (tests, small demos).
     pub fn with_dataset(mut self, ds: Dataset) -> Self {
         let ds = Arc::new(ds);
-        self.data.set_dataset(Source::Builtin, ds.clone());
-        self.data_info = Some(DataInfo::new(Source::Builtin, LoadOptions::default(), &ds));
-        self.dataset = Some(ds);
+        let data = self.data_mut();
+        data.set_dataset(Source::Builtin, ds.clone());
+        data.first_load_done = true;
+        self.state.data_info = Some(DataInfo::new(Source::Builtin, LoadOptions::default(), &ds));
+        self.state.dataset = Some(ds);
         self.pending_builtin = false;
-        self.initial_load_done = true;
         self
     }
 
+    pub fn train(&self) -> &TrainView {
+        self.tabs.get().expect("the Train tab is registered")
+    }
+    pub fn train_mut(&mut self) -> &mut TrainView {
+        self.tabs.get_mut().expect("the Train tab is registered")
+    }
+    pub fn data(&self) -> &DataView {
+        self.tabs.get().expect("the Data tab is registered")
+    }
+    pub fn data_mut(&mut self) -> &mut DataView {
+        self.tabs.get_mut().expect("the Data tab is registered")
+    }
+    pub fn builder(&self) -> &BuilderView {
+        self.tabs.get().expect("the Build tab is registered")
+    }
+    pub fn builder_mut(&mut self) -> &mut BuilderView {
+        self.tabs.get_mut().expect("the Build tab is registered")
+    }
+    pub fn inspect(&self) -> &InspectView {
+        self.tabs.get().expect("the Inspect tab is registered")
+    }
+    pub fn inspect_mut(&mut self) -> &mut InspectView {
+        self.tabs.get_mut().expect("the Inspect tab is registered")
+    }
+    pub fn landscape(&self) -> &LandscapeView {
+        self.tabs.get().expect("the Landscape tab is registered")
+    }
+    pub fn landscape_mut(&mut self) -> &mut LandscapeView {
+        self.tabs
+            .get_mut()
+            .expect("the Landscape tab is registered")
+    }
+
     pub fn persisted(&self) -> Persisted {
+        let train = self.train();
         Persisted {
             lessons: self.lessons.progress.clone(),
-            config: self.train.config.clone(),
-            data_form: self.data.form.clone(),
-            tab: self.tab,
-            plot_page: self.train.page,
+            config: train.config.clone(),
+            data_form: self.data().form.clone(),
+            tab: self.tabs.open.to_string(),
+            plot_page: train.page,
             dark: self.dark,
             scale: self.scale,
             lesson_panel_open: self.lesson_panel_open,
-            export_dir: self.train.exporter.dir.clone(),
-            experiment_path: self.train.experiment_path.clone(),
-            builder: self.builder.saved(),
-            run_path: self.train.files.path.clone(),
+            export_dir: self.state.export_dir.clone(),
+            experiment_path: train.experiment_path.clone(),
+            builder: self.builder().saved(),
+            run_path: self.state.files.path.clone(),
             runs: self
-                .train
-                .session
+                .state
+                .scheduler
                 .runs()
                 .iter()
                 .filter(|r| !r.is_live())
                 .filter_map(|r| r.dir.clone())
                 .collect(),
-            inspect_page: self.inspect.page,
+            inspect_page: self.inspect().page,
         }
-    }
-
-    /// Sets (or clears) the data set a lesson's Try it trains on, with what its runs record.
-    fn set_lesson_data(&mut self, data: Option<Arc<Dataset>>, load: LoadOptions) {
-        self.lesson_info = data
-            .as_ref()
-            .map(|ds| DataInfo::new(Source::Builtin, load, ds));
-        self.lesson_data = data;
     }
 
     fn apply_try(&mut self, idx: usize, action: TryAction, ctx: &egui::Context) {
         match action {
             TryAction::Train(_) | TryAction::Sweep(_) => {
-                self.cancel_lesson_landscape();
                 let Some(lesson) = self.lessons.lessons.get(idx).cloned() else {
                     return;
                 };
@@ -251,204 +267,270 @@ impl ResNetLabApp {
                 } else {
                     Size::Quick
                 };
-                let wake = self.train.wake(ctx);
-                let (train, data) = (&mut self.train, self.lesson_data.clone());
-                let load = self
-                    .lesson_info
-                    .as_ref()
-                    .map(|i| i.options.clone())
-                    .unwrap_or_default();
-                let snapshot = || {
-                    let mut histories = train.session.histories();
-                    for h in &mut histories {
-                        // The Try it stops them; Undo shows them as they were left.
-                        if !h.status.is_done() {
-                            h.status = crate::train::RunStatus::Stopped;
-                        }
-                    }
-                    Snapshot {
-                        config: train.config.clone(),
-                        histories,
-                        sweep: train.session.sweep_points.clone(),
-                        data,
-                        load,
-                    }
-                };
-                let seed = train.config.hyper.seed;
-                let config = train.config.clone();
-                self.try_it
-                    .begin(&lesson, size, seed, &config, snapshot, wake);
-                self.train.session.stop();
-                self.train.session.message = Some(format!(
+                // A second Try it keeps the first one's snapshot of the learner's own nets.
+                if self.undo.is_none() || self.state.try_run.is_none() {
+                    self.undo = Some(self.snapshot());
+                }
+                if let Some(t) = &mut self.state.try_run {
+                    t.cancel();
+                }
+                let wake = self.state.wake(ctx);
+                let seed = self.train().config.hyper.seed;
+                self.state.try_run = Some(TryRun::begin(
+                    &lesson,
+                    size,
+                    seed,
+                    self.sizing,
+                    self.landscape_override.clone(),
+                    wake,
+                ));
+                self.state.scheduler.stop();
+                self.state.scheduler.message = Some(format!(
                     "Lesson {}: sizing the experiment for this machine…",
                     idx + 1
                 ));
-                self.train.page = match lesson.check {
+                self.train_mut().page = match lesson.check {
                     Check::SweepTrend => PlotPage::Sweep,
                     Check::GradSpread | Check::ActivationGrowth => PlotPage::Gradients,
                     _ => PlotPage::Errors,
                 };
-                self.tab = Tab::Train;
+                self.tabs.show("Train");
             }
             TryAction::Build(ex) => {
-                self.builder.open_exercise(match ex {
+                self.builder_mut().open_exercise(match ex {
                     BuildExercise::Identity => ExerciseId::Identity,
                     BuildExercise::Conv => ExerciseId::Conv,
                     BuildExercise::Bottleneck => ExerciseId::Bottleneck,
                 });
-                self.tab = Tab::Build;
+                self.tabs.show("Build");
             }
         }
     }
 
-    /// Starts a Try it the moment its worker has sized it.
-    fn poll_try(&mut self, ctx: &egui::Context) {
-        let Some((id, result)) = self.try_it.poll() else {
-            return;
-        };
-        let Some((n, lesson)) = self
-            .lessons
-            .lessons
-            .iter()
-            .enumerate()
-            .find(|(_, l)| l.id == id)
-            .map(|(i, l)| (i, l.clone()))
-        else {
-            return;
-        };
-        match result {
-            Ok(prepared) => self.start_prepared(n, &lesson, prepared, ctx),
-            Err(e) => {
-                self.train.session.message = Some(format!("Lesson {}: {e}", n + 1));
+    /// The learner's nets and runs as they are now (the Try it stops them; Undo shows them as
+    /// they were left).
+    fn snapshot(&self) -> Snapshot {
+        let mut histories = self.state.scheduler.histories();
+        for h in &mut histories {
+            if !h.status.is_done() {
+                h.status = RunStatus::Stopped;
             }
         }
+        Snapshot {
+            config: self.train().config.clone(),
+            histories,
+            sweep: self.state.scheduler.sweep_points.clone(),
+            lesson_data: self
+                .state
+                .lesson_data
+                .clone()
+                .zip(self.state.lesson_info.clone()),
+        }
     }
 
-    fn start_prepared(
-        &mut self,
-        n: usize,
-        lesson: &crate::lessons::Lesson,
-        prepared: Prepared,
-        ctx: &egui::Context,
-    ) {
-        let config = try_it::config_for(&prepared.plan, &self.train.config);
-        let wake = self.train.wake(ctx);
-        self.train.config = config.clone();
-        self.set_lesson_data(Some(prepared.data.clone()), prepared.plan.load.clone());
-        if let Some(data) = train_ref!(self) {
-            try_it::start(
-                &mut self.train.session,
-                &prepared.plan,
-                &config,
-                data,
-                &wake,
-            );
-        }
-        if self.train.session.store.is_empty() && !self.train.session.sweeping {
-            return; // the session said why in its message
-        }
-        self.try_it.started(lesson, &prepared, &config);
-        let faint = if self.try_it.reference(&config).is_some() {
-            " Faint lines: complete runs of the same setup, to show where it is going."
-        } else {
-            ""
-        };
-        self.train.session.message =
-            Some(format!("Lesson {}: {}.{faint}", n + 1, prepared.describe()));
-    }
-
-    /// A lesson whose Try it ends in a loss landscape: once both runs have finished their whole
-    /// budget, compute the pair's surfaces on the Landscape tab's worker and show that tab.
-    fn chain_landscape(&mut self, ctx: &egui::Context) {
-        let Some(a) = &self.try_it.active else {
-            return;
-        };
-        let Some(quick) = a.landscape.as_ref().filter(|_| a.landscape_pair.is_none()) else {
-            return;
-        };
-        if a.config != self.train.config {
-            return; // the learner set up other nets since
-        }
-        let Some((plain, residual)) = try_it::finished_pair(&self.train.session, a.plan.nets.len())
-        else {
-            return;
-        };
-        let settings = quick.settings(a.plan.hyper.seed);
-        let what = format!(
-            "Both nets finished: computing their loss surfaces ({0}x{0} grid over {1} training images) on the Landscape tab.",
-            settings.grid, settings.images
-        );
-        if let Some(a) = &mut self.try_it.active {
-            a.landscape_pair = Some((plain, residual));
-        }
-        self.landscape
-            .compute_pair(plain, residual, settings, &self.train.session, ctx);
-        self.train.session.message = Some(what);
-        self.tab = Tab::Landscape;
-    }
-
-    /// Cancels the surfaces the current Try it started, if they are still being computed.
-    fn cancel_lesson_landscape(&mut self) {
-        if let Some((p, r)) = self.try_it.active.as_ref().and_then(|a| a.landscape_pair)
-            && self.landscape.is_of_pair(p, r)
-        {
-            self.landscape.cancel();
+    /// Acts on what the lesson's Try it reported this frame.
+    fn on_try_events(&mut self, events: Vec<TryEvent>) {
+        for e in events {
+            match e {
+                TryEvent::Started => {
+                    let Some(t) = &self.state.try_run else {
+                        continue;
+                    };
+                    let Some(p) = &t.prepared else { continue };
+                    let n = self
+                        .lessons
+                        .lessons
+                        .iter()
+                        .position(|l| l.id == t.lesson.id)
+                        .map_or(0, |i| i + 1);
+                    let config = p.plan.config(&self.train().config);
+                    let describe = p.describe();
+                    let data = (p.data.clone(), t.info.clone());
+                    let faint = if t.reference.is_some() {
+                        " Faint lines: complete runs of the same setup, each in its net's colour, to show where it is going."
+                    } else {
+                        ""
+                    };
+                    self.train_mut().config = config;
+                    if let (set, Some(info)) = data {
+                        self.state.set_lesson_data(Some((set, info)));
+                    }
+                    self.state.scheduler.message = Some(format!("Lesson {n}: {describe}.{faint}"));
+                }
+                TryEvent::Failed(why) => {
+                    self.state.scheduler.message = Some(format!("The lesson's experiment: {why}"));
+                }
+                TryEvent::SurfacesStarted => {
+                    if let Some(q) = self
+                        .state
+                        .try_run
+                        .as_ref()
+                        .and_then(|t| t.landscape.clone())
+                    {
+                        self.state.scheduler.message = Some(format!(
+                            "Both nets finished: computing their loss surfaces ({0}x{0} grid over {1} training images) on the Landscape tab.",
+                            q.grid, q.images
+                        ));
+                    }
+                    let state = &self.state;
+                    if let Some(l) = self.tabs.get_mut::<LandscapeView>() {
+                        l.show_lesson(state);
+                    }
+                    self.tabs.show("Landscape");
+                }
+                TryEvent::SurfacesEnded => {}
+            }
         }
     }
 
     fn undo_try(&mut self) {
-        self.cancel_lesson_landscape();
-        let Some(s) = self.try_it.undo() else {
+        if let Some(t) = &mut self.state.try_run {
+            t.cancel();
+        }
+        let Some(s) = self.undo.take() else {
             return;
         };
-        self.train.config = s.config;
-        self.train.session.restore(s.histories, s.sweep);
-        self.set_lesson_data(s.data, s.load);
-        self.train.session.message = Some("Back to your own nets and runs.".into());
+        self.state.try_run = None;
+        self.train_mut().config = s.config;
+        self.state.scheduler.restore(s.histories, s.sweep);
+        self.state.set_lesson_data(s.lesson_data);
+        self.state.scheduler.message = Some("Back to your own nets and runs.".into());
     }
 
-    fn on_builder(&mut self, action: BuilderAction) {
-        match action {
-            BuilderAction::Train(spec) => {
-                let name = if spec.name.is_empty() {
-                    "built net".to_string()
-                } else {
-                    spec.name.clone()
-                };
-                let plain = crate::nn::presets::plain_twin(&spec);
-                // The built net and its plain twin, so the skip connections' effect shows at once.
-                let mut nets = vec![NetChoice {
-                    custom: Some(spec),
-                    ..NetChoice::default()
-                }];
-                if plain.layers
-                    != nets[0]
-                        .custom
-                        .as_ref()
-                        .map(|s| s.layers.clone())
-                        .unwrap_or_default()
-                {
-                    nets.insert(
-                        0,
-                        NetChoice {
-                            custom: Some(plain),
-                            twin: true,
-                            ..NetChoice::default()
-                        },
-                    );
+    /// Carries out what the views asked for this frame.
+    fn run_commands(&mut self, ctx: &egui::Context) {
+        for c in self.state.take_commands() {
+            match c {
+                Command::ShowTab(id) => self.tabs.show(id),
+                Command::SetUpNets { nets, message } => {
+                    let train = self.train_mut();
+                    train.config.nets = nets;
+                    train.page = PlotPage::Errors;
+                    self.state.scheduler.message = Some(message);
+                    self.tabs.show("Train");
                 }
-                self.train.config.nets = nets;
-                self.train.page = PlotPage::Errors;
-                self.train.session.message = Some(format!(
-                    "{name} (and its plain twin) came from the Build tab: press ▶ Start."
-                ));
-                self.tab = Tab::Train;
-            }
-            BuilderAction::ExercisePassed(id) => {
-                let key = format!("exercise-{}", id.key());
-                self.lessons.mark_check_done(&key);
+                Command::ExercisePassed(id) => {
+                    let key = format!("exercise-{}", id.key());
+                    self.lessons.mark_check_done(&key);
+                }
+                Command::LoadSource(source) => {
+                    // A reopened experiment brings its data source back unless it is loaded.
+                    let data = self.data_mut();
+                    let current = data.loaded.as_ref().map(|l| &l.source);
+                    if current != Some(&source) {
+                        if let Source::Path(p) = &source {
+                            data.form.path = p.display().to_string();
+                        }
+                        let opts = data.form.options();
+                        data.start_load(source, opts, ctx);
+                    }
+                }
+                Command::CancelLessonSurfaces => {
+                    if let Some(t) = &mut self.state.try_run {
+                        t.cancel();
+                    }
+                }
             }
         }
+    }
+
+    /// The verdict the lesson panel shows for `lesson`, read from its own runs only: the Try
+    /// it in flight when it is this lesson's, else the runs in the session that this lesson's
+    /// Try it started (restored after a restart, say), with the surfaces the Landscape tab
+    /// computed for exactly those runs. `None`: the lesson has no check on runs.
+    fn outcome_of(&self, lesson: &Lesson) -> Option<Outcome> {
+        match lesson.check {
+            Check::None => return None,
+            Check::Exercise(_) => {
+                return Some(if self.lessons.progress.done.contains(&lesson.id) {
+                    Outcome {
+                        passed: true,
+                        message: "Your block passed every check of this exercise in the Build tab."
+                            .into(),
+                        figure: String::new(),
+                    }
+                } else {
+                    Outcome {
+                        passed: false,
+                        message: "Build the block in the Build tab and press Check there: a passing block marks this lesson done.".into(),
+                        figure: String::new(),
+                    }
+                });
+            }
+            _ => {}
+        }
+        if let Some(t) = &self.state.try_run
+            && t.lesson.id == lesson.id
+        {
+            if t.is_preparing() {
+                return Some(Outcome {
+                    passed: false,
+                    message: "Sizing the experiment for this machine…".into(),
+                    figure: String::new(),
+                });
+            }
+            if let Some(why) = &t.failed {
+                return Some(Outcome {
+                    passed: false,
+                    message: format!("The experiment could not run: {why}"),
+                    figure: String::new(),
+                });
+            }
+            return t.evaluate(&self.state.scheduler);
+        }
+        let runs = check::own_runs(
+            &lesson.id,
+            self.state.scheduler.runs().iter().map(|r| &r.history),
+        );
+        if runs.is_empty() {
+            return Some(Outcome {
+                passed: false,
+                message:
+                    "Press ▶ Try it: the check reads only the runs this lesson's Try it starts."
+                        .into(),
+                figure: String::new(),
+            });
+        }
+        let ids: Vec<_> = self
+            .state
+            .scheduler
+            .runs()
+            .iter()
+            .filter(|r| runs.iter().any(|h| std::ptr::eq(*h, &r.history)))
+            .map(|r| crate::landscape::sources::NetRef::Trained(r.id))
+            .collect();
+        let surfaces = self
+            .landscape()
+            .own
+            .as_ref()
+            .filter(|c| c.of.len() == ids.len() && c.of.iter().all(|id| ids.contains(id)))
+            .map(|c| &c.result);
+        let runs: Vec<RunHistory> = runs.into_iter().cloned().collect();
+        check::evaluate_with(lesson.check, &runs, surfaces)
+    }
+
+    /// What `lesson`'s text predicts, judged on its own runs (as [`Self::outcome_of`] finds them).
+    fn claims_of(&self, lesson: &Lesson) -> Vec<(Claim, Verdict)> {
+        if lesson.claims.is_empty() {
+            return Vec::new();
+        }
+        if let Some(t) = &self.state.try_run
+            && t.lesson.id == lesson.id
+        {
+            return t.claims(&self.state.scheduler);
+        }
+        let runs: Vec<RunHistory> = check::own_runs(
+            &lesson.id,
+            self.state.scheduler.runs().iter().map(|r| &r.history),
+        )
+        .into_iter()
+        .cloned()
+        .collect();
+        lesson
+            .claims
+            .iter()
+            .map(|c| (c.clone(), c.judge(&runs, None)))
+            .collect()
     }
 
     fn apply_style(&mut self, ctx: &egui::Context) {
@@ -465,7 +547,7 @@ impl ResNetLabApp {
 
     /// One frame of the whole app.
     pub fn ui(&mut self, ui: &mut Ui) {
-        let training = self.train.session.is_running();
+        let training = self.state.scheduler.is_running();
         let started = self.frames.start(training);
         self.frame(ui);
         self.frames.end(started, training);
@@ -476,48 +558,22 @@ impl ResNetLabApp {
         self.apply_style(&ctx);
         if self.pending_builtin {
             self.pending_builtin = false;
+            let data = self.data_mut();
             let opts = LoadOptions {
-                max_per_class: self.data.form.options().max_per_class,
+                max_per_class: data.form.options().max_per_class,
                 ..Default::default()
             };
-            self.data.start_load(Source::Builtin, opts, &ctx);
+            data.start_load(Source::Builtin, opts, &ctx);
         }
         if let Some(runs) = self.pending_runs.take() {
-            let c = ctx.clone();
-            let wake: crate::task::Wake = Arc::new(move || c.request_repaint());
-            self.train.files.forget_others(runs.clone(), wake.clone());
-            self.train.files.restore(runs, wake);
+            let wake = self.state.wake(&ctx);
+            self.state.files.forget_others(runs.clone(), wake.clone());
+            self.state.files.restore(runs, wake);
         }
-        if let Some(ds) = self.data.poll() {
-            let (source, options) = self
-                .data
-                .loaded
-                .as_ref()
-                .map(|l| (l.source.clone(), l.options.clone()))
-                .unwrap_or((Source::Builtin, LoadOptions::default()));
-            self.data_info = Some(DataInfo::new(source, options, &ds));
-            self.dataset = Some(ds);
-            if self.initial_load_done {
-                // The learner loaded a data set: train on it from now on.
-                self.set_lesson_data(None, LoadOptions::default());
-            }
-            self.initial_load_done = true;
-        }
-        self.poll_try(&ctx);
-        self.train.poll(&ctx);
-        self.landscape.poll();
-        self.chain_landscape(&ctx);
-        self.train.reference = self.try_it.reference(&self.train.config);
-        if let Some(source) = self.train.wants_source.take() {
-            // A reopened experiment brings its data source back unless it is already loaded.
-            let current = self.data.loaded.as_ref().map(|l| &l.source);
-            if current != Some(&source) {
-                if let Source::Path(p) = &source {
-                    self.data.form.path = p.display().to_string();
-                }
-                self.data.start_load(source, self.data.form.options(), &ctx);
-            }
-        }
+        let events = self.state.poll(&ctx);
+        self.on_try_events(events);
+        self.tabs.poll(&mut self.state, &ctx);
+        self.run_commands(&ctx);
         self.lessons.keyboard(&ctx);
         if let Some(t) = self.quit_at {
             let now = Instant::now();
@@ -527,36 +583,49 @@ impl ResNetLabApp {
                 ctx.request_repaint_after(t - now);
             }
         }
-        if self.train.session.is_running() {
+        let busy = self.state.try_run.as_ref().is_some_and(|t| {
+            t.is_preparing() || t.surfaces.as_ref().is_some_and(|s| s.is_running())
+        });
+        if self.state.scheduler.is_running() {
             // ETAs tick even between worker events.
             ctx.request_repaint_after(Duration::from_millis(500));
-        } else if self.train.session.needs_polling() || self.train.files.autosaving() {
+        } else if self.state.scheduler.needs_polling() || self.state.files.autosaving() || busy {
             // A worker that reported its end still has to hand back its model.
             ctx.request_repaint_after(Duration::from_millis(50));
         }
 
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar(ui));
-        let runs = self.train.session.histories();
-        // A lesson is done when its check passes on the learner's runs (the lesson on screen is
-        // judged by its panel, the one whose Try it is training here), or, without a check,
-        // when its Try it ran to the end.
-        let surfaces = self.landscape.result_of_session(&self.train.session);
-        if let Some(a) = &self.try_it.active {
-            let id = a.lesson.clone();
-            self.lessons.update_done(&id, &runs, surfaces);
+        // A lesson is done when its check passes on its own runs (the lesson whose Try it is
+        // running is judged even while the learner reads another), or, without a check, when
+        // its Try it ran to the end.
+        if let Some(t) = &self.state.try_run {
+            let id = t.lesson.id.clone();
+            let passed =
+                t.has_run_check() && t.evaluate(&self.state.scheduler).is_some_and(|o| o.passed);
+            let ran = t.lesson.check == Check::None && t.ran_to_the_end(&self.state.scheduler);
+            if passed || ran {
+                self.lessons.mark_done(&id);
+            }
         }
-        if let Some(id) = self.try_it.finished_lesson(&runs).map(str::to_string)
-            && self
-                .lessons
-                .lessons
-                .iter()
-                .any(|l| l.id == id && l.check == Check::None)
+        let current = self.lessons.current().cloned();
+        let outcome = current.as_ref().and_then(|l| self.outcome_of(l));
+        let claims = current
+            .as_ref()
+            .map(|l| self.claims_of(l))
+            .unwrap_or_default();
+        if outcome.as_ref().is_some_and(|o| o.passed)
+            && let Some(l) = self.lessons.current()
         {
+            let id = l.id.clone();
             self.lessons.mark_done(&id);
         }
         let state = TryState {
-            preparing: self.try_it.is_preparing(),
-            can_undo: self.try_it.can_undo(),
+            preparing: self
+                .state
+                .try_run
+                .as_ref()
+                .is_some_and(TryRun::is_preparing),
+            can_undo: self.undo.is_some(),
         };
         let mut action = None;
         // The lesson panel takes about a third of the window, never so much that the workspace
@@ -568,7 +637,7 @@ impl ResNetLabApp {
             .min_size(240.0)
             .max_size((width * 0.45).max(260.0))
             .show_collapsible(ui, &mut self.lesson_panel_open, |ui| {
-                action = self.lessons.ui(ui, &runs, surfaces, &state);
+                action = self.lessons.ui(ui, outcome.as_ref(), &claims, &state);
             });
         match action {
             Some(LessonAction::Try(i, t)) => self.apply_try(i, t, &ctx),
@@ -576,46 +645,11 @@ impl ResNetLabApp {
             None => {}
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.selectable_value(&mut self.tab, Tab::Train, RichText::new("Train").size(16.0));
-                ui.selectable_value(&mut self.tab, Tab::Data, RichText::new("Data").size(16.0));
-                ui.selectable_value(&mut self.tab, Tab::Build, RichText::new("Build").size(16.0));
-                ui.selectable_value(
-                    &mut self.tab,
-                    Tab::Inspect,
-                    RichText::new("Inspect").size(16.0),
-                )
-                .on_hover_text(
-                    "Look inside trained nets: predictions, confusion, feature maps, filters",
-                );
-                ui.selectable_value(
-                    &mut self.tab,
-                    Tab::Landscape,
-                    RichText::new("Landscape").size(16.0),
-                )
-                .on_hover_text("The loss surface around a trained plain net and its residual twin");
-            });
+            self.tabs.bar(ui);
             ui.separator();
-            match self.tab {
-                Tab::Train => {
-                    let data = train_ref!(self);
-                    self.train.ui(ui, data);
-                }
-                Tab::Data => self.data.ui(ui),
-                Tab::Build => {
-                    if let Some(a) = self.builder.ui(ui) {
-                        self.on_builder(a);
-                    }
-                }
-                Tab::Inspect => self
-                    .inspect
-                    .ui(ui, &self.train.session, &self.train.exporter.dir),
-                Tab::Landscape => {
-                    self.landscape
-                        .ui(ui, &self.train.session, &self.train.exporter.dir)
-                }
-            }
+            self.tabs.ui(ui, &mut self.state);
         });
+        self.run_commands(&ctx);
     }
 
     fn top_bar(&mut self, ui: &mut Ui) {
@@ -640,9 +674,11 @@ impl ResNetLabApp {
                     )),
             );
             ui.separator();
-            let data = train_ref!(self);
-            self.train.run_controls(ui, data);
-            if self.dataset.is_none() {
+            let state = &mut self.state;
+            if let Some(train) = self.tabs.get_mut::<TrainView>() {
+                train.run_controls(ui, state);
+            }
+            if self.state.dataset.is_none() {
                 ui.spinner();
                 ui.weak("loading data");
             }
@@ -684,7 +720,7 @@ impl eframe::App for ResNetLabApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         if let Some(s) = self.frames.summary() {
             eprintln!("{s}");
-            for h in self.train.session.histories() {
+            for h in self.state.scheduler.histories() {
                 eprintln!(
                     "  run {}: {} steps, {:.0} img/s, {}",
                     h.label,
@@ -694,6 +730,6 @@ impl eframe::App for ResNetLabApp {
                 );
             }
         }
-        self.train.session.stop();
+        self.state.scheduler.stop();
     }
 }

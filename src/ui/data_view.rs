@@ -1,9 +1,12 @@
 //! The Data view: choose a data set, load it on a worker, and see what it holds.
+use super::state::AppState;
+use super::view::View;
 use crate::data::{
     self, ColorMode, DataError, Dataset, Format, LoadOptions, Progress, Source, SplitKind, Summary,
     Thumbnail,
 };
 use crate::task::{Slot, Task};
+use crate::train::DataInfo;
 use egui::{RichText, TextureHandle, TextureOptions, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -78,6 +81,8 @@ pub struct DataView {
     browsing: Slot<Option<PathBuf>>,
     pub loaded: Option<Loaded>,
     pub message: Option<String>,
+    /// The start-up load of the built-in set is done: later loads are the learner's choice.
+    pub first_load_done: bool,
 }
 
 impl DataView {
@@ -173,7 +178,7 @@ impl DataView {
         );
     }
 
-    pub fn ui(&mut self, ui: &mut Ui) {
+    fn frame(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         ui.heading("Data");
         ui.label("The data set both nets train on. The built-in shapes load at start; load your own below.");
@@ -337,4 +342,43 @@ fn summary_ui(ui: &mut Ui, loaded: &mut Loaded) {
                 });
             });
     });
+}
+
+impl View for DataView {
+    fn id(&self) -> &'static str {
+        "Data"
+    }
+
+    fn title(&self) -> &'static str {
+        "Data"
+    }
+
+    fn hover(&self) -> &'static str {
+        "The data set the nets train on: the built-in shapes, or your own images"
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _state: &mut AppState) {
+        self.frame(ui);
+    }
+
+    /// A data set that finished loading becomes the one runs train on; once the learner loads
+    /// one, a lesson's data set gives way to it.
+    fn poll(&mut self, state: &mut AppState, _ctx: &egui::Context) {
+        let Some(ds) = DataView::poll(self) else {
+            return;
+        };
+        let (source, options) = self
+            .loaded
+            .as_ref()
+            .map(|l| (l.source.clone(), l.options.clone()))
+            .unwrap_or((Source::Builtin, LoadOptions::default()));
+        state.data_info = Some(DataInfo::new(source, options, &ds));
+        state.dataset = Some(ds);
+        if self.first_load_done {
+            state.set_lesson_data(None);
+        }
+        self.first_load_done = true;
+    }
+
+    crate::view_any!();
 }

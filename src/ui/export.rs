@@ -16,6 +16,7 @@ pub enum Kind {
 }
 
 /// Queue of background writes and the notices they leave.
+#[derive(Default)]
 pub struct Exporter {
     /// Folder typed by the learner; empty means the current directory.
     pub dir: String,
@@ -23,17 +24,6 @@ pub struct Exporter {
     pub notice: Option<Result<PathBuf, String>>,
     /// When the notice arrived: notices expire, so "Saved x.csv" does not linger over later runs.
     notice_at: Option<Instant>,
-}
-
-impl Default for Exporter {
-    fn default() -> Self {
-        Self {
-            dir: String::new(),
-            writing: Vec::new(),
-            notice: None,
-            notice_at: None,
-        }
-    }
 }
 
 impl Exporter {

@@ -1,8 +1,8 @@
 //! The lesson panel: text, diagram, "Try it", the check on the learner's runs, and navigation.
 use super::{diagrams, markdown};
-use crate::landscape::Landscape;
-use crate::lessons::{self, Lesson, TryAction, check};
-use crate::train::RunHistory;
+use crate::lessons::check::Outcome;
+use crate::lessons::claims::{Claim, Verdict};
+use crate::lessons::{self, Lesson, TryAction};
 use egui::{Key, RichText, Ui};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,8 @@ pub struct LessonView {
     pub lessons: Vec<Lesson>,
     parsed: Vec<Vec<lessons::markdown::Block>>,
     pub progress: LessonProgress,
+    /// The lesson whose text was on screen last frame: another one opens at its top.
+    shown: Option<usize>,
 }
 
 impl LessonView {
@@ -52,6 +54,7 @@ impl LessonView {
             lessons,
             parsed,
             progress,
+            shown: None,
         }
     }
 
@@ -90,21 +93,6 @@ impl LessonView {
         }
     }
 
-    /// Marks lesson `id` done if its run check passes on `runs` (the learner may be reading
-    /// another lesson while its Try it trains).
-    /// `surfaces` is the loss landscape on the Landscape tab, when it belongs to the session's
-    /// runs (the `bowl` check judges it).
-    pub fn update_done(&mut self, id: &str, runs: &[RunHistory], surfaces: Option<&Landscape>) {
-        let passed = self.lessons.iter().any(|l| {
-            l.id == id
-                && !matches!(l.check, lessons::Check::None | lessons::Check::Exercise(_))
-                && check::evaluate_with(l.check, runs, surfaces).is_some_and(|o| o.passed)
-        });
-        if passed {
-            self.mark_done(id);
-        }
-    }
-
     /// Arrow keys and PageUp/PageDown move between lessons unless a text field has the keyboard.
     pub fn keyboard(&mut self, ctx: &egui::Context) {
         if ctx.egui_wants_keyboard_input() {
@@ -123,11 +111,13 @@ impl LessonView {
         }
     }
 
+    /// The panel; `outcome` is the current lesson's check on its own runs and `claims` what
+    /// its text predicts, judged on those runs (the app judges both).
     pub fn ui(
         &mut self,
         ui: &mut Ui,
-        runs: &[RunHistory],
-        surfaces: Option<&Landscape>,
+        outcome: Option<&Outcome>,
+        claims: &[(Claim, Verdict)],
         state: &TryState,
     ) -> Option<LessonAction> {
         let mut action = None;
@@ -174,9 +164,15 @@ impl LessonView {
         let idx = self.progress.current;
         let lesson = self.lessons[idx].clone();
         ui.heading(&lesson.title);
-        egui::ScrollArea::vertical()
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
+        let mut scroll = egui::ScrollArea::vertical()
+            .id_salt("lesson-text")
+            .auto_shrink([false, false]);
+        if self.shown != Some(idx) {
+            // A lesson opens at its top, with its diagram and Try it in view.
+            scroll = scroll.vertical_scroll_offset(0.0);
+            self.shown = Some(idx);
+        }
+        scroll.show(ui, |ui| {
                 diagrams::show(ui, lesson.diagram, 190.0);
                 ui.add_space(6.0);
                 ui.group(|ui| {
@@ -218,14 +214,11 @@ impl LessonView {
                                 .on_hover_text("The paper's settings instead of the one-minute size: 28x28 images, width 16, batch 128, three epochs on all 10,000 images. Takes minutes.");
                         }
                     });
-                    match check::evaluate_with(lesson.check, runs, surfaces) {
+                    match outcome {
                         Some(outcome) => {
-                            if outcome.passed && !self.progress.done.contains(&lesson.id) {
-                                self.progress.done.push(lesson.id.clone());
-                                ui.ctx().request_repaint();
-                            }
                             let icon = if outcome.passed { "✔" } else { "…" };
                             ui.label(format!("{icon} {}", outcome.message));
+                            claims_ui(ui, claims);
                         }
                         None => {
                             if self.progress.done.contains(&lesson.id) {
@@ -241,5 +234,24 @@ impl LessonView {
                 markdown::show(ui, &self.parsed[idx]);
             });
         action
+    }
+}
+
+/// What the lesson's text predicts, each prediction judged on the learner's own runs once
+/// they have trained their whole budget.
+fn claims_ui(ui: &mut Ui, claims: &[(Claim, Verdict)]) {
+    if claims.is_empty() || claims.iter().all(|(_, v)| v.holds.is_none()) {
+        return;
+    }
+    ui.add_space(4.0);
+    ui.label(RichText::new("What the lesson predicts, on your runs:").strong());
+    for (c, v) in claims {
+        let (icon, color) = match v.holds {
+            Some(true) => ("✔", ui.visuals().text_color()),
+            Some(false) => ("✘", ui.visuals().warn_fg_color),
+            None => ("…", ui.visuals().weak_text_color()),
+        };
+        ui.label(RichText::new(format!("{icon} “{}”: {}", c.quote, v.figures)).color(color))
+            .on_hover_text(format!("Checked as {}", c.text));
     }
 }

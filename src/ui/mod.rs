@@ -1,8 +1,9 @@
 //! The desktop app: egui views over the `train`, `data`, `lessons` and `plot` modules.
 //!
-//! Views are structs with a `ui` method; run data (histories, loaded data sets) lives apart from
-//! view state. Training, loading and file writes all run on worker threads that report back over
-//! channels and wake the UI.
+//! The workspace tabs are [`view::View`]s in one registry; the app's state (runs, data sets, the
+//! lesson's Try it) lives apart from them in [`state::AppState`], and views ask for what happens
+//! outside themselves through its command queue. Training, loading and file writes all run as
+//! background tasks (`crate::task`) that report back and wake the UI.
 pub mod app;
 pub mod builder_view;
 pub mod data_view;
@@ -15,9 +16,9 @@ pub mod lesson_view;
 pub mod markdown;
 pub mod plots;
 pub mod run_files;
-pub mod session;
+pub mod state;
 pub mod train_view;
-pub mod try_it;
+pub mod view;
 
 pub use app::ResNetLabApp;
 

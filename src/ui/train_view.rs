@@ -1,18 +1,18 @@
 //! The Train view: pick nets and hyper-parameters, run them side by side, watch live plots.
 use super::export::{Exporter, Kind};
 use super::plots;
-use super::run_files::RunFiles;
-use super::session::{DEPTHS, DataRef, NetChoice, SavedExperiment, Session, TrainConfig};
-use crate::data::Source;
-use crate::lessons::reference::{ChartKind, Reference};
+use super::state::{AppState, Command};
+use super::view::View;
+use crate::identity::{NetChoice, Preset};
+use crate::lessons::reference::ChartKind;
 use crate::nn::Schedule;
 use crate::nn::presets::ShortcutOption;
 use crate::plot::{Chart, Family, Series, charts, family_color};
-use crate::task::{Slot, Wake};
+use crate::task::Slot;
+use crate::train::scheduler::{DEPTHS, DataRef, SavedExperiment, TrainConfig};
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long an informational message stays above the plots, and one that says something failed.
@@ -30,20 +30,12 @@ pub enum PlotPage {
 
 pub struct TrainView {
     pub config: TrainConfig,
-    pub session: Session,
     pub exporter: Exporter,
     pub page: PlotPage,
     /// Where "Save experiment" writes and "Open experiment" reads.
     pub experiment_path: String,
     opening: Slot<SavedExperiment>,
-    /// Save runs / Open run, and the app's own copies of finished runs.
-    pub files: RunFiles,
-    wake: Option<Wake>,
-    /// The data source of an experiment just opened, for the app to load.
-    pub wants_source: Option<Source>,
-    /// Complete runs of the lesson setup now training, drawn faintly behind the live curves.
-    pub reference: Option<Arc<Reference>>,
-    /// The session message on screen and since when, so it can expire.
+    /// The scheduler's message on screen and since when, so it can expire.
     message_seen: Option<(String, Instant)>,
 }
 
@@ -51,88 +43,60 @@ impl TrainView {
     pub fn new(config: TrainConfig) -> Self {
         Self {
             config,
-            session: Session::default(),
             exporter: Exporter::default(),
             page: PlotPage::Errors,
             experiment_path: "experiment.json".into(),
             opening: Slot::default(),
-            files: RunFiles::default(),
-            wake: None,
-            wants_source: None,
-            reference: None,
             message_seen: None,
         }
     }
 
-    pub fn wake(&mut self, ctx: &egui::Context) -> Wake {
-        self.wake
-            .get_or_insert_with(|| {
-                let c = ctx.clone();
-                Arc::new(move || c.request_repaint())
-            })
-            .clone()
-    }
-
-    pub fn start(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
-        let wake = self.wake(ctx);
-        self.exporter.clear_notice();
-        match data {
-            Some(d) => self.session.start(&self.config, d, &wake),
-            None => {
-                self.session.message =
-                    Some("The data set is still loading; start again in a moment.".into())
-            }
-        }
+    /// ▶ Start: every chosen net side by side (the learner's own runs: a lesson's Try it is
+    /// over once they start).
+    pub fn start(&mut self, ctx: &egui::Context, state: &mut AppState) {
+        self.start_with(ctx, state, false);
         self.page = PlotPage::Errors;
     }
 
-    pub fn start_sweep(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
-        let wake = self.wake(ctx);
-        self.exporter.clear_notice();
-        match data {
-            Some(d) => self.session.start_sweep(&self.config, d, &wake),
-            None => {
-                self.session.message =
-                    Some("The data set is still loading; start again in a moment.".into())
-            }
-        }
+    pub fn start_sweep(&mut self, ctx: &egui::Context, state: &mut AppState) {
+        self.start_with(ctx, state, true);
         self.page = PlotPage::Sweep;
     }
 
-    /// Drains worker events and finished jobs; call once per frame.
-    pub fn poll(&mut self, ctx: &egui::Context) {
-        let wake = self.wake(ctx);
-        for id in self.session.poll(&wake) {
-            self.files
-                .autosave(&mut self.session.store, id, wake.clone());
+    fn start_with(&mut self, ctx: &egui::Context, state: &mut AppState, sweep: bool) {
+        let wake = state.wake(ctx);
+        self.exporter.clear_notice();
+        let Some(d) = state.train_data() else {
+            state.scheduler.message =
+                Some("The data set is still loading; start again in a moment.".into());
+            return;
+        };
+        let (set, info) = (d.set.clone(), d.info.clone());
+        let data = DataRef {
+            set: &set,
+            info: &info,
+        };
+        if sweep {
+            state.scheduler.start_sweep(&self.config, data, &wake);
+        } else {
+            state.scheduler.start(&self.config, data, &wake);
         }
-        self.files.poll(&mut self.session.store);
-        self.exporter.poll();
-        if let Some(r) = self.opening.poll() {
-            match r {
-                Ok(saved) => {
-                    self.config = saved.config;
-                    self.wants_source = Some(saved.experiment.data.source);
-                    self.session.restore(saved.histories, saved.sweep);
-                    self.session.message = Some(format!("Opened {}.", self.experiment_path));
-                }
-                Err(e) => self.session.message = Some(e),
-            }
-        }
+        state.try_run = None;
     }
 
     /// Start / Pause / Stop, for the top bar.
-    pub fn run_controls(&mut self, ui: &mut Ui, data: Option<DataRef>) {
-        let running = self.session.is_running();
+    pub fn run_controls(&mut self, ui: &mut Ui, state: &mut AppState) {
+        let data = state.train_data().is_some();
+        let running = state.scheduler.is_running();
         if ui
-            .add_enabled(!running && data.is_some(), egui::Button::new("▶ Start"))
+            .add_enabled(!running && data, egui::Button::new("▶ Start"))
             .on_hover_text("Train every chosen net side by side")
             .on_disabled_hover_text("Training, or the data set is still loading")
             .clicked()
         {
-            self.start(ui.ctx(), data);
+            self.start(ui.ctx(), state);
         }
-        let pause_label = if self.session.paused {
+        let pause_label = if state.scheduler.paused {
             "⏵ Resume"
         } else {
             "⏸ Pause"
@@ -141,18 +105,18 @@ impl TrainView {
             .add_enabled(running, egui::Button::new(pause_label))
             .clicked()
         {
-            let p = !self.session.paused;
-            self.session.pause(p);
+            let p = !state.scheduler.paused;
+            state.scheduler.pause(p);
         }
         if ui
             .add_enabled(running, egui::Button::new("⏹ Stop"))
             .clicked()
         {
-            self.session.stop();
+            state.scheduler.stop();
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
+    fn frame(&mut self, ui: &mut Ui, state: &mut AppState) {
         let ctx = ui.ctx().clone();
         // The setup column gives way to the plots on narrow windows.
         let width = ui.available_width();
@@ -163,11 +127,11 @@ impl TrainView {
             .max_size((width * 0.5).max(230.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.setup_ui(ui, data);
+                    self.setup_ui(ui, state);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            self.status_ui(ui);
+            self.status_ui(ui, state);
             ui.horizontal_wrapped(|ui| {
                 ui.selectable_value(&mut self.page, PlotPage::Errors, "Errors & loss");
                 ui.selectable_value(
@@ -181,7 +145,7 @@ impl TrainView {
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
-                    let asked = self.plots_ui(ui);
+                    let asked = self.plots_ui(ui, state);
                     if let Some((chart, kind)) = asked {
                         let c = ctx.clone();
                         self.exporter
@@ -191,21 +155,24 @@ impl TrainView {
         });
     }
 
-    fn setup_ui(&mut self, ui: &mut Ui, data: Option<DataRef>) {
+    fn setup_ui(&mut self, ui: &mut Ui, state: &mut AppState) {
         ui.heading("Nets");
         let mut remove = None;
-        for (i, net) in self.config.nets.iter_mut().enumerate() {
+        for (i, choice) in self.config.nets.iter_mut().enumerate() {
             ui.push_id(i, |ui| {
-                if net.custom.is_some() {
-                    ui.horizontal(|ui| {
-                        ui.label(RichText::new(net.label()).strong());
-                        ui.weak("(from the Build tab)");
-                        if ui.small_button("✖").on_hover_text("Remove this net").clicked() {
-                            remove = Some(i);
-                        }
-                    });
-                    return;
-                }
+                let net = match choice {
+                    NetChoice::Preset(p) => p,
+                    NetChoice::Built { .. } => {
+                        ui.horizontal(|ui| {
+                            ui.label(RichText::new(choice.label()).strong());
+                            ui.weak("(from the Build tab)");
+                            if ui.small_button("✖").on_hover_text("Remove this net").clicked() {
+                                remove = Some(i);
+                            }
+                        });
+                        return;
+                    }
+                };
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut net.residual, false, "plain");
                     ui.selectable_value(&mut net.residual, true, "resnet");
@@ -257,10 +224,14 @@ impl TrainView {
         }
         ui.horizontal(|ui| {
             if ui.button("+ plain").clicked() {
-                self.config.nets.push(NetChoice::new(false, 20));
+                self.config
+                    .nets
+                    .push(NetChoice::Preset(Preset::new(false, 20)));
             }
             if ui.button("+ resnet").clicked() {
-                self.config.nets.push(NetChoice::new(true, 20));
+                self.config
+                    .nets
+                    .push(NetChoice::Preset(Preset::new(true, 20)));
             }
         });
         ui.add_space(8.0);
@@ -388,7 +359,7 @@ impl TrainView {
         if let Err(e) = self.config.hyper.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        match data.map(|d| d.set) {
+        match state.train_data().map(|d| d.set) {
             Some(d) => ui.label(format!(
                 "Data: {} ({} classes, {}x{}x{})",
                 d.name,
@@ -413,23 +384,24 @@ impl TrainView {
                 }
             }
         });
-        let running = self.session.is_running();
+        let running = state.scheduler.is_running();
+        let data = state.train_data().is_some();
         if ui
             .add_enabled(
-                !running && data.is_some() && !self.config.sweep_depths.is_empty(),
+                !running && data && !self.config.sweep_depths.is_empty(),
                 egui::Button::new("Run sweep"),
             )
             .on_hover_text("Train a plain and a residual net at each chosen depth, two at a time")
             .clicked()
         {
-            self.start_sweep(ui.ctx(), data);
+            self.start_sweep(ui.ctx(), state);
         }
         ui.add_space(8.0);
         ui.heading("Files");
         ui.horizontal(|ui| {
             let l = ui.label("Export folder");
             ui.add(
-                egui::TextEdit::singleline(&mut self.exporter.dir)
+                egui::TextEdit::singleline(&mut state.export_dir)
                     .hint_text("current folder")
                     .desired_width(150.0),
             )
@@ -442,7 +414,7 @@ impl TrainView {
         });
         ui.horizontal(|ui| {
             if ui.button("Save experiment").clicked() {
-                self.save_experiment(ui.ctx(), data);
+                self.save_experiment(ui.ctx(), state);
             }
             if ui
                 .add_enabled(
@@ -451,59 +423,60 @@ impl TrainView {
                 )
                 .clicked()
             {
-                self.open_experiment(ui.ctx());
+                self.open_experiment(ui.ctx(), state);
             }
         });
-        self.runs_files_ui(ui);
+        self.runs_files_ui(ui, state);
     }
 
     /// Save runs / Open run: whole runs (history and trained net) as folders.
-    fn runs_files_ui(&mut self, ui: &mut Ui) {
-        let wake = self.wake(ui.ctx());
+    fn runs_files_ui(&mut self, ui: &mut Ui, state: &mut AppState) {
+        let wake = state.wake(ui.ctx());
         ui.horizontal(|ui| {
             let l = ui.label("Run folder");
             ui.add(
-                egui::TextEdit::singleline(&mut self.files.path)
+                egui::TextEdit::singleline(&mut state.files.path)
                     .hint_text("runs")
                     .desired_width(150.0),
             )
             .labelled_by(l.id)
             .on_hover_text("Save runs writes one folder per run here; Open run reads a run folder or every run folder inside it");
             if ui
-                .add_enabled(!self.files.is_browsing(), egui::Button::new("Browse..."))
+                .add_enabled(!state.files.is_browsing(), egui::Button::new("Browse..."))
                 .clicked()
             {
-                self.files.browse(wake.clone());
+                state.files.browse(wake.clone());
             }
         });
         ui.horizontal(|ui| {
-            let busy = self.files.is_busy();
-            let can_save = !busy && !self.session.is_running() && !self.session.runs().is_empty();
+            let busy = state.files.is_busy();
+            let can_save = !busy && !state.scheduler.is_running() && !state.scheduler.runs().is_empty();
             if ui
                 .add_enabled(can_save, egui::Button::new("Save runs"))
                 .on_hover_text("Each run's net, curves and trained weights, one folder per run (net.json, history.json, weights.safetensors)")
                 .on_disabled_hover_text("Nothing to save yet, training, or a save is in progress")
                 .clicked()
             {
-                self.files.save_all(&mut self.session.store, wake.clone());
+                state.files.save_all(&mut state.scheduler.store, wake.clone());
             }
             if ui
                 .add_enabled(!busy, egui::Button::new("Open run"))
                 .on_hover_text("Reopen saved runs: their plots and trained nets")
                 .clicked()
             {
-                self.files.open(wake.clone());
+                state.files.open(wake.clone());
             }
             if busy {
                 ui.spinner();
             }
         });
-        if let Some(m) = &self.files.message {
+        if let Some(m) = &state.files.message {
             ui.label(RichText::new(m).italics());
         }
     }
 
-    fn save_experiment(&mut self, ctx: &egui::Context, data: Option<DataRef>) {
+    fn save_experiment(&mut self, ctx: &egui::Context, state: &AppState) {
+        let data = state.train_data();
         let mut experiment = crate::train::Experiment {
             hyper: self.config.hyper.clone(),
             ..Default::default()
@@ -522,8 +495,8 @@ impl TrainView {
         let saved = SavedExperiment {
             experiment,
             config: self.config.clone(),
-            histories: self.session.histories(),
-            sweep: self.session.sweep_points.clone(),
+            histories: state.scheduler.histories(),
+            sweep: state.scheduler.sweep_points.clone(),
         };
         let path = PathBuf::from(self.experiment_path.trim());
         let c = ctx.clone();
@@ -537,9 +510,9 @@ impl TrainView {
         );
     }
 
-    fn open_experiment(&mut self, ctx: &egui::Context) {
+    fn open_experiment(&mut self, ctx: &egui::Context, state: &mut AppState) {
         let path = PathBuf::from(self.experiment_path.trim());
-        let wake = self.wake(ctx);
+        let wake = state.wake(ctx);
         self.opening.start("open experiment", wake, move || {
             let bytes = crate::util::read_regular(&path, 1 << 30, "a saved experiment")
                 .map_err(|e| format!("Could not read {}: {e}", path.display()))?;
@@ -551,8 +524,8 @@ impl TrainView {
     /// Drops the session's message once it has been on screen long enough: a note such as
     /// "Opened experiment.json." must not sit above the plots for the rest of the session.
     /// Messages that say something cannot start stay longer.
-    fn expire_message(&mut self, ctx: &egui::Context) {
-        let Some(m) = &self.session.message else {
+    fn expire_message(&mut self, ctx: &egui::Context, state: &mut AppState) {
+        let Some(m) = &state.scheduler.message else {
             self.message_seen = None;
             return;
         };
@@ -565,7 +538,7 @@ impl TrainView {
             Some((text, at)) if text == m => {
                 let left = Duration::from_secs(limit).saturating_sub(at.elapsed());
                 if left.is_zero() {
-                    self.session.message = None;
+                    state.scheduler.message = None;
                     self.message_seen = None;
                 } else {
                     ctx.request_repaint_after(left);
@@ -578,44 +551,44 @@ impl TrainView {
         }
     }
 
-    fn status_ui(&mut self, ui: &mut Ui) {
-        self.expire_message(ui.ctx());
+    fn status_ui(&mut self, ui: &mut Ui, state: &mut AppState) {
+        self.expire_message(ui.ctx(), state);
         if let Some(left) = self.exporter.notice_expires_in() {
             ui.ctx().request_repaint_after(left);
         }
-        if let Some(m) = &self.session.message {
+        if let Some(m) = &state.scheduler.message {
             ui.colored_label(ui.visuals().warn_fg_color, m);
         }
         if let Some(n) = self.exporter.notice_text() {
             ui.label(RichText::new(n).italics());
         }
-        if self.session.runs().is_empty() {
+        if state.scheduler.runs().is_empty() {
             ui.label(
                 "Press ▶ Start to train the chosen nets side by side on the current data set.",
             );
         }
-        for r in self.session.runs() {
+        for r in state.scheduler.runs() {
             run_row(ui, r);
         }
-        if self.session.queued() > 0 {
-            ui.weak(format!("{} sweep runs queued", self.session.queued()));
+        if state.scheduler.queued() > 0 {
+            ui.weak(format!("{} sweep runs queued", state.scheduler.queued()));
         }
     }
 
     /// Error against depth from the sweep's complete runs; a run that stopped, diverged or failed
     /// is no final error, so it shows as a hollow, labelled point apart from the lines.
-    fn sweep_chart(&self) -> Chart {
-        let mut c = charts::sweep(&self.session.sweep_points);
-        if !self.session.sweeping {
+    fn sweep_chart(state: &AppState) -> Chart {
+        let mut c = charts::sweep(&state.scheduler.sweep_points);
+        if !state.scheduler.sweeping {
             return c;
         }
-        for r in self.session.runs() {
+        for r in state.scheduler.runs() {
             let (Some(identity), Some(note)) =
                 (&r.history.identity, charts::incomplete_note(&r.history))
             else {
                 continue;
             };
-            let Some(err) = crate::lessons::check::final_err(&r.history) else {
+            let Some(err) = r.history.final_train_err() else {
                 continue;
             };
             let family = if identity.is_residual() {
@@ -636,9 +609,10 @@ impl TrainView {
     }
 
     /// The current page's plots; returns an export request.
-    fn plots_ui(&mut self, ui: &mut Ui) -> Option<(Chart, Kind)> {
-        let runs = self.session.histories();
-        let reference = self.reference.clone();
+    fn plots_ui(&mut self, ui: &mut Ui, state: &AppState) -> Option<(Chart, Kind)> {
+        let runs: Vec<_> = state.scheduler.runs().iter().map(|r| &r.history).collect();
+        let runs = runs.as_slice();
+        let reference = state.reference();
         let behind = |chart: Chart, kind: ChartKind| match &reference {
             Some(r) => r.behind(chart, kind),
             None => chart,
@@ -655,24 +629,24 @@ impl TrainView {
             PlotPage::Errors => {
                 show(
                     ui,
-                    behind(charts::train_error(&runs), ChartKind::TrainError),
+                    behind(charts::train_error(runs), ChartKind::TrainError),
                     h,
                 );
                 show(
                     ui,
-                    behind(charts::test_error(&runs), ChartKind::TestError),
+                    behind(charts::test_error(runs), ChartKind::TestError),
                     h,
                 );
-                show(ui, behind(charts::loss(&runs), ChartKind::Loss), h);
+                show(ui, behind(charts::loss(runs), ChartKind::Loss), h);
             }
             PlotPage::Gradients => {
-                show(ui, behind(charts::grad_flow(&runs), ChartKind::GradFlow), h);
+                show(ui, behind(charts::grad_flow(runs), ChartKind::GradFlow), h);
                 show(
                     ui,
-                    behind(charts::activation_std(&runs), ChartKind::ActivationStd),
+                    behind(charts::activation_std(runs), ChartKind::ActivationStd),
                     h,
                 );
-                for r in &runs {
+                for r in runs {
                     let grid = charts::grad_heatmap(r, 120);
                     if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
                         let c = ui.ctx().clone();
@@ -683,11 +657,52 @@ impl TrainView {
                 }
             }
             PlotPage::Sweep => {
-                show(ui, behind(self.sweep_chart(), ChartKind::Sweep), h + 60.0);
+                show(
+                    ui,
+                    behind(Self::sweep_chart(state), ChartKind::Sweep),
+                    h + 60.0,
+                );
             }
         }
         asked
     }
+}
+
+impl View for TrainView {
+    fn id(&self) -> &'static str {
+        "Train"
+    }
+
+    fn title(&self) -> &'static str {
+        "Train"
+    }
+
+    fn hover(&self) -> &'static str {
+        "Pick nets and hyper-parameters, train them side by side, watch the curves"
+    }
+
+    fn ui(&mut self, ui: &mut Ui, state: &mut AppState) {
+        self.frame(ui, state);
+    }
+
+    fn poll(&mut self, state: &mut AppState, _ctx: &egui::Context) {
+        self.exporter.dir = state.export_dir.clone();
+        self.exporter.poll();
+        if let Some(r) = self.opening.poll() {
+            match r {
+                Ok(saved) => {
+                    self.config = saved.config;
+                    state.send(Command::LoadSource(saved.experiment.data.source));
+                    state.scheduler.restore(saved.histories, saved.sweep);
+                    state.try_run = None;
+                    state.scheduler.message = Some(format!("Opened {}.", self.experiment_path));
+                }
+                Err(e) => state.scheduler.message = Some(e),
+            }
+        }
+    }
+
+    crate::view_any!();
 }
 
 /// What a run's status line says: a short word with a symbol, and the colour to say it in.
@@ -732,7 +747,7 @@ fn run_row(ui: &mut Ui, r: &crate::train::StoredRun) {
     };
     // Each piece moves to the next line whole rather than breaking mid-phrase.
     let piece = |ui: &mut Ui, t: RichText| {
-        ui.add(egui::Label::new(t).wrap_mode(egui::TextWrapMode::Extend));
+        ui.add(egui::Label::new(t).wrap_mode(egui::TextWrapMode::Extend))
     };
     ui.horizontal_wrapped(|ui| {
         piece(ui, RichText::new(&h.label).strong());
@@ -749,16 +764,20 @@ fn run_row(ui: &mut Ui, r: &crate::train::StoredRun) {
                 RichText::new(format!("about {:.0} s left", eta.ceil())).weak(),
             );
         }
+        // The same figure the curve and the lesson checks use: the mean over the last steps.
         if let Some(e) = h.final_train_err() {
+            let w = crate::train::history::window(h.steps_done());
             let what = if h.status == RunStatus::Finished {
                 "final train err"
             } else {
-                "train err so far"
+                "train err"
             };
             piece(
                 ui,
-                RichText::new(format!("{what} {:.1}%", e * 100.0)).weak(),
-            );
+                RichText::new(format!("{what} {:.1}% (mean of last {w} steps)", e * 100.0))
+                    .weak(),
+            )
+            .on_hover_text("Mean mini-batch training error over the last steps: what the training-error curve shows and the lesson checks compare");
         }
     });
     match &h.status {

@@ -18,8 +18,11 @@ pub use network::bottleneck_stage;
 
 use crate::builder::layout::Cursor;
 use crate::builder::{BlockDraft, Edit, Exercise, ExerciseId, Grade, PaletteItem, Undo};
+use crate::identity::NetChoice;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{NetSpec, Shape};
+use crate::ui::state::{AppState, Command};
+use crate::ui::view::View;
 use egui::{Color32, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
 
@@ -359,7 +362,8 @@ impl BuilderView {
         self.grade = Some(g);
     }
 
-    pub fn ui(&mut self, ui: &mut Ui) -> Option<BuilderAction> {
+    /// One frame of the tab; what the learner asked for outside it.
+    pub fn frame(&mut self, ui: &mut Ui) -> Option<BuilderAction> {
         let mut action = None;
         self.poll_files();
         self.keyboard(ui);
@@ -579,4 +583,50 @@ impl BuilderView {
             ui.label(Exercise::get(id).task);
         }
     }
+}
+
+impl View for BuilderView {
+    fn id(&self) -> &'static str {
+        "Build"
+    }
+
+    fn title(&self) -> &'static str {
+        "Build"
+    }
+
+    fn hover(&self) -> &'static str {
+        "Build a residual block or a whole net, with a shape on every edge"
+    }
+
+    fn ui(&mut self, ui: &mut Ui, state: &mut AppState) {
+        match self.frame(ui) {
+            Some(BuilderAction::Train(spec)) => {
+                let name = if spec.name.is_empty() {
+                    "built net".to_string()
+                } else {
+                    spec.name.clone()
+                };
+                // The built net and its plain twin, so the skip connections' effect shows at once.
+                let plain = presets::plain_twin(&spec);
+                let mut nets = Vec::new();
+                if plain.layers != spec.layers {
+                    nets.push(NetChoice::Built {
+                        spec: plain,
+                        twin: true,
+                    });
+                }
+                nets.push(NetChoice::Built { spec, twin: false });
+                state.send(Command::SetUpNets {
+                    nets,
+                    message: format!(
+                        "{name} (and its plain twin) came from the Build tab: press ▶ Start."
+                    ),
+                });
+            }
+            Some(BuilderAction::ExercisePassed(id)) => state.send(Command::ExercisePassed(id)),
+            None => {}
+        }
+    }
+
+    crate::view_any!();
 }

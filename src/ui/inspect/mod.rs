@@ -11,14 +11,16 @@ mod paint;
 use crate::task::{Task, TaskCtx, Wake};
 
 use super::export::Exporter;
-use super::session::Session;
+use super::state::AppState;
 use super::train_view::status_word;
+use super::view::View;
 use crate::data::{Dataset, SplitKind};
 use crate::nn::presets::plain_twin;
 use crate::nn::{Model, ModelOptions, NetSpec};
 use crate::plot::Family;
 use crate::plot::inspect::Mosaic;
 use crate::rng::Rng64;
+use crate::train::RunStore;
 use crate::train::eval::{self, Evaluation, FeatureMap, Filters};
 use crate::train::run_dir;
 use crate::train::store::SharedModel;
@@ -76,8 +78,8 @@ impl Candidate {
 }
 
 /// The trained runs of the Train view, newest last.
-pub fn session_candidates(session: &Session) -> Vec<Candidate> {
-    session
+pub fn session_candidates(store: &RunStore) -> Vec<Candidate> {
+    store
         .runs()
         .iter()
         .filter_map(|r| {
@@ -389,11 +391,11 @@ impl InspectView {
     }
 
     /// One frame of the tab. `export_dir` is the folder exports go to (the Train view's).
-    pub fn ui(&mut self, ui: &mut Ui, session: &Session, export_dir: &str) {
+    fn frame(&mut self, ui: &mut Ui, state: &AppState) {
         let wake = self.wake(ui.ctx());
-        self.exporter.dir = export_dir.to_string();
+        self.exporter.dir = state.export_dir.clone();
         self.exporter.poll();
-        let mut cands = session_candidates(session);
+        let mut cands = session_candidates(&state.scheduler.store);
         cands.extend(self.opened.iter().cloned());
         self.sync(&cands);
         self.pump(&wake);
@@ -655,4 +657,24 @@ fn start_open(dir: PathBuf, wake: Wake) -> Task<Candidate> {
             start: Some((run.history.hyper.seed, run.history.hyper.model)),
         })
     })
+}
+
+impl View for InspectView {
+    fn id(&self) -> &'static str {
+        "Inspect"
+    }
+
+    fn title(&self) -> &'static str {
+        "Inspect"
+    }
+
+    fn hover(&self) -> &'static str {
+        "Look inside trained nets: predictions, confusion, feature maps, filters"
+    }
+
+    fn ui(&mut self, ui: &mut Ui, state: &mut AppState) {
+        self.frame(ui, state);
+    }
+
+    crate::view_any!();
 }

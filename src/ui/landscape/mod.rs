@@ -3,22 +3,20 @@
 //! layout; `paint` draws the panels, `sources` finds and copies the nets.
 mod pages;
 pub mod paint;
-pub mod sources;
 
-use crate::landscape::{Event, JobHandle, Landscape, Settings, Status};
+use crate::landscape::sources::{self, Candidate, Computation, NetRef, OpenedRun};
+use crate::landscape::{Landscape, Settings, Status};
 use crate::plot::contour::ContourPlot;
 use crate::plot::field::Levels;
 use crate::plot::landscape as pictures;
 use crate::plot::surface::{Scene, View3};
 use crate::task::Task;
-use crate::train::store::RunId;
 use crate::ui::export::Exporter;
-use crate::ui::session::Session;
+use crate::ui::state::{AppState, Command};
+use crate::ui::view::View;
 use egui::{RichText, TextureHandle, Ui};
-use sources::{Candidate, NetRef, OpenedRun};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Page {
@@ -38,6 +36,15 @@ struct Drawn {
     scenes: Option<(View3, Vec<Scene>)>,
 }
 
+/// Whose surfaces the tab shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    /// What the learner computed here with ▶ Compute (if anything).
+    Own,
+    /// The surfaces the lesson's Try it computes after its runs.
+    Lesson,
+}
+
 pub struct LandscapeView {
     pub settings: Settings,
     /// The nets chosen in the two pickers.
@@ -47,12 +54,9 @@ pub struct LandscapeView {
     pub folders: Vec<OpenedRun>,
     pub folder_path: String,
     opening: Option<(PathBuf, Task<OpenedRun>)>,
-    job: Option<JobHandle>,
-    /// The nets the landscape shown was computed from.
-    computed_for: Vec<NetRef>,
-    started: Option<Instant>,
-    /// What has been computed so far (also read by lesson checks).
-    pub result: Landscape,
+    /// What ▶ Compute started, for the nets it names.
+    pub own: Option<Computation>,
+    pub shown: Shown,
     pub page: Page,
     pub view3: View3,
     pub exporter: Exporter,
@@ -73,10 +77,8 @@ impl Default for LandscapeView {
             folders: Vec::new(),
             folder_path: String::new(),
             opening: None,
-            job: None,
-            computed_for: Vec::new(),
-            started: None,
-            result: Landscape::new(),
+            own: None,
+            shown: Shown::Own,
             page: Page::Contours,
             view3: View3::default(),
             exporter: Exporter::default(),
@@ -88,67 +90,49 @@ impl Default for LandscapeView {
     }
 }
 
+/// The computation the tab shows: the learner's own, or the lesson Try it's.
+fn shown<'a>(
+    shown: Shown,
+    own: Option<&'a Computation>,
+    state: &'a AppState,
+) -> Option<&'a Computation> {
+    match shown {
+        Shown::Own => own,
+        Shown::Lesson => state.try_run.as_ref()?.surfaces.as_ref(),
+    }
+}
+
 impl LandscapeView {
-    pub fn is_running(&self) -> bool {
-        self.job.is_some()
+    /// Whether the surfaces shown are still being computed.
+    pub fn is_running(&self, state: &AppState) -> bool {
+        shown(self.shown, self.own.as_ref(), state).is_some_and(Computation::is_running)
     }
 
     pub fn is_opening(&self) -> bool {
         self.opening.is_some()
     }
 
-    /// Drains the job's and the folder loader's news; call every frame, whatever the tab.
-    pub fn poll(&mut self) {
-        if let Some((dir, task)) = &mut self.opening
-            && let Some(r) = task.poll()
-        {
-            match r {
-                Ok(run) => {
-                    let id = NetRef::Folder(self.folders.len());
-                    if run.residual {
-                        self.residual = Some(id);
-                    } else {
-                        self.plain = Some(id);
-                    }
-                    self.message = Some(format!("Opened {} from {}.", run.label, dir.display()));
-                    self.folders.push(run);
-                }
-                Err(e) => self.message = Some(format!("Could not open the run: {e}")),
-            }
-            self.opening = None;
-        }
-        if let Some(job) = &self.job {
-            // Read before draining: a job that had ended by now has sent all its events.
-            let finished = job.is_finished();
-            for e in job.drain() {
-                self.result.apply(&e);
-            }
-            if finished && let Some(job) = self.job.take() {
-                let ended = job.join();
-                if !self.result.status.is_done() {
-                    let reason = ended
-                        .err()
-                        .unwrap_or_else(|| "the worker stopped without saying why".into());
-                    self.result.apply(&Event::Failed { reason });
-                }
-            }
-        }
-        self.exporter.poll();
+    /// The landscape on screen, as far as it got.
+    pub fn result<'a>(&'a self, state: &'a AppState) -> Option<&'a Landscape> {
+        shown(self.shown, self.own.as_ref(), state).map(|c| &c.result)
     }
 
     /// Starts computing the chosen nets' landscapes.
-    pub fn start(&mut self, session: &Session, ctx: &egui::Context) {
-        self.cancel();
+    pub fn start(&mut self, state: &mut AppState, ctx: &egui::Context) {
+        self.cancel_own();
         let ids: Vec<NetRef> = [self.plain, self.residual].into_iter().flatten().collect();
-        let ctx = ctx.clone();
-        let wake: crate::task::Wake = Arc::new(move || ctx.request_repaint());
-        match sources::spawn_job(&ids, session, &self.folders, self.settings.clone(), wake) {
-            Ok(job) => {
-                self.job = Some(job);
-                self.computed_for = ids;
-                self.result = Landscape::new();
-                self.result.status = Status::Running;
-                self.started = Some(Instant::now());
+        let wake = state.wake(ctx);
+        match Computation::start(
+            &ids,
+            &state.scheduler.store,
+            &self.folders,
+            self.settings.clone(),
+            wake,
+        ) {
+            Ok(mut c) => {
+                c.result.status = Status::Running;
+                self.own = Some(c);
+                self.shown = Shown::Own;
                 self.drawn = None;
                 self.message = None;
             }
@@ -156,54 +140,39 @@ impl LandscapeView {
         }
     }
 
-    /// Computes the surfaces of the session's runs `plain` and `residual` with `settings` (a
-    /// lesson's Try it, once its pair has finished): the pickers and settings show what runs.
-    pub fn compute_pair(
-        &mut self,
-        plain: RunId,
-        residual: RunId,
-        settings: Settings,
-        session: &Session,
-        ctx: &egui::Context,
-    ) {
-        self.plain = Some(NetRef::Trained(plain));
-        self.residual = Some(NetRef::Trained(residual));
-        self.settings = settings;
+    /// Shows the lesson Try it's surfaces (they just started): the pickers and settings show
+    /// what they are of.
+    pub fn show_lesson(&mut self, state: &AppState) {
+        let Some(c) = state.try_run.as_ref().and_then(|t| t.surfaces.as_ref()) else {
+            return;
+        };
+        self.cancel_own();
+        if let [p, r] = c.of.as_slice() {
+            self.plain = Some(*p);
+            self.residual = Some(*r);
+        }
+        if let Some(s) = state.try_run.as_ref().and_then(|t| {
+            Some(
+                t.landscape
+                    .as_ref()?
+                    .settings(t.prepared.as_ref()?.plan.hyper.seed),
+            )
+        }) {
+            self.settings = s;
+        }
+        self.shown = Shown::Lesson;
         self.page = Page::Contours;
-        self.start(session, ctx);
-        if self.job.is_none() {
-            // Refused (memory, a net gone): the lesson's check says why instead of waiting.
-            let why = self.message.clone().unwrap_or_default();
-            self.computed_for = vec![NetRef::Trained(plain), NetRef::Trained(residual)];
-            self.result = Landscape::new();
-            self.result.status = Status::Failed(why);
-            self.drawn = None;
+        self.drawn = None;
+        self.message = None;
+    }
+
+    fn cancel_own(&mut self) {
+        if let Some(c) = &self.own {
+            c.cancel();
         }
     }
 
-    /// Whether the landscape shown (computed, or being computed) is that of these two runs.
-    pub fn is_of_pair(&self, plain: RunId, residual: RunId) -> bool {
-        self.computed_for == [NetRef::Trained(plain), NetRef::Trained(residual)]
-    }
-
-    /// The landscape, when it was computed from runs the session still holds (what a lesson
-    /// check may read; the check itself matches the nets to the runs it judges).
-    pub fn result_of_session(&self, session: &Session) -> Option<&Landscape> {
-        let held = !self.computed_for.is_empty()
-            && self.computed_for.iter().all(|id| match id {
-                NetRef::Trained(id) => session.store.get(*id).is_some(),
-                NetRef::Folder(_) => false,
-            });
-        held.then_some(&self.result)
-    }
-
-    pub fn cancel(&mut self) {
-        if let Some(job) = &self.job {
-            job.cancel();
-        }
-    }
-
-    /// Opens the run folder typed in the path field on a worker.
+    /// Opens the run folder typed in the path field in the background.
     pub fn open_folder(&mut self, ctx: &egui::Context) {
         let dir = PathBuf::from(self.folder_path.trim());
         if dir.as_os_str().is_empty() {
@@ -221,21 +190,44 @@ impl LandscapeView {
     }
 
     /// The tab: choices and settings on top, the pictures below.
-    pub fn ui(&mut self, ui: &mut Ui, session: &Session, export_dir: &str) {
-        self.poll();
-        self.exporter.dir = export_dir.to_string();
-        let cands = sources::candidates(session, &self.folders);
-        self.keep_valid(&cands);
-        self.controls(ui, session, &cands);
+    fn frame(&mut self, ui: &mut Ui, state: &mut AppState) {
+        let cands = sources::candidates(&state.scheduler.store, &self.folders);
+        self.keep_valid(&cands, state);
+        // The learner's own computation is taken out for the frame, so the pictures can borrow
+        // it while the view draws.
+        let own = self.own.take();
+        let (l, running, secs) = match shown(self.shown, own.as_ref(), state) {
+            Some(c) => (
+                Some(&c.result),
+                c.is_running(),
+                c.secs.unwrap_or_else(|| c.started.elapsed().as_secs_f64()),
+            ),
+            None => (None, false, 0.0),
+        };
+        let empty = Landscape::new();
+        let l = l.unwrap_or(&empty);
+        let mut cancel = false;
+        let mut compute = false;
+        self.controls(ui, &cands, (l, secs), running, &mut cancel, &mut compute);
         ui.separator();
-        self.page_bar(ui);
-        self.redraw_if_needed(ui);
+        self.page_bar(ui, l);
+        self.redraw_if_needed(ui, l);
         match self.page {
-            Page::Contours => self.contours(ui),
+            Page::Contours => self.contours(ui, l),
             Page::Surface => self.surfaces(ui),
-            Page::Curves => self.curves(ui),
+            Page::Curves => self.curves(ui, l),
         }
-        if self.job.is_some() {
+        self.own = own;
+        if cancel {
+            match self.shown {
+                Shown::Own => self.cancel_own(),
+                Shown::Lesson => state.send(Command::CancelLessonSurfaces),
+            }
+        }
+        if compute {
+            self.start(state, ui.ctx());
+        }
+        if running {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(500));
         }
@@ -247,7 +239,7 @@ impl LandscapeView {
     /// Drops choices that no longer name the net they named; when the list of nets changes,
     /// fills an empty picker with the newest net of its family (a "(none)" the learner chose
     /// stays until then).
-    fn keep_valid(&mut self, cands: &[Candidate]) {
+    fn keep_valid(&mut self, cands: &[Candidate], state: &AppState) {
         let changed = self.seen.as_deref() != Some(cands);
         if changed {
             self.seen = Some(cands.to_vec());
@@ -264,10 +256,33 @@ impl LandscapeView {
                     .map(|c| c.id);
             }
         }
+        // Never surfaces of nets that are not the ones picked (the pickers changed, Undo took
+        // the lesson's runs away): the pictures go, and a computation still running stops.
+        let picked: Vec<NetRef> = [self.plain, self.residual].into_iter().flatten().collect();
+        if let Some(c) = shown(self.shown, self.own.as_ref(), state)
+            && c.of != picked
+        {
+            if self.shown == Shown::Own {
+                self.cancel_own();
+                self.own = None;
+            }
+            self.shown = Shown::Own;
+            self.drawn = None;
+        } else if self.shown == Shown::Lesson && shown(self.shown, None, state).is_none() {
+            self.shown = Shown::Own;
+            self.drawn = None;
+        }
     }
 
-    fn controls(&mut self, ui: &mut Ui, session: &Session, cands: &[Candidate]) {
-        let busy = self.job.is_some();
+    fn controls(
+        &mut self,
+        ui: &mut Ui,
+        cands: &[Candidate],
+        (l, secs): (&Landscape, f64),
+        busy: bool,
+        cancel: &mut bool,
+        compute: &mut bool,
+    ) {
         ui.horizontal_wrapped(|ui| {
             for (name, residual) in [("Plain net", false), ("Residual net", true)] {
                 let l = ui.label(name);
@@ -337,7 +352,7 @@ impl LandscapeView {
             });
             if busy {
                 if ui.button("■ Cancel").clicked() {
-                    self.cancel();
+                    *cancel = true;
                 }
             } else if ui
                 .add_enabled(!cands.is_empty(), egui::Button::new("▶ Compute"))
@@ -347,9 +362,9 @@ impl LandscapeView {
                 )
                 .clicked()
             {
-                self.start(session, ui.ctx());
+                *compute = true;
             }
-            self.status_line(ui);
+            Self::status_line(ui, l, secs);
         });
         if cands.is_empty() && self.opening.is_none() {
             ui.weak("No trained nets yet: train a plain net and its residual twin in the Train tab, or open a saved run folder.");
@@ -359,15 +374,10 @@ impl LandscapeView {
         }
     }
 
-    fn status_line(&self, ui: &mut Ui) {
-        let l = &self.result;
+    fn status_line(ui: &mut Ui, l: &Landscape, secs: f64) {
         match &l.status {
             Status::Waiting => {}
             Status::Running => {
-                let secs = self
-                    .started
-                    .map(|t| t.elapsed().as_secs_f64())
-                    .unwrap_or(0.0);
                 let text = if l.total == 0 {
                     "copying the nets…".to_string()
                 } else {
@@ -405,16 +415,16 @@ impl LandscapeView {
         }
     }
 
-    fn page_bar(&mut self, ui: &mut Ui) {
-        let has = self.result.nets.iter().any(|n| n.surface.filled > 0);
+    fn page_bar(&mut self, ui: &mut Ui, l: &Landscape) {
+        let has = l.nets.iter().any(|n| n.surface.filled > 0);
         ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut self.page, Page::Contours, "Contours");
             ui.selectable_value(&mut self.page, Page::Surface, "3-D surface");
             ui.selectable_value(&mut self.page, Page::Curves, "Curves");
             ui.separator();
-            let l = ui.label("PNG size");
+            let size = ui.label("PNG size");
             ui.add(egui::DragValue::new(&mut self.png_size[0]).range(200..=8000).suffix(" px"))
-                .labelled_by(l.id);
+                .labelled_by(size.id);
             ui.label("×");
             ui.add(egui::DragValue::new(&mut self.png_size[1]).range(150..=8000).suffix(" px"));
             let ctx = ui.ctx().clone();
@@ -423,14 +433,14 @@ impl LandscapeView {
                 .on_hover_text("Draw this page's pictures at the size given and save them as PNG")
                 .clicked()
             {
-                self.export_png(&ctx);
+                self.export_png(&ctx, l);
             }
             if ui
                 .add_enabled(has, egui::Button::new("Save CSV"))
                 .on_hover_text("Write every computed point (net, x, y, loss, error), as `resnet-lab landscape` does")
                 .clicked()
             {
-                self.export_csv(&ctx);
+                self.export_csv(&ctx, l);
             }
             if let Some(t) = self.exporter.notice_text() {
                 ui.weak(t);
@@ -439,8 +449,8 @@ impl LandscapeView {
     }
 
     /// Writes this page's pictures as PNG on a worker.
-    pub fn export_png(&mut self, ctx: &egui::Context) {
-        let l = self.result.clone();
+    pub fn export_png(&mut self, ctx: &egui::Context, l: &Landscape) {
+        let l = l.clone();
         let size = (self.png_size[0], self.png_size[1]);
         let view = self.view3;
         let wake = waker(ctx);
@@ -475,8 +485,8 @@ impl LandscapeView {
 
     /// Writes the grid (and the line) as CSV on a worker: the same tables as the CLI's
     /// `surface.csv` and `line.csv`.
-    pub fn export_csv(&mut self, ctx: &egui::Context) {
-        let l = self.result.clone();
+    pub fn export_csv(&mut self, ctx: &egui::Context, l: &Landscape) {
+        let l = l.clone();
         let path = self.exporter.folder().join("landscape-surface.csv");
         let l2 = l.clone();
         self.exporter.spawn(path, waker(ctx), move || {
@@ -490,8 +500,7 @@ impl LandscapeView {
         }
     }
 
-    fn redraw_if_needed(&mut self, ui: &Ui) {
-        let l = &self.result;
+    fn redraw_if_needed(&mut self, ui: &Ui, l: &Landscape) {
         let stale = self
             .drawn
             .as_ref()
@@ -536,4 +545,51 @@ fn setting(ui: &mut Ui, name: &str, w: egui::DragValue<'_>) -> egui::Response {
 fn waker(ctx: &egui::Context) -> impl Fn() + Send + 'static {
     let ctx = ctx.clone();
     move || ctx.request_repaint()
+}
+
+impl View for LandscapeView {
+    fn id(&self) -> &'static str {
+        "Landscape"
+    }
+
+    fn title(&self) -> &'static str {
+        "Landscape"
+    }
+
+    fn hover(&self) -> &'static str {
+        "The loss surface around a trained plain net and its residual twin"
+    }
+
+    fn ui(&mut self, ui: &mut Ui, state: &mut AppState) {
+        self.exporter.dir = state.export_dir.clone();
+        self.frame(ui, state);
+    }
+
+    /// Collects opened folders and the learner's own computation, whatever the tab.
+    fn poll(&mut self, _state: &mut AppState, _ctx: &egui::Context) {
+        if let Some((dir, task)) = &mut self.opening
+            && let Some(r) = task.poll()
+        {
+            match r {
+                Ok(run) => {
+                    let id = NetRef::Folder(self.folders.len());
+                    if run.residual {
+                        self.residual = Some(id);
+                    } else {
+                        self.plain = Some(id);
+                    }
+                    self.message = Some(format!("Opened {} from {}.", run.label, dir.display()));
+                    self.folders.push(run);
+                }
+                Err(e) => self.message = Some(format!("Could not open the run: {e}")),
+            }
+            self.opening = None;
+        }
+        if let Some(c) = &mut self.own {
+            c.poll();
+        }
+        self.exporter.poll();
+    }
+
+    crate::view_any!();
 }

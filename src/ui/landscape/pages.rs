@@ -1,6 +1,7 @@
 //! The three pages of the Landscape tab (contours, 3-D surfaces, curves) and the figures line:
 //! where each panel goes; `paint` draws them.
 use super::{LandscapeView, paint, waker};
+use crate::landscape::Landscape;
 use crate::plot::landscape as pictures;
 use crate::ui::plots;
 use egui::{Rect, Sense, Ui, vec2};
@@ -20,7 +21,7 @@ impl LandscapeView {
         (rects, bar, resp)
     }
 
-    pub(super) fn contours(&mut self, ui: &mut Ui) {
+    pub(super) fn contours(&mut self, ui: &mut Ui, l: &Landscape) {
         let Some(d) = &self.drawn else { return };
         if d.contours.is_empty() {
             ui.weak("Choose a plain net and its residual twin, then press ▶ Compute: each net's loss is evaluated on a grid around its trained weights, along two random filter-normalised directions.");
@@ -32,7 +33,7 @@ impl LandscapeView {
             paint::contour_panel(ui, r, p, Some(t));
         }
         paint::color_bar(ui, bar, &d.levels);
-        self.figures_line(ui);
+        Self::figures_line(ui, l);
     }
 
     pub(super) fn surfaces(&mut self, ui: &mut Ui) {
@@ -59,8 +60,7 @@ impl LandscapeView {
         ));
     }
 
-    pub(super) fn curves(&mut self, ui: &mut Ui) {
-        let l = &self.result;
+    pub(super) fn curves(&mut self, ui: &mut Ui, l: &Landscape) {
         let ctx = ui.ctx().clone();
         // Two rows of charts, each under its title, buttons and legend (about 70 px).
         let h = ((ui.available_height() - 150.0) / 2.0).clamp(100.0, 400.0);
@@ -87,8 +87,7 @@ impl LandscapeView {
     }
 
     /// Each net's figures, once its grid is complete (never from a partial grid).
-    fn figures_line(&self, ui: &mut Ui) {
-        let l = &self.result;
+    fn figures_line(ui: &mut Ui, l: &Landscape) {
         if !l.is_complete() {
             if !l.nets.is_empty() {
                 ui.weak("Figures (share of non-convex points, curvature ratio) appear when every point is computed.");

@@ -1,12 +1,13 @@
-//! The nets the Landscape tab can look at: runs trained in the app (their models kept by the
-//! session) and runs opened from their folders (`train --save DIR`, or saved from the app).
-//! Everything slow (reading weights, loading a data set, copying a net, rebuilding its initial
-//! weights) runs on a worker.
+//! The nets a landscape can look at: runs in the run store (their trained models kept there)
+//! and runs opened from their folders (`train --save DIR`, or saved from the app). Everything
+//! slow (reading weights, loading a data set, copying a net, rebuilding its initial weights)
+//! runs in the background task. UI-free: the Landscape tab, a lesson's Try it and the CLI
+//! start landscapes here.
 use crate::data::{Dataset, Progress};
 use crate::landscape::{self, Subject, Weights};
+use crate::train::RunStore;
 use crate::train::store::SharedModel;
 use crate::train::{DataInfo, Hyper, run_dir};
-use crate::ui::session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -78,9 +79,9 @@ pub fn open_folder(dir: &Path) -> Result<OpenedRun, String> {
 }
 
 /// Every net with trained weights: the session's runs first, then the opened folders.
-pub fn candidates(session: &Session, folders: &[OpenedRun]) -> Vec<Candidate> {
+pub fn candidates(store: &RunStore, folders: &[OpenedRun]) -> Vec<Candidate> {
     let mut out = Vec::new();
-    for r in session.runs() {
+    for r in store.runs() {
         let (Some(_), Some(net)) = (&r.model, &r.history.net) else {
             continue;
         };
@@ -126,13 +127,10 @@ pub enum Initial {
 }
 
 /// The material of `id`, or why there is none.
-pub fn material(id: NetRef, session: &Session, folders: &[OpenedRun]) -> Result<Material, String> {
+pub fn material(id: NetRef, store: &RunStore, folders: &[OpenedRun]) -> Result<Material, String> {
     match id {
         NetRef::Trained(id) => {
-            let r = session
-                .store
-                .get(id)
-                .ok_or("that run is gone; choose again")?;
+            let r = store.get(id).ok_or("that run is gone; choose again")?;
             let (Some(model), Some(data)) = (&r.model, &r.data) else {
                 return Err(format!("{} has no trained net to look at", r.history.label));
             };
@@ -183,7 +181,7 @@ pub fn same_data(m: &[Material]) -> Result<(), String> {
 /// finished, and the `lessons --check` harness all start it here.
 pub fn spawn_job(
     ids: &[NetRef],
-    session: &Session,
+    store: &RunStore,
     folders: &[OpenedRun],
     settings: landscape::Settings,
     wake: crate::task::Wake,
@@ -193,7 +191,7 @@ pub fn spawn_job(
     }
     let materials = ids
         .iter()
-        .map(|id| material(*id, session, folders))
+        .map(|id| material(*id, store, folders))
         .collect::<Result<Vec<_>, String>>()?;
     same_data(&materials)?;
     settings.validate()?;
@@ -264,4 +262,90 @@ pub fn subjects(materials: Vec<Material>) -> Result<(Vec<Subject>, Arc<Dataset>)
         out.push(Subject::new(m.label, model, initial));
     }
     Ok((out, data))
+}
+
+/// A landscape being computed in the background: the job, what has arrived, and the nets it
+/// is of. The Landscape tab and a lesson's Try it both hold one.
+pub struct Computation {
+    job: Option<landscape::JobHandle>,
+    /// What has been computed so far (status, surfaces, lines).
+    pub result: landscape::Landscape,
+    /// The nets it looks at.
+    pub of: Vec<NetRef>,
+    pub started: std::time::Instant,
+    /// Seconds from start to end, once it ended.
+    pub secs: Option<f64>,
+}
+
+impl Computation {
+    /// Starts computing the landscapes of `ids` (see [`spawn_job`]); refused in a sentence when
+    /// the nets cannot be looked at together.
+    pub fn start(
+        ids: &[NetRef],
+        store: &RunStore,
+        folders: &[OpenedRun],
+        settings: landscape::Settings,
+        wake: crate::task::Wake,
+    ) -> Result<Self, String> {
+        let job = spawn_job(ids, store, folders, settings, wake)?;
+        Ok(Self {
+            job: Some(job),
+            result: landscape::Landscape::new(),
+            of: ids.to_vec(),
+            started: std::time::Instant::now(),
+            secs: None,
+        })
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Moves what arrived into `result`; returns whether the job ended now. A job that ended
+    /// without its last word (a panic, a worker that never started) ends the result as failed,
+    /// with the sentence.
+    pub fn poll(&mut self) -> bool {
+        let Some(job) = &self.job else {
+            return false;
+        };
+        // Read before draining: a job that had ended by now has sent all its events.
+        let finished = job.is_finished();
+        for e in job.drain() {
+            self.result.apply(&e);
+        }
+        if !finished {
+            return false;
+        }
+        if let Some(job) = self.job.take() {
+            let ended = job.join();
+            if !self.result.status.is_done() {
+                let reason = ended
+                    .err()
+                    .unwrap_or_else(|| "the worker stopped without saying why".into());
+                self.result.apply(&landscape::Event::Failed { reason });
+            }
+        }
+        self.secs = Some(self.started.elapsed().as_secs_f64());
+        true
+    }
+
+    /// Blocks until the job has ended (the CLI), then polls.
+    pub fn wait(&mut self) {
+        if let Some(job) = &self.job {
+            while let Some(e) = job.recv() {
+                self.result.apply(&e);
+            }
+        }
+        // Its events are all in; the end follows at once.
+        while self.job.is_some() && !self.poll() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Asks the job to stop; it reports `Cancelled` with what it computed.
+    pub fn cancel(&self) {
+        if let Some(job) = &self.job {
+            job.cancel();
+        }
+    }
 }
