@@ -64,6 +64,48 @@ fn a_lesson_opens_the_exercise_and_passing_it_completes_the_lesson() {
         h.state().lessons.progress.done.contains(&id),
         "passing the exercise completes lesson {id}"
     );
+    // The lesson panel says so too, instead of asking for the block it has.
+    h.get_by_label_contains("Your block passed every check of this exercise");
+    assert!(
+        h.query_by_label_contains("Build the block in the Build tab")
+            .is_none()
+    );
+}
+
+#[test]
+fn the_convolutional_block_lesson_shows_its_pass_in_the_panel() {
+    use resnet_lab::builder::{Edit, Exercise};
+    let app = ResNetLabApp::new_for_test().with_dataset(data::builtin_sized(0, 100, 20));
+    let (index, id) = lesson_with_check(&app, "exercise-conv");
+    let mut h = harness(app);
+    h.state_mut().lessons.progress.current = index;
+    h.run_steps(2);
+    h.get_by_label_contains("Build the block in the Build tab and press Check there");
+    click(&mut h, "▶ Try it");
+    // The learner's block: a stride-2 branch to 32 channels, joined by a 1x1 projection.
+    let mut d = Exercise::get(ExerciseId::Conv).start();
+    for (item, ch) in [
+        (PaletteItem::Conv3x3Stride2, 32),
+        (PaletteItem::BatchNorm, 32),
+        (PaletteItem::ReLU, 32),
+        (PaletteItem::Conv3x3, 32),
+        (PaletteItem::BatchNorm, 32),
+    ] {
+        let at = d.body.len();
+        d.apply(&Edit::Insert {
+            at,
+            layer: item.layer(ch),
+        })
+        .unwrap();
+    }
+    d.apply(&Edit::SetReluAfter(true)).unwrap();
+    let fix = d.report().fixes[0].edit(&d);
+    d.apply(&fix).unwrap();
+    h.state_mut().builder_mut().state.draft = d;
+    h.run_steps(2);
+    click(&mut h, "Check");
+    assert!(h.state().lessons.progress.done.contains(&id));
+    h.get_by_label_contains("Your block passed every check of this exercise");
 }
 
 #[test]

@@ -271,3 +271,104 @@ fn stopped_runs_get_no_surfaces_and_undo_cancels_them() {
     h.run_steps(2);
     assert!(shown(h.state()).is_none());
 }
+
+/// A finished run of `preset` that `lesson`'s Try it started, with error `err` throughout.
+fn tagged(preset: &str, lesson: &str, err: f32) -> RunHistory {
+    let p = Preset::parse(preset).unwrap().with_width(8);
+    let spec = p.spec(10).unwrap();
+    let mut entry = resnet_lab::train::NetEntry::new(spec);
+    entry.label = p.label();
+    let mut h = RunHistory::new(&entry, &Default::default());
+    h.identity = Some(p.identity());
+    h.lesson = Some(resnet_lab::identity::TryTag {
+        lesson: resnet_lab::identity::LessonId(lesson.into()),
+        attempt: 7,
+    });
+    h.status = RunStatus::Finished;
+    h.total_steps = 300;
+    h.step_err = vec![err; 300];
+    h.step_loss = vec![1.0; 300];
+    h
+}
+
+#[test]
+fn a_check_never_judges_another_lessons_runs() {
+    let mut app = app_at(1, 4); // lesson 2: plain-20 vs plain-56
+    // Lesson 1's plain-8 and plain-20, and lesson 3's zero-init resnet-56 beside its plain-56:
+    // pairs lesson 2 and lesson 6 would pass on, were they theirs.
+    let others = vec![
+        tagged("plain-8", "why-deeper", 0.05),
+        tagged("plain-20", "why-deeper", 0.40),
+        tagged("plain-56", "identity-argument", 0.80),
+        tagged("resnet-56+zeroinit", "identity-argument", 0.05),
+    ];
+    app.state.scheduler.restore(others, vec![]);
+    let mut h = harness(app);
+    h.run_steps(3);
+    h.get_by_label_contains("the check reads only the runs this lesson's Try it starts");
+    assert!(h.query_by_label_contains("That is degradation").is_none());
+    assert!(h.query_by_label_contains("10-point gap").is_none());
+    // Lesson 6 (plain-56 vs resnet-56) does not take lesson 3's zero-init pair for its own.
+    h.get_by_label("Next ▶").click();
+    h.get_by_label("Next ▶").click();
+    h.get_by_label("Next ▶").click();
+    h.get_by_label("Next ▶").click();
+    h.run_steps(3);
+    assert_eq!(h.state().lessons.progress.current, 5);
+    h.get_by_label_contains("the check reads only the runs this lesson's Try it starts");
+    assert!(
+        h.query_by_label_contains("the shortcuts made it easier to optimise")
+            .is_none()
+    );
+    let done = &h.state().lessons.progress.done;
+    assert!(
+        !done.contains(&"degradation".to_string())
+            && !done.contains(&"plain-vs-residual".to_string()),
+        "{done:?}"
+    );
+    // The same runs, tagged as lesson 6's own, are its evidence.
+    let mine = vec![
+        tagged("plain-56", "plain-vs-residual", 0.80),
+        tagged("resnet-56", "plain-vs-residual", 0.05),
+    ];
+    h.state_mut().state.scheduler.restore(mine, vec![]);
+    h.run_steps(3);
+    h.get_by_label_contains("the shortcuts made it easier to optimise");
+    assert!(
+        h.state()
+            .lessons
+            .progress
+            .done
+            .contains(&"plain-vs-residual".to_string())
+    );
+}
+
+#[test]
+fn next_opens_a_lesson_at_its_top() {
+    let mut h = harness(app_at(2, 4));
+    h.run_steps(2);
+    // Read lesson 3 down to its end (the wheel over its text), then go on.
+    let over_text = h.get_by_label("▶ Try it").rect().center();
+    h.event(egui::Event::PointerMoved(over_text));
+    for _ in 0..40 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -200.0),
+            modifiers: egui::Modifiers::NONE,
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+        });
+        h.step();
+    }
+    h.run_steps(3);
+    let scrolled = h.get_by_label("▶ Try it").rect();
+    assert!(
+        scrolled.max.y < 0.0 || scrolled.min.y > 900.0,
+        "the wheel scrolled: {scrolled:?}"
+    );
+    h.get_by_label("Next ▶").click();
+    h.run_steps(3);
+    // The new lesson's Try it is on screen without scrolling.
+    let try_it = h.get_by_label("▶ Try it").rect();
+    assert!(try_it.max.y < 900.0 && try_it.min.y > 0.0, "{try_it:?}");
+}

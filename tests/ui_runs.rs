@@ -163,6 +163,35 @@ fn a_restart_brings_back_the_runs_and_their_nets() {
     });
     same_curves(&h2.state().state.scheduler.histories(), &before);
     assert_eq!(logits_of(h2.state_mut(), 0), want);
+    // The trained nets came back with the data they trained on: Inspect and Landscape can
+    // look inside them at once.
+    assert!(
+        h2.state()
+            .state
+            .scheduler
+            .runs()
+            .iter()
+            .all(|r| r.model.is_some() && r.data.is_some()),
+        "{:?}",
+        h2.state().state.files.message
+    );
+    h2.get_by_label("Inspect").click();
+    step_until(&mut h2, 120, "Inspect to evaluate the restored pair", |a| {
+        a.inspect()
+            .nets
+            .iter()
+            .all(|n| n.as_ref().is_some_and(|n| n.evaluation().is_some()))
+    });
+    assert!(
+        h2.query_by_label_contains("Nothing to inspect yet")
+            .is_none()
+    );
+    h2.get_by_label("Landscape").click();
+    h2.run_steps(3);
+    assert!(h2.state().landscape().plain.is_some() && h2.state().landscape().residual.is_some());
+    assert!(h2.query_by_label_contains("has no trained net").is_none());
+    h2.get_by_label("Train").click();
+    h2.run_steps(2);
     assert!(
         h2.get_all_by_label("plain-8").count() > 0,
         "the run is listed"

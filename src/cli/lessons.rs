@@ -31,11 +31,32 @@ pub struct LessonsArgs {
     #[arg(long, num_args = 1..)]
     pub only: Vec<String>,
     /// A fixed step count per net instead of sizing by a speed probe.
-    #[arg(long, value_parser = super::flags::steps)]
+    #[arg(long, value_parser = super::flags::steps, conflicts_with = "at")]
     pub steps: Option<usize>,
+    /// Each lesson at the smallest or the largest step count of its `quick:` range instead of
+    /// sizing by a speed probe (what a slow and a fast machine get).
+    #[arg(long, value_enum)]
+    pub at: Option<At>,
     /// Seconds from the click within which the effect must show.
     #[arg(long, default_value_t = 60.0, value_parser = budget)]
     pub budget: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum At {
+    Min,
+    Max,
+}
+
+/// How `lesson`'s step budget is chosen under these flags.
+fn sizing(a: &LessonsArgs, lesson: &Lesson) -> Sizing {
+    let q = lesson.quick.clone().unwrap_or_default();
+    match (a.steps, a.at) {
+        (Some(n), _) => Sizing::Steps(n),
+        (None, Some(At::Min)) => Sizing::Steps(q.min_steps),
+        (None, Some(At::Max)) => Sizing::Steps(q.max_steps),
+        (None, None) => Sizing::Probe,
+    }
 }
 
 /// `--budget`: seconds, more than 0 and at most a day.
@@ -184,7 +205,6 @@ fn check_all(a: &LessonsArgs) -> Result<(), String> {
     } else {
         a.seeds.clone()
     };
-    let sizing = a.steps.map(Sizing::Steps).unwrap_or(Sizing::Probe);
     let lessons = picked(&a.only);
     if lessons.is_empty() {
         return Err("no lesson with a training Try it matches --only".into());
@@ -203,7 +223,7 @@ fn check_all(a: &LessonsArgs) -> Result<(), String> {
         let mut runs = Vec::new();
         for &seed in &seeds {
             eprintln!("lesson {n} ({}), seed {seed}…", lesson.id);
-            let r = run_try(lesson, seed, sizing)?;
+            let r = run_try(lesson, seed, sizing(a, lesson))?;
             let surfaces = r
                 .landscape_secs
                 .map(|t| format!(" (surfaces {t:.1} s)"))

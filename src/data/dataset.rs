@@ -36,6 +36,22 @@ pub struct Split {
 }
 
 impl Split {
+    /// The first `k` samples of each of `classes` classes, in order (`len` values per image).
+    pub fn first_per_class(&self, classes: usize, k: usize, len: usize) -> Split {
+        let mut seen = vec![0usize; classes.max(1)];
+        let mut out = Split::default();
+        for (i, &l) in self.labels.iter().enumerate() {
+            let c = &mut seen[(l as usize).min(classes.saturating_sub(1))];
+            *c += 1;
+            if *c <= k {
+                out.images
+                    .extend_from_slice(&self.images[i * len..(i + 1) * len]);
+                out.labels.push(l);
+            }
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.labels.len()
     }

@@ -60,8 +60,8 @@ pub fn open_folder(dir: &Path) -> Result<OpenedRun, String> {
     let h = &run.history.hyper;
     let initial = landscape::initial_weights(&run.spec, model.input_shape(), h.seed, h.model)
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let data = crate::data::load(&info.source, &info.options, &Progress::default())
-        .map_err(|e| format!("{}: its data set: {e}", dir.display()))?;
+    let data = crate::train::eval::reload(&info, &Progress::default())
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     let label = if run.history.label.is_empty() {
         run.spec.name.clone()
     } else {

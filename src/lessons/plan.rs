@@ -7,7 +7,7 @@
 //! The app and the `lessons --check` harness both go through here, so what the harness times is
 //! what the learner gets. Nothing here knows egui.
 use super::{Lesson, Quick, TryAction};
-use crate::data::{self, Dataset, LoadOptions, Progress, Source, Split};
+use crate::data::{self, Dataset, LoadOptions, Progress, Source};
 use crate::identity::{NetChoice, Preset};
 use crate::task;
 use crate::train::scheduler::TrainConfig;
@@ -150,7 +150,7 @@ impl Plan {
             .map_err(|e| format!("could not make the lesson's data set: {e}"))?;
         if let Some(k) = self.test_per_class {
             let len = ds.image_len();
-            ds.test = first_per_class(&ds.test, ds.classes.len(), k, len);
+            ds.test = ds.test.first_per_class(ds.classes.len(), k, len);
         }
         if self.size == Size::Quick {
             ds.name = format!(
@@ -249,22 +249,6 @@ fn quick_hyper(q: &Quick, seed: u64) -> Hyper {
         warmup_steps: q.warmup,
         ..Hyper::default()
     }
-}
-
-/// The first `k` samples of each class, in order.
-fn first_per_class(s: &Split, classes: usize, k: usize, len: usize) -> Split {
-    let mut seen = vec![0usize; classes.max(1)];
-    let mut out = Split::default();
-    for (i, &l) in s.labels.iter().enumerate() {
-        let c = &mut seen[(l as usize).min(classes.saturating_sub(1))];
-        *c += 1;
-        if *c <= k {
-            out.images
-                .extend_from_slice(&s.images[i * len..(i + 1) * len]);
-            out.labels.push(l);
-        }
-    }
-    out
 }
 
 /// Seconds per training step of each net of the plan, measured side by side as they will run.
@@ -447,6 +431,7 @@ pub fn prepare(lesson: &Lesson, size: Size, seed: u64, sizing: Sizing) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Split;
 
     #[test]
     fn makespan_schedules_in_order() {
@@ -461,7 +446,7 @@ mod tests {
             images: (0..12).collect(),
             labels: vec![0, 1, 0, 1, 0, 1],
         };
-        let t = first_per_class(&s, 2, 2, 2);
+        let t = s.first_per_class(2, 2, 2);
         assert_eq!(t.labels, [0, 1, 0, 1]);
         assert_eq!(t.images, [0, 1, 2, 3, 4, 5, 6, 7]);
     }

@@ -565,6 +565,29 @@ pub fn prepare(ds: &mut Dataset, info: &DataInfo) -> Result<Vec<String>, String>
     Ok(warnings)
 }
 
+/// The data set a run trained on, as its `DataInfo` records it: loaded with its options,
+/// normalised as the net saw it, and with the test split trimmed to the first images of each
+/// class when the run had fewer (a lesson's Try it keeps a few per class). Slow: a background
+/// task's work. The error names the data set and where it was.
+pub fn reload(info: &DataInfo, progress: &crate::data::Progress) -> Result<Dataset, String> {
+    let opts = load_options(info, &info.source);
+    let mut ds = crate::data::load(&info.source, &opts, progress).map_err(|e| {
+        format!(
+            "its data set {} ({}) could not be loaded: {e}",
+            info.name, info.source
+        )
+    })?;
+    prepare(&mut ds, info).map_err(|e| format!("{}: {e}", info.source))?;
+    let classes = ds.classes.len().max(1);
+    if ds.test.len() > info.test_len && info.test_len.is_multiple_of(classes) {
+        let len = ds.image_len();
+        ds.test = ds
+            .test
+            .first_per_class(classes, info.test_len / classes, len);
+    }
+    Ok(ds)
+}
+
 /// Several nets' predictions on the same images as one CSV: `image,true class`, then per net
 /// `<label> predicted,<label> confidence`. Rows follow the first net's predictions.
 pub fn side_by_side_csv(names: &[String], nets: &[(String, &Evaluation)]) -> String {

@@ -60,6 +60,8 @@ pub struct Persisted {
     /// data folder, or where they were saved to or opened from), reopened at the next start.
     pub runs: Vec<PathBuf>,
     pub inspect_page: InspectPage,
+    /// The data set the Data tab had loaded (reloaded at start; the built-in set if it fails).
+    pub data_source: Option<(Source, LoadOptions)>,
 }
 
 impl Default for Persisted {
@@ -79,6 +81,7 @@ impl Default for Persisted {
             run_path: String::new(),
             runs: Vec::new(),
             inspect_page: InspectPage::default(),
+            data_source: None,
         }
     }
 }
@@ -119,7 +122,8 @@ pub struct ResNetLabApp {
     pub sizing: Sizing,
     /// Replaces a lesson's `landscape:` line (tests use a tiny grid).
     pub landscape_override: Option<LandscapeQuick>,
-    pending_builtin: bool,
+    /// The data set to load on the first frame (the last session's, else the built-in set).
+    pending_data: Option<(Source, LoadOptions)>,
     /// Run folders to reopen on the first frame (the last session's runs).
     pending_runs: Option<Vec<PathBuf>>,
     applied_style: Option<(bool, f32)>,
@@ -149,7 +153,7 @@ impl ResNetLabApp {
             undo: None,
             sizing: Sizing::Probe,
             landscape_override: None,
-            pending_builtin: false,
+            pending_data: None,
             pending_runs: Some(p.runs),
             applied_style: None,
             quit_at: None,
@@ -165,8 +169,9 @@ impl ResNetLabApp {
             .unwrap_or_default();
         setup_fonts(&cc.egui_ctx);
         let data_dir = eframe::storage_dir("ResNet Lab").map(|d| d.join("runs"));
+        let data = p.data_source.clone();
         let mut app = Self::from_persisted(p, data_dir);
-        app.pending_builtin = true;
+        app.pending_data = Some(data.unwrap_or_else(|| (Source::Builtin, LoadOptions::default())));
         app.quit_at = quit_after
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| Instant::now() + Duration::from_secs_f64(s));
@@ -192,7 +197,7 @@ impl ResNetLabApp {
         data.first_load_done = true;
         self.state.data_info = Some(DataInfo::new(Source::Builtin, LoadOptions::default(), &ds));
         self.state.dataset = Some(ds);
-        self.pending_builtin = false;
+        self.pending_data = None;
         self
     }
 
@@ -253,6 +258,11 @@ impl ResNetLabApp {
                 .filter_map(|r| r.dir.clone())
                 .collect(),
             inspect_page: self.inspect().page,
+            data_source: self
+                .data()
+                .loaded
+                .as_ref()
+                .map(|l| (l.source.clone(), l.options.clone())),
         }
     }
 
@@ -556,14 +566,19 @@ impl ResNetLabApp {
     fn frame(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         self.apply_style(&ctx);
-        if self.pending_builtin {
-            self.pending_builtin = false;
+        if let Some((source, opts)) = self.pending_data.take() {
             let data = self.data_mut();
-            let opts = LoadOptions {
-                max_per_class: data.form.options().max_per_class,
-                ..Default::default()
-            };
-            data.start_load(Source::Builtin, opts, &ctx);
+            if source == Source::Builtin {
+                let opts = LoadOptions {
+                    max_per_class: data.form.options().max_per_class,
+                    ..Default::default()
+                };
+                data.start_load(Source::Builtin, opts, &ctx);
+            } else {
+                // The last session's data set; the built-in set if it is gone.
+                data.fall_back_to_builtin = true;
+                data.start_load(source, opts, &ctx);
+            }
         }
         if let Some(runs) = self.pending_runs.take() {
             let wake = self.state.wake(&ctx);

@@ -81,8 +81,13 @@ pub struct DataView {
     browsing: Slot<Option<PathBuf>>,
     pub loaded: Option<Loaded>,
     pub message: Option<String>,
-    /// The start-up load of the built-in set is done: later loads are the learner's choice.
+    /// The start-up load is done: later loads are the learner's choice.
     pub first_load_done: bool,
+    /// The load under way reopens the last session's data set: if it fails, say so and load
+    /// the built-in set instead.
+    pub fall_back_to_builtin: bool,
+    /// That fallback is due.
+    reload_builtin: bool,
 }
 
 impl DataView {
@@ -145,28 +150,30 @@ impl DataView {
         }
         let result = self.loading.as_mut().and_then(|l| l.job.poll())?;
         let loading = self.loading.take()?;
-        let result = match result {
-            Ok(r) => r,
-            Err(e) => {
-                self.message = Some(format!("Could not load the data set: {e}"));
-                return None;
-            }
-        };
-        match result {
-            Ok(ds) => {
+        let fall_back = std::mem::take(&mut self.fall_back_to_builtin);
+        let failed = match result {
+            Ok(Ok(ds)) => {
                 let ds = Arc::new(ds);
                 self.set_loaded(loading.source, loading.options, ds.clone());
-                Some(ds)
+                return Some(ds);
             }
-            Err(DataError::Cancelled) => {
+            Ok(Err(DataError::Cancelled)) => {
                 self.message = Some("Loading was cancelled.".into());
-                None
+                return None;
             }
-            Err(e) => {
-                self.message = Some(format!("Could not load the data set: {e}"));
-                None
-            }
-        }
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e,
+        };
+        self.message = Some(if fall_back {
+            self.reload_builtin = true;
+            format!(
+                "The data set of your last session, {}, could not be loaded again ({failed}); the built-in shapes are loaded instead.",
+                loading.source
+            )
+        } else {
+            format!("Could not load the data set: {failed}")
+        });
+        None
     }
 
     fn browse(&mut self, ctx: &egui::Context) {
@@ -363,8 +370,14 @@ impl View for DataView {
 
     /// A data set that finished loading becomes the one runs train on; once the learner loads
     /// one, a lesson's data set gives way to it.
-    fn poll(&mut self, state: &mut AppState, _ctx: &egui::Context) {
-        let Some(ds) = DataView::poll(self) else {
+    fn poll(&mut self, state: &mut AppState, ctx: &egui::Context) {
+        let loaded = DataView::poll(self);
+        if std::mem::take(&mut self.reload_builtin) {
+            let why = self.message.take();
+            self.start_load(Source::Builtin, LoadOptions::default(), ctx);
+            self.message = why;
+        }
+        let Some(ds) = loaded else {
             return;
         };
         let (source, options) = self

@@ -1,16 +1,54 @@
 //! Runs on disk from the app: Save runs / Open run for the learner's own folders, the app's own
 //! copy of every finished run (so a restart brings the runs back), and the restore at start.
 //! Every read and write runs as a background job; the UI only moves results in and out.
+use crate::data::Dataset;
 use crate::task::{Slot, Task, Wake};
+use crate::train::eval;
 use crate::train::run_dir::{self, SavedRun, Snapshot};
 use crate::train::{RunId, RunStore};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A reopened run, with the data set it trained on (or why that could not be loaded).
+pub struct Reopened {
+    pub run: SavedRun,
+    pub data: Result<Arc<Dataset>, String>,
+}
 
 /// What Save runs / Open run / the restore hand back.
 pub enum Done {
     Saved(Vec<PathBuf>),
-    Opened(Vec<SavedRun>),
-    Restored(Vec<Result<SavedRun, String>>),
+    Opened(Vec<Reopened>),
+    Restored(Vec<Result<Reopened, String>>),
+}
+
+/// Opens run folders with the data sets they trained on (runs of one data set share it), so
+/// Inspect and Landscape can look inside them at once. Slow: a background task's work.
+fn reopen(dirs: &[PathBuf]) -> Vec<Result<Reopened, String>> {
+    let mut loaded: Vec<(String, Result<Arc<Dataset>, String>)> = Vec::new();
+    dirs.iter()
+        .map(|d| {
+            let run = run_dir::open(d)?;
+            let data = match &run.history.data {
+                None => Err(format!(
+                    "{} does not record the data set it trained on",
+                    d.display()
+                )),
+                Some(info) => {
+                    let key = serde_json::to_string(info).unwrap_or_default();
+                    match loaded.iter().find(|(k, _)| *k == key) {
+                        Some((_, ds)) => ds.clone(),
+                        None => {
+                            let ds = eval::reload(info, &Default::default()).map(Arc::new);
+                            loaded.push((key, ds.clone()));
+                            ds
+                        }
+                    }
+                }
+            };
+            Ok(Reopened { run, data })
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -127,9 +165,8 @@ impl RunFiles {
         let folder = self.folder();
         self.message = None;
         self.manual.start("open runs", wake, move || {
-            let runs = run_folders(&folder)?
-                .iter()
-                .map(|d| run_dir::open(d))
+            let runs = reopen(&run_folders(&folder)?)
+                .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Done::Opened(runs))
         });
@@ -142,9 +179,7 @@ impl RunFiles {
         }
         self.manual
             .start("reopen the last session's runs", wake, move || {
-                Ok(Done::Restored(
-                    dirs.iter().map(|d| run_dir::open(d)).collect(),
-                ))
+                Ok(Done::Restored(reopen(&dirs)))
             });
     }
 
@@ -248,45 +283,77 @@ impl RunFiles {
             }
             Some(Ok(Done::Opened(runs))) => {
                 let n = runs.len();
-                for saved in runs {
-                    add_replacing(store, saved);
+                let mut no_data = Vec::new();
+                for r in runs {
+                    no_data.extend(add_replacing(store, r));
                 }
                 self.message = Some(format!(
-                    "Opened {n} run{} from {}.",
+                    "Opened {n} run{} from {}.{}",
                     if n == 1 { "" } else { "s" },
-                    self.folder().display()
+                    self.folder().display(),
+                    data_note(&no_data)
                 ));
             }
             Some(Ok(Done::Restored(results))) => {
                 let mut failed = Vec::new();
+                let mut no_data = Vec::new();
                 for r in results {
                     match r {
-                        Ok(saved) => add_replacing(store, saved),
+                        Ok(r) => no_data.extend(add_replacing(store, r)),
                         Err(e) => failed.push(e),
                     }
                 }
+                let mut msg = String::new();
                 if !failed.is_empty() {
-                    self.message = Some(format!(
-                        "Could not reopen {} run{} from the last session: {}",
+                    msg = format!(
+                        "Could not reopen {} run{} from the last session: {}.",
                         failed.len(),
                         if failed.len() == 1 { "" } else { "s" },
                         failed[0]
-                    ));
+                    );
+                }
+                msg.push_str(&data_note(&no_data));
+                if !msg.is_empty() {
+                    self.message = Some(msg.trim().to_string());
                 }
             }
         }
     }
 }
 
-/// Adds a reopened run, replacing a run opened earlier from the same folder.
-fn add_replacing(store: &mut RunStore, saved: SavedRun) {
+/// What the learner is told about runs whose data set could not be loaded (their curves and
+/// nets are back; Inspect and Landscape need the images).
+fn data_note(no_data: &[String]) -> String {
+    match no_data {
+        [] => String::new(),
+        [one] => format!(" {one}: Inspect and Landscape need it."),
+        [one, ..] => format!(
+            " {one} (and {} more): Inspect and Landscape need the data.",
+            no_data.len() - 1
+        ),
+    }
+}
+
+/// Adds a reopened run with its data set, replacing a run opened earlier from the same
+/// folder; returns why its data set is missing, if it is.
+fn add_replacing(store: &mut RunStore, r: Reopened) -> Option<String> {
     if let Some(old) = store
         .runs()
         .iter()
-        .find(|r| r.dir.as_deref() == Some(saved.dir.as_path()) && !r.is_live())
-        .map(|r| r.id)
+        .find(|x| x.dir.as_deref() == Some(r.run.dir.as_path()) && !x.is_live())
+        .map(|x| x.id)
     {
         store.remove(old);
     }
-    store.add_saved(saved);
+    let label = r.run.history.label.clone();
+    let id = store.add_saved(r.run);
+    match r.data {
+        Ok(ds) => {
+            if let Some(run) = store.get_mut(id) {
+                run.data = Some(ds);
+            }
+            None
+        }
+        Err(e) => Some(format!("{label}: {e}")),
+    }
 }

@@ -636,9 +636,7 @@ fn start_open(dir: PathBuf, wake: Wake) -> Task<Candidate> {
             run.history.data.clone().ok_or_else(|| {
                 format!("{} does not record the data it trained on", dir.display())
             })?;
-        let opts = eval::load_options(&info, &info.source);
-        let mut ds = crate::data::load(&info.source, &opts, p).map_err(|e| e.to_string())?;
-        eval::prepare(&mut ds, &info).map_err(|e| format!("{}: {e}", info.source))?;
+        let ds = eval::reload(&info, p)?;
         if let Some(why) = eval::mismatch(&model, &ds) {
             return Err(why);
         }
