@@ -126,9 +126,22 @@ fn a_stopped_run_is_compared_at_an_equal_step_or_not_at_all() {
     assert!(o.message.contains("At step 60"), "{}", o.message);
     deep.step_err.resize(200, 0.9);
     deep.step_loss.resize(200, 2.3);
-    let o = check::evaluate(Check::Degradation, &[shallow, deep]).unwrap();
+    let o = check::evaluate(Check::Degradation, &[shallow.clone(), deep.clone()]).unwrap();
     assert!(o.passed, "{}", o.message);
     assert!(o.figure.ends_with("@ step 200"), "{}", o.figure);
+    // Runs stopped at step 125: the sentence says they were stopped there.
+    for h in [&mut shallow, &mut deep] {
+        h.step_err.truncate(125);
+        h.step_loss.truncate(125);
+        h.status = RunStatus::Stopped;
+    }
+    let o = check::evaluate(Check::Degradation, &[shallow, deep]).unwrap();
+    assert!(
+        o.message
+            .contains("At step 125 (both were stopped there, short of their budget)"),
+        "{}",
+        o.message
+    );
 }
 
 #[test]
@@ -303,14 +316,16 @@ fn the_bowl_check_judges_only_complete_surfaces_of_a_finished_pair() {
         "{}",
         o.figure
     );
-    // No surfaces yet, or the runs-only entry point: missing, in words.
+    // No surfaces, and nothing computing them (a restart, say): missing, in words, and never
+    // "waiting" for a job that is not there.
     for o in [
         check::evaluate_with(Check::Bowl, &pair, None).unwrap(),
         check::evaluate(Check::Bowl, &pair).unwrap(),
     ] {
         assert!(!o.passed && o.figure.is_empty(), "{}", o.message);
         assert!(
-            o.message.contains("Waiting for the surfaces"),
+            o.message.contains("have not been computed in this session")
+                && !o.message.contains("Waiting"),
             "{}",
             o.message
         );

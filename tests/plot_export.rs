@@ -90,11 +90,31 @@ fn charts_from_histories() {
 }
 
 #[test]
+fn heatmaps_side_by_side_share_one_colour_scale() {
+    let grid = |name: &str, lo: f64, hi: f64| resnet_lab::plot::Grid {
+        name: name.into(),
+        rows: vec![vec![lo, hi]],
+        row_keys: vec![0.0],
+        scale: None,
+    };
+    // A residual net's norms span 1e-10..1, a plain net's 1e-3..1e4 (log10): alone, each would
+    // fill the whole colour ramp; together, the same colour is the same norm.
+    let mut grids = vec![grid("resnet-56", -10.0, 0.0), grid("plain-56", -3.0, 4.0)];
+    assert_eq!(grids[0].range(), Some((-10.0, 0.0)));
+    resnet_lab::plot::Grid::share_scale(&mut grids);
+    assert!(grids.iter().all(|g| g.range() == Some((-10.0, 4.0))));
+    let a = plot::grid_to_png(&grids[0], (400, 200)).unwrap();
+    let b = plot::grid_to_png(&grid("resnet-56", -10.0, 0.0), (400, 200)).unwrap();
+    assert_ne!(a, b, "the shared scale changes the picture");
+}
+
+#[test]
 fn heatmap_exports() {
     let g = resnet_lab::plot::Grid {
         name: "plain-8".into(),
         rows: vec![vec![-2.0, -1.0, 0.0], vec![-1.5, f64::NAN, 0.5]],
         row_keys: vec![0.0, 5.0],
+        scale: None,
     };
     let png = plot::grid_to_png(&g, (600, 400)).unwrap();
     let img = image::load_from_memory(&png).unwrap().to_rgb8();
@@ -371,6 +391,7 @@ fn heatmaps_have_axis_ticks_and_a_colour_bar() {
             })
             .collect(),
         row_keys: (0..30).map(|r| (r * 10) as f64).collect(),
+        scale: None,
     };
     let rows = plot::grid_row_ticks(&g, 6);
     assert!(rows.len() >= 2 && rows.len() <= 6, "{rows:?}");

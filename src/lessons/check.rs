@@ -172,11 +172,21 @@ fn at_equal_step(a: &RunHistory, b: &RunHistory) -> AtStep {
 }
 
 /// "at step 120" or "at the end (step 300)" when both ran their whole budget.
+/// "at the end (step 300)" when both ran their whole budget, "at step 120 (plain-56 was
+/// stopped there)" when one was stopped, else "at step 120".
 fn when(step: usize, a: &RunHistory, b: &RunHistory) -> String {
     if finished(a) && finished(b) && a.steps_done() == b.steps_done() {
-        format!("at the end (step {step})")
-    } else {
-        format!("at step {step}")
+        return format!("at the end (step {step})");
+    }
+    let stopped: Vec<&str> = [a, b]
+        .iter()
+        .filter(|h| h.status == RunStatus::Stopped && h.steps_done() == step)
+        .map(|h| h.label.as_str())
+        .collect();
+    match stopped.as_slice() {
+        [] => format!("at step {step}"),
+        [one] => format!("at step {step} ({one} was stopped there, short of its budget)"),
+        _ => format!("at step {step} (both were stopped there, short of their budget)"),
     }
 }
 

@@ -69,6 +69,7 @@ pub enum Diagram {
     ErrorVsDepth,
     GradientFlow,
     ResidualScaling,
+    LossSurface,
 }
 
 impl Diagram {
@@ -83,6 +84,7 @@ impl Diagram {
             "error-vs-depth" => Self::ErrorVsDepth,
             "gradient-flow" => Self::GradientFlow,
             "residual-scaling" => Self::ResidualScaling,
+            "loss-surface" => Self::LossSurface,
             _ => return None,
         })
     }

@@ -205,6 +205,7 @@ pub fn grad_heatmap(h: &RunHistory, max_rows: usize) -> Grid {
             .map(|s| s.values.iter().map(|v| log10(*v)).collect())
             .collect(),
         row_keys: picked.iter().map(|s| s.step as f64).collect(),
+        scale: None,
     }
 }
 

@@ -6,7 +6,7 @@
 //! with plotters, so colours and numbers agree. Pixels of a tile are computed here once.
 use super::png::{DrawResult, render};
 use super::{Chart, Family, Series, family_color, ramp};
-use crate::train::eval::{Confusion, FeatureMap, Filters, class_name};
+use crate::train::eval::{Confusion, FeatureMap, Filters, class_label};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -298,7 +298,7 @@ fn draw_matrix(m: &Matrix, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
     for (t, err) in errors.iter().enumerate().take(k as usize) {
         let y = y0 + t as i32 * cell;
         root.draw(&Text::new(
-            format!("{t} {}", class_name(&m.classes, t)),
+            class_label(&m.classes, t),
             (x0 - px(12.0), y + cell / 2),
             text_at(label_font, dark, HPos::Right, VPos::Center),
         ))?;

@@ -165,6 +165,9 @@ pub struct Grid {
     /// `rows[r][c]`: row = sample (step), column = layer.
     pub rows: Vec<Vec<f64>>,
     pub row_keys: Vec<f64>,
+    /// The colour scale's range when grids are shown side by side and must share one (see
+    /// [`Grid::share_scale`]); `None`: the grid's own range.
+    pub scale: Option<(f64, f64)>,
 }
 
 /// The ranges and ticks a chart is drawn with.
@@ -401,8 +404,14 @@ pub fn ramp(t: f32) -> [u8; 3] {
 }
 
 impl Grid {
-    /// Lowest and highest finite value.
+    /// The colour scale's range: the shared one when set, else the lowest and highest finite
+    /// value.
     pub fn range(&self) -> Option<(f64, f64)> {
+        self.scale.or_else(|| self.own_range())
+    }
+
+    /// Lowest and highest finite value.
+    pub fn own_range(&self) -> Option<(f64, f64)> {
         let vals = self
             .rows
             .iter()
@@ -415,5 +424,20 @@ impl Grid {
 
     pub fn slug(&self) -> String {
         Chart::new(&format!("gradient heatmap {}", self.name), "", "").slug()
+    }
+
+    /// Gives grids shown side by side one colour scale (the union of their ranges), so the same
+    /// colour means the same value in each.
+    pub fn share_scale(grids: &mut [Grid]) {
+        let all = grids.iter().filter_map(Grid::own_range).fold(
+            None,
+            |acc: Option<(f64, f64)>, (lo, hi)| match acc {
+                Some((a, b)) => Some((a.min(lo), b.max(hi))),
+                None => Some((lo, hi)),
+            },
+        );
+        for g in grids {
+            g.scale = all;
+        }
     }
 }

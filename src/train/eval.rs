@@ -174,6 +174,17 @@ impl Confusion {
 }
 
 /// A class's name, or its number when the names run out.
+/// A matrix row's label: "3 triangle", or only the name when it is the index itself (MNIST's
+/// "3"), never "3 3".
+pub fn class_label(names: &[String], k: usize) -> String {
+    let name = class_name(names, k);
+    if name == k.to_string() {
+        name
+    } else {
+        format!("{k} {name}")
+    }
+}
+
 pub fn class_name(names: &[String], k: usize) -> String {
     names
         .get(k)

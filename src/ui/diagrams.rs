@@ -8,10 +8,10 @@ struct Pen<'a> {
     r: Rect,
     fg: Color32,
     weak: Color32,
-    /// One hue per family, as on the plots: plain nets red, residual nets blue; a shallow plain
-    /// net is a lighter red than a deep one.
+    /// The plots' hues: the (shallowest) plain net red, a deeper plain net beside it orange,
+    /// the residual net blue.
     plain: Color32,
-    plain_shallow: Color32,
+    plain_deep: Color32,
     res: Color32,
 }
 
@@ -152,27 +152,20 @@ pub fn show(ui: &mut Ui, d: Diagram, height: f32) {
     let painter = ui.painter_at(rect);
     let dark = ui.visuals().dark_mode;
     let c = |rgb: [u8; 3]| Color32::from_rgb(rgb[0], rgb[1], rgb[2]);
-    // The plots' family colours, a shade lighter on a dark background.
-    let (deep, shallow, res) = if dark {
-        (
-            family_color(Family::Plain, 1, 3),
-            family_color(Family::Plain, 0, 3),
-            family_color(Family::Residual, 0, 3),
-        )
-    } else {
-        (
-            family_color(Family::Plain, 2, 3),
-            family_color(Family::Plain, 0, 3),
-            family_color(Family::Residual, 1, 3),
-        )
-    };
+    // The plots' colours for the first and second net of a family.
+    let _ = dark;
+    let (shallow, deep, res) = (
+        family_color(Family::Plain, 0, 2),
+        family_color(Family::Plain, 1, 2),
+        family_color(Family::Residual, 0, 1),
+    );
     let pen = Pen {
         p: &painter,
         r: rect.shrink(6.0),
         fg: ui.visuals().strong_text_color(),
         weak: ui.visuals().weak_text_color(),
-        plain: c(deep),
-        plain_shallow: c(shallow),
+        plain: c(shallow),
+        plain_deep: c(deep),
         res: c(res),
     };
     painter.rect_stroke(
@@ -191,7 +184,55 @@ pub fn show(ui: &mut Ui, d: Diagram, height: f32) {
         Diagram::ErrorVsDepth => error_vs_depth(&pen),
         Diagram::GradientFlow => gradient_flow(&pen),
         Diagram::ResidualScaling => residual_scaling(&pen),
+        Diagram::LossSurface => loss_surface(&pen),
     }
+}
+
+/// Two contour sketches side by side: the plain net's trained point (the cross) on a broad
+/// plateau with a narrow valley beside it, the residual net's at the bottom of nested rings.
+fn loss_surface(p: &Pen) {
+    let ring = |cx: f32, cy: f32, rx: f32, ry: f32, wobble: f32, c: Color32| {
+        let pts: Vec<Pos2> = (0..=48)
+            .map(|i| {
+                let t = i as f32 / 48.0 * std::f32::consts::TAU;
+                let w = 1.0 + wobble * (3.0 * t).sin();
+                p.at(cx + rx * w * t.cos(), cy + ry * w * t.sin())
+            })
+            .collect();
+        p.line(pts, c, 1.5);
+    };
+    let cross = |x: f32, y: f32| {
+        let a = p.at(x, y);
+        let d = 5.0;
+        p.line(vec![a - vec2(d, d), a + vec2(d, d)], p.fg, 2.0);
+        p.line(vec![a - vec2(d, -d), a + vec2(d, -d)], p.fg, 2.0);
+    };
+    // Plain: a wide flat region (few, far apart, broken lines) and a narrow, steep valley.
+    p.text(0.25, 0.07, "plain-56", 13.0, p.plain);
+    for (k, r) in [0.1f32, 0.17, 0.24].iter().enumerate() {
+        ring(
+            0.36,
+            0.55,
+            r * 0.35,
+            r * 0.9,
+            0.25 + 0.1 * k as f32,
+            p.plain,
+        );
+    }
+    p.line(
+        vec![p.at(0.05, 0.3), p.at(0.2, 0.36), p.at(0.18, 0.8)],
+        p.plain.gamma_multiply(0.6),
+        1.5,
+    );
+    cross(0.16, 0.52);
+    p.text(0.22, 0.92, "trained point on a plateau", 11.0, p.weak);
+    // Residual: nested closed rings around the trained point.
+    p.text(0.75, 0.07, "resnet-56", 13.0, p.res);
+    for r in [0.06f32, 0.12, 0.18, 0.24, 0.3] {
+        ring(0.75, 0.52, r * 0.62, r * 1.25, 0.0, p.res);
+    }
+    cross(0.75, 0.52);
+    p.text(0.75, 0.92, "trained point in a bowl", 11.0, p.weak);
 }
 
 fn depth_vs_accuracy(p: &Pen) {
@@ -225,16 +266,16 @@ fn training_curves(p: &Pen) {
         |x| 0.78 - 0.63 * (-(x - 0.1) * 6.0).exp(),
         0.1,
         0.95,
-        p.plain_shallow,
+        p.plain,
     );
     p.curve(
         |x| 0.5 - 0.35 * (-(x - 0.1) * 4.0).exp(),
         0.1,
         0.95,
-        p.plain,
+        p.plain_deep,
     );
-    p.text(0.8, 0.7, "shallow plain", 12.0, p.plain_shallow);
-    p.text(0.8, 0.42, "deep plain", 12.0, p.plain);
+    p.text(0.8, 0.7, "shallow plain", 12.0, p.plain);
+    p.text(0.8, 0.42, "deep plain", 12.0, p.plain_deep);
 }
 
 fn identity_stack(p: &Pen) {
@@ -384,7 +425,7 @@ fn gradient_flow(p: &Pen) {
             p.at(0.095, y),
             Align2::RIGHT_CENTER,
             label,
-            FontId::proportional(10.0),
+            FontId::proportional(12.0),
             p.weak,
         );
     }

@@ -304,7 +304,7 @@ pub fn heatmap(ui: &mut Ui, grid: &Grid, height: f32) -> Option<Kind> {
     let cols = grid.rows.iter().map(Vec::len).max().unwrap_or(0);
     let weak = ui.visuals().weak_text_color();
     let text = ui.visuals().text_color();
-    let font = egui::FontId::proportional(11.0);
+    let font = egui::FontId::proportional(12.0);
     // Room for the step labels on the left, layer labels below, and the colour bar on the right.
     let (left, bottom, bar_w) = (44.0, 30.0, 64.0);
     let (outer, resp) =

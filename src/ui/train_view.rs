@@ -646,8 +646,10 @@ impl TrainView {
                     behind(charts::activation_std(runs), ChartKind::ActivationStd),
                     h,
                 );
-                for r in runs {
-                    let grid = charts::grad_heatmap(r, 120);
+                // One colour scale for all of them: the same colour is the same norm.
+                let mut grids: Vec<_> = runs.iter().map(|r| charts::grad_heatmap(r, 120)).collect();
+                crate::plot::Grid::share_scale(&mut grids);
+                for grid in grids {
                     if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
                         let c = ui.ctx().clone();
                         self.exporter

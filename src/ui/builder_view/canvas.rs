@@ -164,7 +164,7 @@ impl BuilderView {
                 at(l.numbers[i]),
                 Align2::RIGHT_CENTER,
                 format!("{}", i + 1),
-                FontId::monospace(11.0),
+                FontId::monospace(12.0),
                 weak,
             );
         }

@@ -302,7 +302,7 @@ impl BuilderView {
                                 pos2(r.left(), rect.top() + 2.0),
                                 Align2::LEFT_TOP,
                                 name,
-                                FontId::proportional(11.0),
+                                FontId::proportional(12.0),
                                 weak,
                             );
                         }

@@ -4,7 +4,7 @@ use crate::data::Dataset;
 use crate::plot::inspect::{
     Matrix, Mosaic, Tile, Tone, cell_color, cell_share, image_tile, light_text_on,
 };
-use crate::train::eval::class_name;
+use crate::train::eval::{class_label, class_name};
 use egui::{Color32, Rect, Sense, Stroke, TextureHandle, TextureOptions, Ui, pos2, vec2};
 use std::collections::HashMap;
 
@@ -116,7 +116,7 @@ pub fn mosaic(ui: &mut Ui, tex: &mut Textures, key: &str, m: &Mosaic, tile_px: f
 
 /// Class names and numbers around a matrix.
 fn label_font() -> egui::FontId {
-    egui::FontId::proportional(11.5)
+    egui::FontId::proportional(12.0)
 }
 
 /// Side of a matrix cell that fits `width` points, or `None` when the matrix would be cramped.
@@ -191,7 +191,7 @@ pub fn matrix(
         painter.text(
             pos2(x0 - 6.0, y + cell / 2.0),
             egui::Align2::RIGHT_CENTER,
-            format!("{t} {}", class_name(&m.classes, t)),
+            class_label(&m.classes, t),
             small.clone(),
             v.text_color(),
         );

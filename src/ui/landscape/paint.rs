@@ -77,7 +77,7 @@ fn mark_label_rect(c: Pos2, size: Vec2, area: Rect, taken: &[Rect]) -> Rect {
 pub fn contour_panel(ui: &Ui, rect: Rect, plot: &ContourPlot, tex: Option<&TextureHandle>) {
     let painter = ui.painter_at(rect);
     let text = ui.visuals().text_color();
-    let small = FontId::proportional(11.0);
+    let small = FontId::proportional(12.0);
     painter.text(
         rect.center_top() + vec2(0.0, 2.0),
         Align2::CENTER_TOP,
@@ -239,7 +239,7 @@ pub fn color_bar(ui: &Ui, rect: Rect, levels: &Levels) {
             pos2(bar.right() + 6.0, y),
             Align2::LEFT_CENTER,
             levels.label(i),
-            FontId::proportional(11.0),
+            FontId::proportional(12.0),
             text,
         );
     }
@@ -284,7 +284,7 @@ pub fn scene_panel(ui: &Ui, rect: Rect, scene: &Scene) {
         } else {
             (f + (t - f) * 0.5 + vec2(0.0, 6.0), Align2::CENTER_TOP)
         };
-        painter.text(at, align, &a.label, FontId::proportional(11.0), text);
+        painter.text(at, align, &a.label, FontId::proportional(12.0), text);
     }
     let mut last = f32::INFINITY;
     for (at, label) in &scene.ticks {
@@ -298,7 +298,7 @@ pub fn scene_panel(ui: &Ui, rect: Rect, scene: &Scene) {
             p - vec2(7.0, 0.0),
             Align2::RIGHT_CENTER,
             label,
-            FontId::proportional(11.0),
+            FontId::proportional(12.0),
             text,
         );
     }
