@@ -237,6 +237,25 @@ fn every_net_gets_its_own_hue_warm_for_plain_cool_for_residual() {
 }
 
 #[test]
+fn notes_of_runs_stopped_side_by_side_do_not_overlap() {
+    let stopped = |name: &str, end: f64, y: f64| {
+        plot::Series::new(name, [200, 40, 40], vec![[0.0, 90.0], [end, y]])
+            .partial(format!("stopped at {end}/300"))
+    };
+    let mut c = plot::Chart::new("t", "step", "err");
+    c.series = vec![stopped("a", 261.0, 50.0), stopped("b", 263.0, 51.0)];
+    let view = c.view();
+    let notes = c.note_positions(&view);
+    assert_eq!(notes.len(), 2);
+    let gap = (notes[0].1[1] - notes[1].1[1]).abs();
+    assert!(gap >= 0.1 * (view.y.1 - view.y.0) - 1e-9, "{notes:?}");
+    // Far apart, each stays at its own last point.
+    c.series[1] = stopped("b", 100.0, 10.0);
+    let notes = c.note_positions(&c.view());
+    assert_eq!(notes, vec![(0, [261.0, 50.0]), (1, [100.0, 10.0])]);
+}
+
+#[test]
 fn legends_show_line_styles_and_incomplete_runs() {
     let mut h = run("plain-20", 20, false);
     h.grad_norms_init = vec![100.0, 10.0, 1.0, 0.1];

@@ -387,6 +387,8 @@ pub struct Prepared {
     pub data: Arc<Dataset>,
     /// Predicted run time, when the probe ran.
     pub estimate_secs: Option<f64>,
+    /// The lesson's target (its `quick:` seconds), when the probe sized the run.
+    pub target_secs: Option<f64>,
     pub speed: Option<Speed>,
 }
 
@@ -395,6 +397,15 @@ impl Prepared {
     pub fn describe(&self) -> String {
         let mut s = self.plan.describe(&self.data);
         match (self.estimate_secs, self.plan.size) {
+            // The smallest budget that shows the effect does not fit the lesson's minute here:
+            // say so rather than cut the run short.
+            (Some(t), _) if self.target_secs.is_some_and(|target| t > target * 1.2) => {
+                s += &format!(
+                    " (about {:.0} s on this machine: the smallest budget that shows the effect takes longer here than the lesson's {:.0} s)",
+                    t.ceil(),
+                    self.target_secs.unwrap_or(0.0)
+                )
+            }
             (Some(t), _) => s += &format!(" (about {:.0} s on this machine)", t.ceil()),
             (None, Size::Full) => s += " (the paper's settings: this takes minutes)",
             _ => {}
@@ -419,11 +430,13 @@ pub fn prepare(lesson: &Lesson, size: Size, seed: u64, sizing: Sizing) -> Result
             (plan.with_steps(steps), Some(t), Some(speed))
         }
     };
+    let target_secs = estimate_secs.map(|_| quick.seconds);
     let plan = plan.fit_epochs(data.train.len());
     Ok(Prepared {
         plan,
         data,
         estimate_secs,
+        target_secs,
         speed,
     })
 }

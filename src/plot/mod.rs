@@ -242,6 +242,45 @@ impl Chart {
 
     /// The ranges both the app and the export show: the data padded (see [`axis::range`]); an
     /// empty chart shows the range its data will use (0-100 for percentages).
+    /// Where each partial series' note goes, by series index: beside its last point, moved
+    /// apart vertically (by a tenth of the y range, at least) from the other notes near it in x,
+    /// so "stopped at 261/300" and "stopped at 263/300" never print over each other. Both the app
+    /// and the PNG place notes here.
+    pub fn note_positions(&self, view: &View) -> Vec<(usize, [f64; 2])> {
+        let (dx, dy) = (
+            (view.x.1 - view.x.0).abs() * 0.25,
+            (view.y.1 - view.y.0).abs() * 0.1,
+        );
+        let mut notes: Vec<(usize, [f64; 2])> = self
+            .series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, *s.points.last()?)).filter(|_| s.note().is_some()))
+            .collect();
+        // Highest first; each later note goes below any earlier one it would touch.
+        notes.sort_by(|a, b| b.1[1].total_cmp(&a.1[1]));
+        let mut placed: Vec<(usize, [f64; 2])> = Vec::new();
+        for (i, mut at) in notes {
+            while placed
+                .iter()
+                .any(|(_, p)| (p[0] - at[0]).abs() < dx && (p[1] - at[1]).abs() < dy)
+            {
+                at[1] -= dy;
+            }
+            placed.push((i, at));
+        }
+        placed.sort_by_key(|p| p.0);
+        placed
+    }
+
+    /// The note position of series `s` (one of this chart's), from [`Chart::note_positions`].
+    pub fn note_of(&self, notes: &[(usize, [f64; 2])], s: &Series) -> Option<[f64; 2]> {
+        notes
+            .iter()
+            .find(|(i, _)| std::ptr::eq(&self.series[*i], s))
+            .map(|n| n.1)
+    }
+
     pub fn view(&self) -> View {
         let percent = self.percent_y();
         match self.extent() {

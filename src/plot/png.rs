@@ -269,6 +269,7 @@ fn draw(chart: &Chart, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
         .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     let (x0, x1) = view.x;
+    let notes = chart.note_positions(&view);
     for s in chart.draw_order() {
         let reference = s.is_reference();
         let color = if reference {
@@ -313,7 +314,8 @@ fn draw(chart: &Chart, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
                 }
             }
         }
-        if let (Some(note), Some((_, last))) = (s.note(), pts.last()) {
+        if let (Some(note), Some(at)) = (s.note(), chart.note_of(&notes, s)) {
+            let last = &(at[0], at[1]);
             // The note beside the last point, on the side with room.
             let right_half = last.0 > (x0 + x1) / 2.0;
             let off = px(14.0) as i32;

@@ -553,10 +553,9 @@ impl ResNetLabApp {
             ctx.set_zoom_factor(self.scale);
             // No text below 12 px at 100%: egui's "small" style (captions, notes) is 9 px.
             ctx.all_styles_mut(|style| {
-                style.text_styles.insert(
-                    egui::TextStyle::Small,
-                    egui::FontId::proportional(12.0),
-                );
+                style
+                    .text_styles
+                    .insert(egui::TextStyle::Small, egui::FontId::proportional(12.0));
             });
             self.applied_style = Some((self.dark, self.scale));
         }

@@ -22,6 +22,18 @@ pub mod view;
 
 pub use app::ResNetLabApp;
 
+/// A line that is always there, with or without a notice in it: a transient notice ("Saved
+/// ...", a builder hint) must never push what is below it down under the pointer. Long text is
+/// cut to the line, whole on hover.
+pub fn notice_line(ui: &mut egui::Ui, text: Option<egui::RichText>) {
+    let t = text.unwrap_or_else(|| egui::RichText::new(" "));
+    let full = t.text().to_string();
+    let r = ui.add(egui::Label::new(t).truncate());
+    if full.trim().len() > 1 {
+        r.on_hover_text(full);
+    }
+}
+
 /// Opens the app window; `quit_after` closes it after that many seconds (smoke tests).
 pub fn run_native(quit_after: Option<f64>) -> Result<(), String> {
     // RESNET_LAB_WINDOW=1024x700 opens the window at that size (screenshots of small screens).

@@ -185,7 +185,12 @@ pub fn header(ui: &mut Ui, title: &str, has_data: bool, png_tip: &str) -> Option
     asked
 }
 
-fn add_series<'a>(p: &mut egui_plot::PlotUi<'a>, s: &Series, mid_x: f64) {
+fn add_series<'a>(
+    p: &mut egui_plot::PlotUi<'a>,
+    s: &Series,
+    mid_x: f64,
+    note_at: Option<[f64; 2]>,
+) {
     if s.points.is_empty() {
         return;
     }
@@ -229,7 +234,7 @@ fn add_series<'a>(p: &mut egui_plot::PlotUi<'a>, s: &Series, mid_x: f64) {
                 .filled(false),
         );
     }
-    if let (Some(note), Some(last)) = (s.note(), s.points.last()) {
+    if let (Some(note), Some(last)) = (s.note(), note_at) {
         let anchor = if last[0] > mid_x {
             egui::Align2::RIGHT_BOTTOM
         } else {
@@ -281,9 +286,10 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
         .x_axis_formatter(formatter(xl))
         .y_axis_formatter(formatter(yl));
     let mid_x = (view.x.0 + view.x.1) / 2.0;
+    let notes = chart.note_positions(&view);
     plot.show(ui, |p| {
         for s in chart.draw_order() {
-            add_series(p, s, mid_x);
+            add_series(p, s, mid_x, chart.note_of(&notes, s));
         }
     });
     if chart.is_empty() {

@@ -559,9 +559,12 @@ impl TrainView {
         if let Some(m) = &state.scheduler.message {
             ui.colored_label(ui.visuals().warn_fg_color, m);
         }
-        if let Some(n) = self.exporter.notice_text() {
-            ui.label(RichText::new(n).italics());
-        }
+        super::notice_line(
+            ui,
+            self.exporter
+                .notice_text()
+                .map(|n| RichText::new(n).italics()),
+        );
         if state.scheduler.runs().is_empty() {
             ui.label(
                 "Press ▶ Start to train the chosen nets side by side on the current data set.",

@@ -373,14 +373,15 @@ impl BuilderView {
             ui.separator();
             self.file_row(ui);
         });
-        if let Some(m) = &self.message {
+        let line = self.message.as_ref().map(|m| {
             let c = if m.error {
                 ui.visuals().error_fg_color
             } else {
                 ui.visuals().text_color()
             };
-            ui.label(RichText::new(&m.text).color(c));
-        }
+            RichText::new(&m.text).color(c)
+        });
+        crate::ui::notice_line(ui, line);
         ui.separator();
         match self.state.page {
             BuilderPage::Block => self.block_page(ui, &mut action),

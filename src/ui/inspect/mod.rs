@@ -533,9 +533,12 @@ impl InspectView {
         if let Some(m) = &self.message {
             ui.colored_label(ui.visuals().warn_fg_color, m);
         }
-        if let Some(n) = self.exporter.notice_text() {
-            ui.label(RichText::new(n).italics());
-        }
+        super::notice_line(
+            ui,
+            self.exporter
+                .notice_text()
+                .map(|n| RichText::new(n).italics()),
+        );
     }
 
     /// One test image of the shown data, normalised as the nets saw it, for the given slot.
