@@ -70,6 +70,303 @@ pub enum Control {
     Stop,
 }
 
+/// A net and its optimiser: the one training step that the training loop, `bench` and
+/// `dev-step` share (forward in train mode, cross-entropy, backward, the update), in two halves
+/// for callers that look at the gradients before the update.
+pub struct Trainer {
+    pub model: Model,
+    pub opt: Optimizer,
+}
+
+/// What one step's forward and backward pass found.
+pub struct Pass {
+    pub logits: Vec<f32>,
+    pub loss: f32,
+    /// Images of the batch classified wrongly.
+    pub wrong: usize,
+}
+
+impl Trainer {
+    pub fn new(model: Model, opt: Optimizer) -> Self {
+        Self { model, opt }
+    }
+
+    /// Forward and backward on one batch: the loss, and the gradients left in the model.
+    /// `Err(loss)` (and no backward pass) when the loss is not finite.
+    pub fn backward(&mut self, x: Vec<f32>, labels: &[usize]) -> Result<Pass, f32> {
+        let batch = labels.len();
+        let logits = self.model.forward(x, batch, true);
+        let (loss, dlogits, wrong) = cross_entropy(batch, self.model.classes(), &logits, labels);
+        if !loss.is_finite() {
+            return Err(loss);
+        }
+        self.model.zero_grad();
+        self.model.backward(dlogits);
+        Ok(Pass {
+            logits,
+            loss,
+            wrong,
+        })
+    }
+
+    /// The update with the gradients of the last [`Trainer::backward`].
+    pub fn update(&mut self, lr: f32) {
+        self.opt.step(&mut self.model, lr);
+    }
+
+    /// One training step: backward, then the update (none when the loss was not finite).
+    pub fn step(&mut self, x: Vec<f32>, labels: &[usize], lr: f32) -> Result<Pass, f32> {
+        let pass = self.backward(x, labels)?;
+        self.update(lr);
+        Ok(pass)
+    }
+}
+
+/// A training run in progress: the trainer, the data order, where it is in its budget. It
+/// advances one batch per [`Run::advance`], so a driver can train in slices (a UI frame, a
+/// browser worker's turn) or to the end ([`run`]).
+pub struct Run<'a> {
+    hyper: Hyper,
+    data: &'a Dataset,
+    trainer: Trainer,
+    batch: usize,
+    steps_per_epoch: usize,
+    total: usize,
+    order: Vec<usize>,
+    aug_rng: Rng64,
+    x: Vec<f32>,
+    labels: Vec<usize>,
+    started: Instant,
+    step: usize,
+    epoch: usize,
+    /// Batch within the epoch.
+    b: usize,
+    wrong: usize,
+    seen: usize,
+    loss_sum: f64,
+    ended: bool,
+}
+
+/// What [`Run::advance`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advance {
+    /// A step (or an epoch's end) happened; call again.
+    Continue,
+    /// The run ended (finished, stopped or diverged; its last event is out): take the model
+    /// with [`Run::into_model`].
+    Ended,
+}
+
+impl<'a> Run<'a> {
+    /// Builds the net and checks that it can train on `data` (validation, memory budget,
+    /// classes); every refusal goes to `emit` as `Failed`, and `None` comes back.
+    pub fn start(
+        net: &NetEntry,
+        hyper: &Hyper,
+        data: &'a Dataset,
+        emit: &mut dyn FnMut(Event),
+    ) -> Option<Run<'a>> {
+        let hyper = hyper.clone();
+        if let Err(e) = hyper.validate() {
+            emit(Event::Failed { reason: e });
+            return None;
+        }
+        // Before anything is allocated: a run that cannot fit says so instead of aborting.
+        if let Err(over) = super::budget::check(&net.label, &net.spec, &hyper, data) {
+            emit(Event::Failed {
+                reason: over.message(false),
+            });
+            return None;
+        }
+        let input = Shape::new(data.channels, data.height, data.width);
+        let mut model = match Model::new(&net.spec, input, hyper.seed, hyper.model) {
+            Ok(m) => m,
+            Err(e) => {
+                emit(Event::Failed {
+                    reason: e.to_string(),
+                });
+                return None;
+            }
+        };
+        if model.classes() != data.classes.len() {
+            emit(Event::Failed {
+                reason: format!(
+                    "the net ends in {} outputs but the data set has {} classes; set the last Linear layer to {}",
+                    model.classes(),
+                    data.classes.len(),
+                    data.classes.len()
+                ),
+            });
+            return None;
+        }
+        let n_train = data.train.len();
+        if n_train == 0 {
+            emit(Event::Failed {
+                reason: "the data set has no training images".into(),
+            });
+            return None;
+        }
+        let batch = hyper.batch.min(n_train);
+        let steps_per_epoch = n_train / batch;
+        let total = (steps_per_epoch * hyper.epochs).min(hyper.max_steps.unwrap_or(usize::MAX));
+        let flops = net.spec.infer(input).map(|i| i.flops).unwrap_or(0);
+        let weight_names = model.grad_norms().into_iter().map(|(n, _)| n).collect();
+        emit(Event::Started {
+            params: model.param_count(),
+            flops_per_image: flops,
+            steps_per_epoch,
+            total_steps: total,
+            weight_names,
+        });
+        let opt = Optimizer::new(hyper.optimizer_kind());
+        let aug_rng = Rng64::derive(hyper.seed, 7);
+        Some(Run {
+            data,
+            trainer: Trainer::new(model, opt),
+            batch,
+            steps_per_epoch,
+            total,
+            order: (0..n_train).collect(),
+            aug_rng,
+            x: Vec::new(),
+            labels: Vec::new(),
+            started: Instant::now(),
+            step: 0,
+            epoch: 0,
+            b: 0,
+            wrong: 0,
+            seen: 0,
+            loss_sum: 0.0,
+            ended: false,
+            hyper,
+        })
+    }
+
+    /// Steps done so far.
+    pub fn steps(&self) -> usize {
+        self.step
+    }
+
+    /// The net as training left it.
+    pub fn into_model(self) -> Model {
+        self.trainer.model
+    }
+
+    fn finish(&mut self, stopped: bool, emit: &mut dyn FnMut(Event)) -> Advance {
+        let wall = self.started.elapsed().as_secs_f64();
+        emit(Event::Finished {
+            steps: self.step,
+            wall_secs: wall,
+            img_per_sec: (self.step * self.batch) as f64 / wall.max(1e-9),
+            stopped,
+        });
+        self.ended = true;
+        Advance::Ended
+    }
+
+    /// One batch, or the test pass that ends an epoch, or the end. `poll` is called before each
+    /// step and may block (the worker uses that to pause) or stop the run.
+    pub fn advance(
+        &mut self,
+        poll: &mut dyn FnMut(&mut Hyper) -> Control,
+        emit: &mut dyn FnMut(Event),
+    ) -> Advance {
+        if self.ended {
+            return Advance::Ended;
+        }
+        if self.epoch >= self.hyper.epochs {
+            return self.finish(false, emit);
+        }
+        if self.b == 0 {
+            Rng64::derive(self.hyper.seed, 1000 + self.epoch as u64).shuffle(&mut self.order);
+        }
+        if self.b < self.steps_per_epoch && self.step < self.total {
+            if poll(&mut self.hyper) == Control::Stop {
+                return self.finish(true, emit);
+            }
+            let (b, batch) = (self.b, self.batch);
+            let idx = &self.order[b * batch..(b + 1) * batch];
+            let aug = (self.hyper.augment.pad_crop > 0 || self.hyper.augment.hflip)
+                .then_some(&self.hyper.augment);
+            self.data.batch(
+                SplitKind::Train,
+                idx,
+                aug,
+                &mut self.aug_rng,
+                &mut self.x,
+                &mut self.labels,
+            );
+            let probe = self.hyper.probe_every > 0 && self.step % self.hyper.probe_every == 0;
+            let t = &mut self.trainer;
+            t.model.set_probe(probe);
+            let pass = match t.backward(std::mem::take(&mut self.x), &self.labels) {
+                Ok(p) => p,
+                Err(loss) => {
+                    // The loss is not finite: the run ends here, the model as it was.
+                    emit(Event::Diverged {
+                        step: self.step,
+                        loss,
+                    });
+                    self.ended = true;
+                    return Advance::Ended;
+                }
+            };
+            if probe {
+                let norms = t.model.grad_norms().into_iter().map(|(_, v)| v).collect();
+                emit(Event::GradFlow {
+                    step: self.step,
+                    norms,
+                });
+                let taps = t.model.taps();
+                emit(Event::Activations {
+                    step: self.step,
+                    names: taps.iter().map(|t| t.name.clone()).collect(),
+                    means: taps.iter().map(|t| t.mean).collect(),
+                    stds: taps.iter().map(|t| t.std).collect(),
+                });
+            }
+            let lr = self.hyper.schedule.lr(
+                self.hyper.lr,
+                self.step,
+                self.total,
+                self.hyper.warmup_steps,
+            );
+            t.update(lr);
+            self.step += 1;
+            self.wrong += pass.wrong;
+            self.seen += batch;
+            self.loss_sum += pass.loss as f64 * batch as f64;
+            self.b += 1;
+            emit(Event::Step {
+                step: self.step,
+                epoch: self.epoch as f32 + self.b as f32 / self.steps_per_epoch as f32,
+                loss: pass.loss,
+                error: pass.wrong as f32 / batch as f32,
+                lr,
+            });
+            return Advance::Continue;
+        }
+        // The epoch is over (its batches, or the step budget).
+        if self.seen == 0 {
+            return self.finish(false, emit);
+        }
+        let (test_err, test_loss) = evaluate(&mut self.trainer.model, self.data, SplitKind::Test);
+        emit(Event::Epoch {
+            epoch: self.epoch + 1,
+            train_err: self.wrong as f32 / self.seen.max(1) as f32,
+            loss: (self.loss_sum / self.seen.max(1) as f64) as f32,
+            test_err,
+            test_loss,
+        });
+        self.epoch += 1;
+        self.b = 0;
+        self.wrong = 0;
+        self.seen = 0;
+        self.loss_sum = 0.0;
+        Advance::Continue
+    }
+}
+
 /// Trains one net on `data`; every observation goes to `emit`. `poll` is called before each step
 /// and may block (the worker uses that to pause).
 ///
@@ -82,142 +379,9 @@ pub fn run(
     poll: &mut dyn FnMut(&mut Hyper) -> Control,
     emit: &mut dyn FnMut(Event),
 ) -> Option<Model> {
-    let mut hyper = hyper.clone();
-    if let Err(e) = hyper.validate() {
-        emit(Event::Failed { reason: e });
-        return None;
-    }
-    // Before anything is allocated: a run that cannot fit says so instead of aborting.
-    if let Err(over) = super::budget::check(&net.label, &net.spec, &hyper, data) {
-        emit(Event::Failed {
-            reason: over.message(false),
-        });
-        return None;
-    }
-    let input = Shape::new(data.channels, data.height, data.width);
-    let mut model = match Model::new(&net.spec, input, hyper.seed, hyper.model) {
-        Ok(m) => m,
-        Err(e) => {
-            emit(Event::Failed {
-                reason: e.to_string(),
-            });
-            return None;
-        }
-    };
-    if model.classes() != data.classes.len() {
-        emit(Event::Failed {
-            reason: format!(
-                "the net ends in {} outputs but the data set has {} classes; set the last Linear layer to {}",
-                model.classes(),
-                data.classes.len(),
-                data.classes.len()
-            ),
-        });
-        return None;
-    }
-    let n_train = data.train.len();
-    if n_train == 0 {
-        emit(Event::Failed {
-            reason: "the data set has no training images".into(),
-        });
-        return None;
-    }
-    let batch = hyper.batch.min(n_train);
-    let steps_per_epoch = n_train / batch;
-    let total = (steps_per_epoch * hyper.epochs).min(hyper.max_steps.unwrap_or(usize::MAX));
-    let flops = net.spec.infer(input).map(|i| i.flops).unwrap_or(0);
-    let weight_names = model.grad_norms().into_iter().map(|(n, _)| n).collect();
-    emit(Event::Started {
-        params: model.param_count(),
-        flops_per_image: flops,
-        steps_per_epoch,
-        total_steps: total,
-        weight_names,
-    });
-
-    let mut opt = Optimizer::new(hyper.optimizer_kind());
-    let mut order: Vec<usize> = (0..n_train).collect();
-    let mut aug_rng = Rng64::derive(hyper.seed, 7);
-    let (mut x, mut labels) = (Vec::new(), Vec::new());
-    let started = Instant::now();
-    let mut step = 0;
-    let mut stopped = false;
-    'epochs: for epoch in 0..hyper.epochs {
-        Rng64::derive(hyper.seed, 1000 + epoch as u64).shuffle(&mut order);
-        let (mut wrong, mut seen, mut loss_sum) = (0usize, 0usize, 0.0f64);
-        for b in 0..steps_per_epoch {
-            if step >= total {
-                break;
-            }
-            if poll(&mut hyper) == Control::Stop {
-                stopped = true;
-                break 'epochs;
-            }
-            let idx = &order[b * batch..(b + 1) * batch];
-            let aug = (hyper.augment.pad_crop > 0 || hyper.augment.hflip).then_some(&hyper.augment);
-            data.batch(
-                SplitKind::Train,
-                idx,
-                aug,
-                &mut aug_rng,
-                &mut x,
-                &mut labels,
-            );
-            let probe = hyper.probe_every > 0 && step % hyper.probe_every == 0;
-            model.set_probe(probe);
-            let logits = model.forward(std::mem::take(&mut x), batch, true);
-            let (loss, dlogits, bad) = cross_entropy(batch, model.classes(), &logits, &labels);
-            if !loss.is_finite() {
-                emit(Event::Diverged { step, loss });
-                return Some(model);
-            }
-            model.zero_grad();
-            model.backward(dlogits);
-            if probe {
-                let norms = model.grad_norms().into_iter().map(|(_, v)| v).collect();
-                emit(Event::GradFlow { step, norms });
-                let taps = model.taps();
-                emit(Event::Activations {
-                    step,
-                    names: taps.iter().map(|t| t.name.clone()).collect(),
-                    means: taps.iter().map(|t| t.mean).collect(),
-                    stds: taps.iter().map(|t| t.std).collect(),
-                });
-            }
-            let lr = hyper.schedule.lr(hyper.lr, step, total, hyper.warmup_steps);
-            opt.step(&mut model, lr);
-            step += 1;
-            wrong += bad;
-            seen += batch;
-            loss_sum += loss as f64 * batch as f64;
-            emit(Event::Step {
-                step,
-                epoch: epoch as f32 + (b + 1) as f32 / steps_per_epoch as f32,
-                loss,
-                error: bad as f32 / batch as f32,
-                lr,
-            });
-        }
-        if seen == 0 {
-            break;
-        }
-        let (test_err, test_loss) = evaluate(&mut model, data, SplitKind::Test);
-        emit(Event::Epoch {
-            epoch: epoch + 1,
-            train_err: wrong as f32 / seen.max(1) as f32,
-            loss: (loss_sum / seen.max(1) as f64) as f32,
-            test_err,
-            test_loss,
-        });
-    }
-    let wall = started.elapsed().as_secs_f64();
-    emit(Event::Finished {
-        steps: step,
-        wall_secs: wall,
-        img_per_sec: (step * batch) as f64 / wall.max(1e-9),
-        stopped,
-    });
-    Some(model)
+    let mut r = Run::start(net, hyper, data, emit)?;
+    while r.advance(poll, emit) == Advance::Continue {}
+    Some(r.into_model())
 }
 
 /// Error and mean loss over a whole split in eval mode (running batch-norm statistics).
