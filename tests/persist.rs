@@ -380,6 +380,110 @@ fn trace_names_every_layer_and_ends_in_the_logits() {
     assert!(bn.iter().zip(relu).all(|(a, b)| *b == a.max(0.0)));
 }
 
+/// `relu_outputs` names each ReLU as the spec does, in forward order, lays it out NCHW and
+/// holds what the ReLU passed on, positive exactly where the backward pass lets the gradient
+/// through: a standalone ReLU's, one fused into a batch norm, one fused into a block's sum.
+/// Reading them changes no gradient.
+#[test]
+fn relu_outputs_are_what_each_relu_passed_on() {
+    let conv = |out| LayerSpec::Conv {
+        out,
+        k: 3,
+        stride: 1,
+        pad: 1,
+    };
+    let spec = NetSpec {
+        name: "relus".into(),
+        layers: vec![
+            conv(5),
+            LayerSpec::ReLU,
+            LayerSpec::BatchNorm,
+            LayerSpec::ReLU,
+            LayerSpec::Block(BlockSpec {
+                name: "block".into(),
+                body: vec![conv(5), LayerSpec::BatchNorm],
+                shortcut: Shortcut::Identity,
+                residual_scale: 1.0,
+            }),
+            LayerSpec::ReLU,
+            LayerSpec::GlobalAvgPool,
+            LayerSpec::Linear { out: 3 },
+        ],
+    };
+    // Not square, so a mix-up of height, width or layout shows.
+    let input = Shape::new(2, 6, 7);
+    // The block's body starts at zero, so its sum is its input.
+    let opts = ModelOptions {
+        zero_init_residual: true,
+    };
+    let n = 4;
+    let (x, y) = batch(n, input, 5);
+    let mut m = Model::new(&spec, input, 3, opts).unwrap();
+    let stem = m.trace(&x, n)[0].values.clone();
+    let logits = m.forward(x.clone(), n, true);
+    let relus = m.relu_outputs();
+    let info = spec.validate(input).unwrap();
+    let want: Vec<(&str, &str)> = info
+        .layers
+        .iter()
+        .filter(|l| l.kind == "ReLU")
+        .map(|l| (l.name.as_str(), l.key.as_str()))
+        .collect();
+    let got: Vec<(&str, &str)> = relus
+        .iter()
+        .map(|t| (t.name.as_str(), t.key.as_str()))
+        .collect();
+    assert_eq!(got, want);
+    for t in &relus {
+        assert_eq!(t.shape, Shape::new(5, 6, 7), "{}", t.name);
+        assert_eq!(t.values.len(), n * t.shape.len(), "{}", t.name);
+    }
+    let (relu1, bn_relu, block_relu) = (&relus[0].values, &relus[1].values, &relus[2].values);
+    let stem_relu: Vec<f32> = stem.iter().map(|v| v.max(0.0)).collect();
+    assert_eq!(
+        bits(relu1),
+        bits(&stem_relu),
+        "the standalone ReLU after the stem"
+    );
+    assert!(stem.iter().any(|&v| v < 0.0) && stem.iter().any(|&v| v > 0.0));
+    // Batch norm at gamma 1, beta 0: the ReLU output's standardised value, positive where it
+    // exceeds its channel's batch mean.
+    let hw = 6 * 7;
+    for ch in 0..5 {
+        let vals: Vec<f64> = (0..n)
+            .flat_map(|i| stem_relu[(i * 5 + ch) * hw..][..hw].iter())
+            .map(|&v| f64::from(v))
+            .collect();
+        let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+        let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
+        for i in 0..n {
+            for p in 0..hw {
+                let at = (i * 5 + ch) * hw + p;
+                let z = (f64::from(stem_relu[at]) - mean) / (var + 1e-5).sqrt();
+                let got = f64::from(bn_relu[at]);
+                assert!((got - z.max(0.0)).abs() < 1e-5, "channel {ch}, entry {at}");
+                if z.abs() > 1e-5 {
+                    assert_eq!(got > 0.0, z > 0.0, "channel {ch}, entry {at}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        bits(block_relu),
+        bits(bn_relu),
+        "the block adds a zero branch to its input"
+    );
+    // Reading them changed nothing: the same gradients as a model that never read them.
+    let (_, d, _) = loss::cross_entropy(n, 3, &logits, &y);
+    m.zero_grad();
+    m.backward(d.clone());
+    let mut plain = Model::new(&spec, input, 3, opts).unwrap();
+    assert_eq!(bits(&plain.forward(x, n, true)), bits(&logits));
+    plain.zero_grad();
+    plain.backward(d);
+    assert_eq!(m.grads(), plain.grads());
+}
+
 #[test]
 fn module_keys_are_unique_python_identifiers() {
     let block = |name: &str| {

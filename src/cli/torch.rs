@@ -95,9 +95,14 @@ pub struct DevStepArgs {
     /// (`trace.<layer key>`).
     #[arg(long)]
     pub trace: bool,
+    /// Also record every ReLU's output in each step's train-mode forward pass
+    /// (`relu<k>.<ReLU key>`, [N, C, H, W]; positive where its input was, the ReLU's discrete
+    /// choice), so PyTorch can replay each step layer by layer.
+    #[arg(long)]
+    pub relu_outputs: bool,
     /// Run folder to write: the net and its initial weights, plus oracle.safetensors with the
     /// results (logits, loss, grad.*, step_loss, state<k>.* and momentum<k>.* after step k,
-    /// after.*, eval_logits_init, eval_logits).
+    /// after.*, eval_logits_init, eval_logits; relu<k>.* with --relu-outputs).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -230,6 +235,16 @@ pub fn dev_step(a: DevStepArgs) -> Result<(), String> {
         for k in 0..a.steps {
             let (xb, yb) = batch(k);
             let logits = m.forward(xb, n, true);
+            if a.relu_outputs {
+                for t in m.relu_outputs() {
+                    let sh = t.shape;
+                    out.push(Tensor::f32(
+                        format!("relu{k}.{}", t.key),
+                        vec![n, sh.c, sh.h, sh.w],
+                        t.values,
+                    ));
+                }
+            }
             let (loss, d, _) = cross_entropy(n, classes, &logits, &yb);
             m.zero_grad();
             m.backward(d);

@@ -20,6 +20,7 @@ use super::spec::{LayerInfo, LayerSpec, NetSpec, Shape, Shortcut, SpecError};
 use crate::rng::Rng64;
 use std::sync::Arc;
 
+mod relus;
 mod state;
 pub use state::LayerOutput;
 
