@@ -296,7 +296,7 @@ impl<'a> Run<'a> {
                 &mut self.x,
                 &mut self.labels,
             );
-            let probe = self.hyper.probe_every > 0 && self.step % self.hyper.probe_every == 0;
+            let probe = self.hyper.probe_every > 0 && self.step.is_multiple_of(self.hyper.probe_every);
             let t = &mut self.trainer;
             t.model.set_probe(probe);
             let pass = match t.backward(std::mem::take(&mut self.x), &self.labels) {
