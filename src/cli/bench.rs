@@ -6,11 +6,11 @@
 //! hardware executes), and that rate as a fraction of this CPU's measured FMA peak on the
 //! threads used.
 use super::Arch;
-use crate::nn::ops::loss::cross_entropy;
 use crate::nn::ops::simd;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{Model, ModelOptions, Optimizer, OptimizerKind, Shape};
 use crate::rng::Rng64;
+use crate::train::trainer::Trainer;
 use clap::{Args, ValueEnum};
 use std::time::Instant;
 
@@ -97,33 +97,31 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         let mut model =
             Model::new(&spec, input, 0, ModelOptions::default()).expect("preset is valid");
         model.set_probe(a.probe);
-        let mut opt = Optimizer::new(OptimizerKind::Sgd {
+        let opt = Optimizer::new(OptimizerKind::Sgd {
             momentum: 0.9,
             weight_decay: 1e-4,
         });
+        // The training loop's own step (forward, loss, backward, update).
+        let mut t = Trainer::new(model, opt);
         let mut r = Rng64::new(0);
         let x: Vec<f32> = (0..a.batch * input.len()).map(|_| r.normal()).collect();
         let y: Vec<usize> = (0..a.batch).map(|_| r.below(10)).collect();
         let mut elapsed = 0.0;
         for step in 0..a.warmup + a.steps {
-            let t = Instant::now();
-            let logits = model.forward(x.clone(), a.batch, train);
+            let time = Instant::now();
             if train {
-                let (_, d, _) = cross_entropy(a.batch, 10, &logits, &y);
-                model.zero_grad();
-                model.backward(d);
-                if a.probe {
-                    std::hint::black_box(model.grad_norms());
+                if t.backward(x.clone(), &y).is_ok() && a.probe {
+                    std::hint::black_box(t.model.grad_norms());
                 }
-                opt.step(&mut model, 0.05);
+                t.update(0.05);
             } else {
-                std::hint::black_box(logits);
+                std::hint::black_box(t.model.forward(x.clone(), a.batch, false));
             }
             if step >= a.warmup {
-                elapsed += t.elapsed().as_secs_f64();
+                elapsed += time.elapsed().as_secs_f64();
             }
         }
-        (elapsed, model.param_count())
+        (elapsed, t.model.param_count())
     });
     let img_s = (a.steps * a.batch) as f64 / elapsed;
     // forward + backward is about three forward passes of arithmetic

@@ -2,12 +2,12 @@
 //! drive this engine on the same weights and batches as PyTorch.
 use super::{Arch, ShortcutArg};
 use crate::data::{LoadOptions, Source};
-use crate::nn::ops::loss::cross_entropy;
 use crate::nn::presets::{self, ShortcutOption};
 use crate::nn::{
     Model, ModelOptions, NetSpec, Optimizer, OptimizerKind, Shape, Tensor, TensorData,
 };
 use crate::train::safetensors::{decode, encode};
+use crate::train::trainer::Trainer;
 use crate::train::{DataInfo, Hyper, NetEntry, RunHistory, run_dir, torch_export};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -227,47 +227,50 @@ pub fn dev_step(a: DevStepArgs) -> Result<(), String> {
             vec![n, classes],
             m.forward(x0.clone(), n, false),
         ));
-        let mut opt = Optimizer::new(OptimizerKind::Sgd {
+        let opt = Optimizer::new(OptimizerKind::Sgd {
             momentum: a.momentum,
             weight_decay: a.wd,
         });
+        let mut t = Trainer::new(m, opt);
         let mut losses = Vec::new();
         for k in 0..a.steps {
             let (xb, yb) = batch(k);
-            let logits = m.forward(xb, n, true);
-            if a.relu_outputs {
-                for t in m.relu_outputs() {
-                    let sh = t.shape;
-                    out.push(Tensor::f32(
-                        format!("relu{k}.{}", t.key),
-                        vec![n, sh.c, sh.h, sh.w],
-                        t.values,
-                    ));
-                }
+            let mut relus = Vec::new();
+            let pass = t
+                .backward_with(xb, &yb, &mut |m| {
+                    if a.relu_outputs {
+                        relus = m.relu_outputs();
+                    }
+                })
+                .map_err(|loss| format!("the loss at step {k} is not finite ({loss})"))?;
+            for r in relus {
+                let sh = r.shape;
+                out.push(Tensor::f32(
+                    format!("relu{k}.{}", r.key),
+                    vec![n, sh.c, sh.h, sh.w],
+                    r.values,
+                ));
             }
-            let (loss, d, _) = cross_entropy(n, classes, &logits, &yb);
-            m.zero_grad();
-            m.backward(d);
             if k == 0 {
-                out.push(Tensor::f32("logits", vec![n, classes], logits));
-                out.push(Tensor::f32("loss", vec![], vec![loss]));
-                for g in m.grads() {
+                out.push(Tensor::f32("logits", vec![n, classes], pass.logits));
+                out.push(Tensor::f32("loss", vec![], vec![pass.loss]));
+                for g in t.model.grads() {
                     out.push(Tensor {
                         name: format!("grad.{}", g.name),
                         ..g
                     });
                 }
             }
-            losses.push(loss);
-            opt.step(&mut m, a.lr);
+            losses.push(pass.loss);
+            t.update(a.lr);
             // The state after each step, so each step can be checked from the same start.
-            for p in m.params() {
+            for p in t.model.params() {
                 out.push(Tensor {
                     name: format!("state{k}.{}", p.name),
                     ..p
                 });
             }
-            for (g, v) in m.grads().into_iter().zip(opt.momentum()) {
+            for (g, v) in t.model.grads().into_iter().zip(t.opt.momentum()) {
                 out.push(Tensor {
                     name: format!("momentum{k}.{}", g.name),
                     data: TensorData::F32(v.clone()),
@@ -275,6 +278,7 @@ pub fn dev_step(a: DevStepArgs) -> Result<(), String> {
                 });
             }
         }
+        let mut m = t.model;
         out.push(Tensor::f32("step_loss", vec![losses.len()], losses));
         for p in m.params() {
             out.push(Tensor {

@@ -94,8 +94,20 @@ impl Trainer {
     /// Forward and backward on one batch: the loss, and the gradients left in the model.
     /// `Err(loss)` (and no backward pass) when the loss is not finite.
     pub fn backward(&mut self, x: Vec<f32>, labels: &[usize]) -> Result<Pass, f32> {
+        self.backward_with(x, labels, &mut |_| {})
+    }
+
+    /// [`Trainer::backward`], with `inspect` shown the model between the forward and the
+    /// backward pass (`dev-step` reads the ReLU outputs there).
+    pub fn backward_with(
+        &mut self,
+        x: Vec<f32>,
+        labels: &[usize],
+        inspect: &mut dyn FnMut(&Model),
+    ) -> Result<Pass, f32> {
         let batch = labels.len();
         let logits = self.model.forward(x, batch, true);
+        inspect(&self.model);
         let (loss, dlogits, wrong) = cross_entropy(batch, self.model.classes(), &logits, labels);
         if !loss.is_finite() {
             return Err(loss);
@@ -296,7 +308,8 @@ impl<'a> Run<'a> {
                 &mut self.x,
                 &mut self.labels,
             );
-            let probe = self.hyper.probe_every > 0 && self.step.is_multiple_of(self.hyper.probe_every);
+            let probe =
+                self.hyper.probe_every > 0 && self.step.is_multiple_of(self.hyper.probe_every);
             let t = &mut self.trainer;
             t.model.set_probe(probe);
             let pass = match t.backward(std::mem::take(&mut self.x), &self.labels) {
