@@ -3,6 +3,8 @@
 //! The compute (`nn`), data (`data`) and experiment (`train`) modules know nothing of the UI.
 /// The block builder's logic: drafts, edits, fixes, exercises (no egui).
 pub mod builder;
+// The CLI and the desktop app need files, threads, signals and a window: not on wasm32 (yet).
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod data;
 /// What a net is, as types: identities, presets, choices, families (knows `nn` only).
@@ -19,5 +21,6 @@ pub mod rng;
 pub mod task;
 pub mod train;
 /// The egui desktop app.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod ui;
 pub mod util;

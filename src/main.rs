@@ -1,6 +1,14 @@
+// wasm32 has neither a command line nor a window (the library is the browser's entry point);
+// there the binary is an empty `main`, so that `cargo test --target wasm32-unknown-unknown` builds.
+#[cfg(not(target_arch = "wasm32"))]
 use clap::Parser;
+#[cfg(not(target_arch = "wasm32"))]
 use resnet_lab::cli::{self, Cli};
 
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Parser, Debug)]
 #[command(
     name = "resnet-lab",
@@ -16,6 +24,7 @@ struct Args {
     cli: Cli,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     let args = Args::parse();
     match args.cli.command {

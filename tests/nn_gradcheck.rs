@@ -1,9 +1,12 @@
-//! Every hand-written backward pass against central finite differences.
+//! Every hand-written backward pass against central finite differences (also under wasm32 in
+//! Node, through tests/wasm_kernels.rs).
 use resnet_lab::nn::ops::loss;
 use resnet_lab::nn::ops::reference::{batchnorm, conv, linear, pool, relu, shortcut};
 use resnet_lab::nn::presets;
 use resnet_lab::nn::{BlockSpec, LayerSpec, Model, ModelOptions, NetSpec, Shape, Shortcut};
 use resnet_lab::rng::Rng64;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn randn(n: usize, seed: u64) -> Vec<f32> {
     let mut r = Rng64::new(seed);

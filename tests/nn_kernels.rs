@@ -4,12 +4,17 @@
 //! Errors are measured as max |fast - f64| / max |f64| and printed (`cargo test --test
 //! nn_kernels -- --nocapture`); the bound is far below the 1e-4 at which the project compares
 //! with PyTorch.
+//!
+//! The same tests run under wasm32 in Node, on the SIMD128 and portable paths, through
+//! tests/wasm_kernels.rs (see the README).
 use resnet_lab::nn::ops::conv::{self, Algo, ConvGeom};
 use resnet_lab::nn::ops::reference;
 use resnet_lab::nn::ops::simd::{self, Isa};
 use resnet_lab::nn::ops::tensor::{PreOp, Tensor, materialize, pad_channels};
-use resnet_lab::nn::ops::{bn, eltwise, linear};
+use resnet_lab::nn::ops::{bn, eltwise, gemm, linear};
 use resnet_lab::rng::Rng64;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn randn(n: usize, seed: u64) -> Vec<f32> {
     let mut r = Rng64::new(seed);
@@ -181,6 +186,82 @@ const GEOMS: &[(usize, usize, usize, usize, usize, usize, usize)] = &[
     (3, 7, 6, 5, 5, 2, 2),
     (2, 5, 4, 3, 2, 1, 0),
 ];
+
+#[test]
+fn gemm_matches_a_naive_product_for_awkward_shapes_on_every_path() {
+    // Shapes straddle every block size and partial vector; A is read both row-major and
+    // transposed; C has a row stride wider than n.
+    for isa in paths() {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (7, 8, 3),
+            (9, 16, 16),
+            (13, 24, 5),
+            (6, 40, 9),
+            (17, 64, 33),
+            (5, 72, 2),
+            (3, 130, 7),
+            (4, 5, 0),
+            // Every remainder of 4 lanes (SIMD128), 8 and 16 as well.
+            (5, 7, 4),
+            (11, 23, 6),
+            (4, 27, 3),
+        ] {
+            for transposed in [false, true] {
+                let (ars, acs) = if transposed { (1, m + 1) } else { (k + 2, 1) };
+                let alen = m * ars + k * acs + 1;
+                let a: Vec<f32> = (0..alen)
+                    .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+                    .collect();
+                let brs = n + 3;
+                let b: Vec<f32> = (0..k * brs + n)
+                    .map(|i| ((i * 53 % 97) as f32) / 48.0 - 1.0)
+                    .collect();
+                let crs = n + 1;
+                for accumulate in [false, true] {
+                    let mut c: Vec<f32> = (0..m * crs).map(|i| i as f32 * 0.01).collect();
+                    let before = c.clone();
+                    gemm::checked(
+                        isa,
+                        (m, n, k),
+                        &a,
+                        (ars, acs),
+                        &b,
+                        brs,
+                        &mut c,
+                        crs,
+                        accumulate,
+                    );
+                    for i in 0..m {
+                        for j in 0..crs {
+                            let got = c[i * crs + j];
+                            if j >= n {
+                                assert_eq!(
+                                    got,
+                                    before[i * crs + j],
+                                    "{isa}: padding column written"
+                                );
+                                continue;
+                            }
+                            let mut want = if accumulate {
+                                before[i * crs + j] as f64
+                            } else {
+                                0.0
+                            };
+                            for p in 0..k {
+                                want += a[i * ars + p * acs] as f64 * b[p * brs + j] as f64;
+                            }
+                            assert!(
+                                (got as f64 - want).abs() < 1e-4 * (1.0 + want.abs()),
+                                "{isa} m={m} n={n} k={k} t={transposed} acc={accumulate} ({i},{j}): {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 #[test]
 fn conv_algorithm_follows_the_products_each_tile_size_needs() {
@@ -624,6 +705,48 @@ fn residual_join_shortcuts_masks_pool_and_linear_match_the_reference() {
         assert_close(&format!("{isa} linear dw"), &dw, &to64(&dwr), 1e-5);
         assert_close(&format!("{isa} linear db"), &db, &to64(&dbr), 1e-5);
     }
+}
+
+#[test]
+fn the_dispatch_lists_every_path_and_simd128_only_in_wasm_builds() {
+    assert_eq!(
+        Isa::ALL.map(Isa::name),
+        ["avx512", "avx2", "simd128", "portable"]
+    );
+    for isa in Isa::ALL {
+        assert_eq!(Isa::parse(isa.name()), Some(isa));
+        assert!(isa.lanes().is_power_of_two() && isa.lanes() <= 16, "{isa}");
+    }
+    assert_eq!(Isa::Simd128.lanes(), 4);
+    let all = simd::available();
+    assert_eq!(all.first(), Some(&simd::detect()), "best path first");
+    assert_eq!(all.last(), Some(&Isa::Portable), "portable is always there");
+    let wasm_simd = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+    assert_eq!(all.contains(&Isa::Simd128), wasm_simd, "{all:?}");
+    if cfg!(target_arch = "wasm32") {
+        assert!(
+            !all.contains(&Isa::Avx2) && !all.contains(&Isa::Avx512),
+            "{all:?}"
+        );
+    }
+    // Every listed path runs a kernel (a product through the dispatcher).
+    for &isa in &all {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let b = [1.0, 0.5, -1.0, 2.0, 0.0, 1.0];
+        let mut c = [0.0; 4];
+        gemm::checked(isa, (2, 2, 3), &a, (3, 1), &b, 2, &mut c, 2, false);
+        assert_eq!(c, [-1.0, 7.5, -1.0, 18.0], "{isa}");
+    }
+    // A path this build lacks falls back to the next one down that it has.
+    let (isa, note) = simd::resolve(Some("simd128"));
+    if wasm_simd {
+        assert_eq!((isa, note), (Isa::Simd128, None));
+    } else {
+        assert_eq!(isa, Isa::Portable);
+        assert!(note.unwrap().contains("lacks simd128"));
+    }
+    let (_, note) = simd::resolve(Some("neon"));
+    assert!(note.unwrap().contains("avx512, avx2, simd128, portable"));
 }
 
 #[test]

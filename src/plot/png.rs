@@ -8,14 +8,16 @@ use super::axis::{self, Scale, Tick};
 use super::{Chart, Grid, LegendEntry, Marker, REFERENCE_ALPHA, faint, ramp};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
-use std::sync::Once;
 
 pub const DEFAULT_SIZE: (u32, u32) = (1600, 1000);
 
 const WHITE_RGB: [u8; 3] = [255, 255, 255];
 
+/// On wasm32 plotters draws text with the browser's canvas fonts instead (nothing to register).
+#[cfg(not(target_arch = "wasm32"))]
 fn ensure_fonts() {
+    use plotters::style::{FontStyle, register_font};
+    use std::sync::Once;
     static FONTS: Once = Once::new();
     FONTS.call_once(|| {
         for family in ["sans-serif", "serif", "monospace"] {
@@ -43,6 +45,7 @@ pub(super) fn render(
     draw: impl FnOnce(&mut [u8], (u32, u32)) -> DrawResult,
 ) -> Result<Vec<u8>, String> {
     let (w, h) = (size.0.clamp(200, 8000), size.1.clamp(150, 8000));
+    #[cfg(not(target_arch = "wasm32"))]
     ensure_fonts();
     let mut buf = vec![255u8; (w * h * 3) as usize];
     draw(&mut buf, (w, h)).map_err(|e| format!("could not draw the {what}: {e}"))?;

@@ -8,7 +8,6 @@
 //! caller derives from what it expects (a header, a record size, a sane maximum).
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::write::kind_of;
@@ -26,10 +25,11 @@ pub fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     if !m.is_file() {
         return Err(not_regular(m.file_type()));
     }
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
+    let mut opts = fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK | libc::O_CLOEXEC);
+    let f = opts.open(path)?;
     let m = f.metadata()?;
     if !m.is_file() {
         return Err(not_regular(m.file_type()));

@@ -1,9 +1,14 @@
-//! Runtime SIMD dispatch: one kernel source, three instruction sets.
+//! Runtime SIMD dispatch: one kernel source, four instruction sets.
 //!
 //! Kernels are written once as `impl Kernel` whose `run::<S: Simd>` is `#[inline(always)]`;
 //! [`dispatch`] calls it through a `#[target_feature]` function per path, so the whole kernel is
 //! compiled with AVX-512 or AVX2+FMA enabled without a global `target-cpu`, and the binary runs
 //! on any x86-64 (and compiles for aarch64, where only [`Portable`] exists).
+//!
+//! On wasm32 there is no run-time detection (an engine refuses a module with instructions it
+//! lacks), so the wasm SIMD128 path ([`Simd128`], 4 lanes) is chosen at compile time: it exists
+//! in builds made with `-C target-feature=+simd128`, and [`Portable`] is the path otherwise.
+//! `target_arch = "wasm32"` appears only here and at the GEMM entry point.
 //!
 //! No closures inside a kernel's vector code: a closure is compiled as a function of its own
 //! without the `#[target_feature]`s of the function it sits in, so the intrinsics in it become
@@ -11,7 +16,7 @@
 //! training time). Write an `#[inline(always)]` function instead.
 //!
 //! The path is chosen once ([`active`]): the best the CPU has, or the one named by the
-//! environment variable `RESNET_LAB_SIMD=avx512|avx2|portable` (a path the CPU lacks falls back
+//! environment variable `RESNET_LAB_SIMD=avx512|avx2|simd128|portable` (a path the CPU lacks falls back
 //! with one printed line). Ops take the path as an argument, so tests can run every path the
 //! machine supports in one process ([`available`]).
 use std::sync::OnceLock;
@@ -21,12 +26,16 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm;
 
 #[cfg(target_arch = "x86_64")]
 pub use avx2::Avx2;
 #[cfg(target_arch = "x86_64")]
 pub use avx512::Avx512;
 pub use portable::Portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use wasm::Simd128;
 
 /// An instruction-set path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,17 +44,21 @@ pub enum Isa {
     Avx512,
     /// AVX2 + FMA: 8 lanes, 16 registers.
     Avx2,
+    /// WebAssembly SIMD128: 4 lanes, no fused multiply-add (wasm32 builds with `+simd128`).
+    Simd128,
     /// Plain Rust on 8-lane arrays: compiles everywhere (SSE2 on x86-64, NEON on aarch64).
     Portable,
 }
 
 impl Isa {
-    pub const ALL: [Isa; 3] = [Isa::Avx512, Isa::Avx2, Isa::Portable];
+    /// Every path, best first.
+    pub const ALL: [Isa; 4] = [Isa::Avx512, Isa::Avx2, Isa::Simd128, Isa::Portable];
 
     pub fn name(self) -> &'static str {
         match self {
             Isa::Avx512 => "avx512",
             Isa::Avx2 => "avx2",
+            Isa::Simd128 => "simd128",
             Isa::Portable => "portable",
         }
     }
@@ -61,13 +74,15 @@ impl Isa {
         match self {
             Isa::Avx512 => 16,
             Isa::Avx2 | Isa::Portable => 8,
+            Isa::Simd128 => 4,
         }
     }
 
-    /// Whether this CPU can run the path.
+    /// Whether this CPU (or, on wasm32, this build) can run the path.
     pub fn supported(self) -> bool {
         match self {
             Isa::Portable => true,
+            Isa::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => {
                 std::arch::is_x86_feature_detected!("avx2")
@@ -86,11 +101,14 @@ impl Isa {
 
     /// The next path down, for falling back.
     fn fallback(self) -> Isa {
-        match self {
-            Isa::Avx512 => Isa::Avx2,
-            _ => Isa::Portable,
-        }
+        let i = Isa::ALL.iter().position(|&i| i == self).unwrap_or(0);
+        Isa::ALL.get(i + 1).copied().unwrap_or(Isa::Portable)
     }
+}
+
+/// "avx512, avx2, simd128, portable", for messages.
+pub fn names() -> String {
+    Isa::ALL.map(Isa::name).join(", ")
 }
 
 impl std::fmt::Display for Isa {
@@ -123,7 +141,8 @@ pub fn resolve(request: Option<&str>) -> (Isa, Option<String>) {
         return (
             best,
             Some(format!(
-                "RESNET_LAB_SIMD={req} is not one of avx512, avx2, portable; using {best}"
+                "RESNET_LAB_SIMD={req} is not one of {}; using {best}",
+                names()
             )),
         );
     };
@@ -261,6 +280,9 @@ pub fn dispatch<K: Kernel>(isa: Isa, k: K) -> K::Output {
         Isa::Avx512 => unsafe { avx512::run(k) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { avx2::run(k) },
+        // The whole build has the feature: nothing to enable per function.
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Simd128 => k.run(Simd128::new()),
         _ => k.run(Portable::new()),
     }
 }
