@@ -211,6 +211,12 @@ fn cancel_stops_the_job_and_keeps_what_was_computed() {
     h.run_steps(3);
     assert_eq!(h.state().landscape().residual, None);
     assert!(h.state().landscape().plain.is_some());
+    // Surfaces of a net no longer picked are not shown.
+    assert!(
+        lres(h.state()).is_none(),
+        "the picker changed: the old surfaces go"
+    );
+    assert!(h.query_by_label_contains("Cancelled at").is_none());
 }
 
 fn train_saved(arch: &str, dir: &std::path::Path) {

@@ -1,6 +1,6 @@
 //! The activation layout every fast op shares, and the lazy per-channel map that lets batch
 //! norm and ReLU ride along with whichever kernel reads a tensor next.
-use super::simd::{Isa, Kernel, Simd, dispatch, for_lanes};
+use super::simd::{Isa, Kernel, Simd, dispatch};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -529,7 +529,11 @@ impl Kernel for MapK<'_> {
     fn run<S: Simd>(self, s: S) {
         let pre = Pre::new(Some(self.pre));
         let px = self.x.len() / self.cs;
-        for_lanes::<S>(self.cs, |off, n| {
+        // A plain loop, no closure: a closure would be compiled without the caller's target
+        // features (tests/simd_codegen.rs).
+        let mut off = 0;
+        while off < self.cs {
+            let n = S::LANES.min(self.cs - off);
             let p = pre.at(s, off, n);
             for i in 0..px {
                 let o = i * self.cs + off;
@@ -539,6 +543,7 @@ impl Kernel for MapK<'_> {
                     s.store_part(self.y.as_mut_ptr().add(o), p.apply(s, v), n);
                 }
             }
-        });
+            off += n;
+        }
     }
 }

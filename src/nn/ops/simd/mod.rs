@@ -287,18 +287,6 @@ pub fn dispatch<K: Kernel>(isa: Isa, k: K) -> K::Output {
     }
 }
 
-/// Visits `0..len` in vector-sized pieces: `f(offset, lanes)` with `lanes == S::LANES` except
-/// possibly the last.
-#[inline(always)]
-pub fn for_lanes<S: Simd>(len: usize, mut f: impl FnMut(usize, usize)) {
-    let mut o = 0;
-    while o < len {
-        let n = S::LANES.min(len - o);
-        f(o, n);
-        o += n;
-    }
-}
-
 /// Measured throughput of independent fused multiply-adds on one core with `isa`, in GFLOP/s:
 /// the ceiling the bench reports its fraction of (clock and FMA units included, whatever the
 /// CPU; about 50 ms).
