@@ -32,7 +32,7 @@ impl Verdict {
 
 fn pick(l: &Landscape, residual: bool, classes: usize) -> Option<(&NetLandscape, Basin)> {
     let n = l.nets.iter().find(|n| n.residual == residual)?;
-    Some((n, Basin::of(&n.surface, classes)?))
+    Some((n, n.surface.basin(classes)?))
 }
 
 /// Judges the plain and the residual surface of `l` for a data set of `classes` classes (see

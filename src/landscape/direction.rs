@@ -1,15 +1,8 @@
 //! Directions in weight space: filter-normalised random ones (Li et al. 2018) and the straight
 //! line from the initial to the trained weights (Goodfellow et al. 2015).
+pub use super::weights::Direction;
 use super::weights::{BnStats, Weights};
 use crate::rng::Rng64;
-
-/// A step in weight space, one entry per tensor of the [`Weights`] it was made for. An empty
-/// entry means "this tensor does not move"; `stats` is `None` when running statistics stay put.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Direction {
-    pub tensors: Vec<Vec<f32>>,
-    pub stats: Option<Vec<BnStats>>,
-}
 
 /// Which of the two random directions: the plot's x axis or its y axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

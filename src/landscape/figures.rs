@@ -184,14 +184,14 @@ pub struct Basin {
 }
 
 impl Basin {
-    /// `None` for an incomplete grid or one without a middle point.
-    pub fn of(surface: &super::result::Surface, classes: usize) -> Option<Basin> {
-        let n = surface.side();
-        if !surface.is_complete() || n < 3 || n.is_multiple_of(2) || classes < 2 {
+    /// From a square grid of losses (row by row, `n` per side, the trained point in the
+    /// middle); `None` for an incomplete grid or one without a middle point.
+    pub fn of(grid: &[f32], n: usize, complete: bool, classes: usize) -> Option<Basin> {
+        if !complete || n < 3 || n.is_multiple_of(2) || classes < 2 || grid.len() != n * n {
             return None;
         }
         let loss = |ix: usize, iy: usize| -> f64 {
-            let v = surface.loss[iy * n + ix] as f64;
+            let v = grid[iy * n + ix] as f64;
             if v.is_nan() { f64::INFINITY } else { v }
         };
         let (c, e) = (n / 2, n - 1);
@@ -211,12 +211,8 @@ impl Basin {
             .map(|&(x, y)| loss(x, y) - trained)
             .fold(f64::INFINITY, f64::min);
         let chance = (classes as f64).ln();
-        let below = surface
-            .loss
-            .iter()
-            .filter(|v| (**v as f64) < chance)
-            .count() as f64
-            / surface.loss.len() as f64;
+        let below =
+            grid.iter().filter(|v| (**v as f64) < chance).count() as f64 / grid.len() as f64;
         trained.is_finite().then_some(Basin {
             trained_loss: trained,
             chance,

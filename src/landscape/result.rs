@@ -1,5 +1,5 @@
 //! What a computation has produced so far: every view, export and check reads this.
-use super::figures::{Figures, figures};
+use super::figures::{Basin, Figures, figures};
 use super::job::Event;
 use super::probe::Point;
 
@@ -14,6 +14,11 @@ pub struct Surface {
 }
 
 impl Surface {
+    /// The basin figures of a complete grid (see [`Basin`]).
+    pub fn basin(&self, classes: usize) -> Option<Basin> {
+        Basin::of(&self.loss, self.side(), self.is_complete(), classes)
+    }
+
     pub fn new(coords: Vec<f64>) -> Self {
         let n = coords.len() * coords.len();
         Self {

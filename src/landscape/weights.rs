@@ -1,9 +1,16 @@
 //! A copy of a model's weights that knows which entries form a filter, and a way to write
 //! `base + a*d1 + b*d2` back into the model without allocating.
 use super::LandscapeError;
-use super::direction::Direction;
 use crate::nn::{Model, ParamKind, TensorData};
 use std::collections::HashMap;
+
+/// A step in weight space, one entry per tensor of the [`Weights`] it was made for. An empty
+/// entry means "this tensor does not move"; `stats` is `None` when running statistics stay put.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Direction {
+    pub tensors: Vec<Vec<f32>>,
+    pub stats: Option<Vec<BnStats>>,
+}
 
 /// One parameter tensor.
 #[derive(Clone, Debug, PartialEq)]

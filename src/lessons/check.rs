@@ -12,7 +12,6 @@
 //! The `lessons --check` harness judges with [`evaluate`] as well, on the same histories.
 use super::Check;
 use crate::identity::Preset;
-use crate::landscape::figures::Basin;
 use crate::landscape::{Landscape, Status, bowl_check};
 use crate::nn::LayerSpec;
 use crate::train::{RunHistory, RunStatus};
@@ -449,7 +448,7 @@ fn bowl(runs: &[Run], landscape: Option<&Landscape>) -> Outcome {
             l.nets
                 .iter()
                 .find(|n| n.residual == residual)
-                .and_then(|n| Some((n.label.clone(), Basin::of(&n.surface, classes)?)))
+                .and_then(|n| Some((n.label.clone(), n.surface.basin(classes)?)))
         };
         match (basin(false), basin(true)) {
             (Some((pl, pb)), Some((rl, rb))) => format!(

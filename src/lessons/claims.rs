@@ -404,7 +404,7 @@ pub fn figure(f: Figure, h: &RunHistory, step: usize, surfaces: Option<&Landscap
             let residual = h.identity.as_ref()?.is_residual();
             let net = surfaces?.nets.iter().find(|n| n.residual == residual)?;
             let classes = h.net.as_ref()?.spec.classes()?;
-            let shape = crate::landscape::figures::Basin::of(&net.surface, classes)?;
+            let shape = net.surface.basin(classes)?;
             Some(match f {
                 Figure::TrainedLoss => shape.trained_loss,
                 Figure::Rise => shape.min_rise,
