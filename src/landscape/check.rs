@@ -84,17 +84,24 @@ pub fn bowl_check(l: &Landscape, classes: usize) -> Verdict {
         },
         rb.min_rise
     );
-    let plain_words = format!(
-        "{}'s trained point has loss {:.2}{}, and in its flattest direction the loss climbs by {:.2}",
-        p.label,
-        pb.trained_loss,
-        if pb.trained_loss >= 0.8 * chance {
-            ", about chance: a plateau"
-        } else {
-            ""
-        },
-        pb.min_rise
-    );
+    let where_plain = if pb.trained_loss >= 1.25 * chance {
+        ", above chance: no low point found"
+    } else if pb.trained_loss >= 0.8 * chance {
+        ", about chance: a plateau"
+    } else {
+        ""
+    };
+    let plain_words = if pb.min_rise < 0.0 {
+        format!(
+            "{}'s trained point has loss {:.2}{where_plain}, and in one direction the loss falls by {:.2} towards the grid's edge: not even a minimum",
+            p.label, pb.trained_loss, -pb.min_rise
+        )
+    } else {
+        format!(
+            "{}'s trained point has loss {:.2}{where_plain}, and in its flattest direction the loss climbs by {:.2}",
+            p.label, pb.trained_loss, pb.min_rise
+        )
+    };
     let passed = residual_bowl && plain_apart;
     let text = if passed {
         format!(
@@ -192,6 +199,17 @@ mod tests {
         );
         assert!(v.text.contains("at least 1.00"), "{}", v.text);
         assert!(v.text.contains("about chance: a plateau"), "{}", v.text);
+    }
+
+    #[test]
+    fn a_plain_point_above_chance_on_a_slope_is_named_as_such() {
+        // Loss 11 at the trained point, falling towards one edge: no "about chance", no "climbs".
+        let slope = |x: f64, _y: f64| 11.0 - 7.0 * x;
+        let v = bowl_check(&landscape(slope, bowl, true), 10);
+        assert_eq!(v.passed, Some(true), "{}", v.text);
+        assert!(v.text.contains("loss 11.00, above chance"), "{}", v.text);
+        assert!(v.text.contains("falls by 7.00"), "{}", v.text);
+        assert!(!v.text.contains("climbs by -"), "{}", v.text);
     }
 
     #[test]
