@@ -440,3 +440,36 @@ fn heatmaps_have_axis_ticks_and_a_colour_bar() {
     }
     preview("heatmap.png", &png);
 }
+
+#[test]
+fn the_learners_curves_set_the_height_references_only_the_width() {
+    let mut c = Chart::new("Activation std after each block", "block", "activation std");
+    c.integer_x = false;
+    c.series.push(
+        Series::new(
+            "reference",
+            [200, 120, 120],
+            vec![[0.0, 15.0], [5.0, 45.0], [9.0, 2.0]],
+        )
+        .reference(),
+    );
+    c.series.push(Series::new(
+        "resnet-110",
+        [60, 120, 230],
+        vec![[0.0, 1.0], [4.0, 5.0]],
+    ));
+    let v = c.view();
+    assert!(
+        v.y.1 < 10.0,
+        "live curves up to 5 set the height: {:?}",
+        v.y
+    );
+    assert!(
+        v.x.1 >= 9.0,
+        "the reference still sets the width: {:?}",
+        v.x
+    );
+    // Without live curves, the references set both.
+    c.series.pop();
+    assert!(c.view().y.1 >= 45.0);
+}

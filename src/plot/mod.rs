@@ -226,18 +226,33 @@ impl Chart {
         }
     }
 
-    /// Extent of every finite point: (x_min, x_max, y_min, y_max), or `None` without data.
+    /// Extent of the finite points, (x_min, x_max, y_min, y_max), or `None` without data: x over
+    /// every series, y over the live ones when there are any.
     pub fn extent(&self) -> Option<(f64, f64, f64, f64)> {
-        let mut b = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for p in self.series.iter().flat_map(|s| &s.points) {
-            if p[0].is_finite() && p[1].is_finite() {
-                b.0 = b.0.min(p[0]);
-                b.1 = b.1.max(p[0]);
-                b.2 = b.2.min(p[1]);
-                b.3 = b.3.max(p[1]);
+        let bounds = |reference: Option<bool>| {
+            let mut b = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+            let series = self
+                .series
+                .iter()
+                .filter(|s| reference.is_none_or(|r| s.is_reference() == r));
+            for p in series.flat_map(|s| &s.points) {
+                if p[0].is_finite() && p[1].is_finite() {
+                    b.0 = b.0.min(p[0]);
+                    b.1 = b.1.max(p[0]);
+                    b.2 = b.2.min(p[1]);
+                    b.3 = b.3.max(p[1]);
+                }
             }
-        }
-        (b.0 <= b.1).then_some(b)
+            (b.0 <= b.1).then_some(b)
+        };
+        // The learner's own curves set the height: a reference run that went far higher (an
+        // activation that blew up in one seed) would squash them flat. References still set
+        // the width, so a live run shows how far it has to go.
+        let all = bounds(None)?;
+        Some(match bounds(Some(false)) {
+            Some(live) => (all.0, all.1, live.2, live.3),
+            None => all,
+        })
     }
 
     /// The ranges both the app and the export show: the data padded (see [`axis::range`]); an
