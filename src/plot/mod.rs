@@ -495,3 +495,60 @@ impl Grid {
         }
     }
 }
+
+/// The pieces of a polyline inside `lo..=hi` in y, each cut where it crosses the edge (the
+/// crossing point interpolated), so a curve that leaves the view ends at its edge instead of
+/// stretching the view (the app draws reference curves this way; the PNG clips by itself).
+pub fn clip_y(points: &[[f64; 2]], lo: f64, hi: f64) -> Vec<Vec<[f64; 2]>> {
+    let inside = |p: &[f64; 2]| p[1] >= lo && p[1] <= hi;
+    let cross = |a: [f64; 2], b: [f64; 2]| -> [f64; 2] {
+        let edge = if a[1] > hi || b[1] > hi { hi } else { lo };
+        let t = ((edge - a[1]) / (b[1] - a[1])).clamp(0.0, 1.0);
+        [a[0] + t * (b[0] - a[0]), edge]
+    };
+    let mut out: Vec<Vec<[f64; 2]>> = Vec::new();
+    let mut cur: Vec<[f64; 2]> = Vec::new();
+    for (i, &p) in points.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| points[j]);
+        match (inside(&p), prev) {
+            (true, Some(q)) if !inside(&q) && q[1].is_finite() => cur.push(cross(q, p)),
+            _ => {}
+        }
+        if inside(&p) {
+            cur.push(p);
+        } else {
+            if let Some(q) = prev.filter(|q| inside(q))
+                && p[1].is_finite()
+            {
+                cur.push(cross(q, p));
+            }
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::clip_y;
+
+    #[test]
+    fn a_curve_leaving_the_view_is_cut_at_its_edge() {
+        let pts = [[0.0, 1.0], [1.0, 3.0], [2.0, 1.0], [3.0, 2.0]];
+        let parts = clip_y(&pts, 0.0, 2.0);
+        assert_eq!(
+            parts,
+            vec![
+                vec![[0.0, 1.0], [0.5, 2.0]],
+                vec![[1.5, 2.0], [2.0, 1.0], [3.0, 2.0]]
+            ]
+        );
+        assert_eq!(clip_y(&pts, 0.0, 5.0), vec![pts.to_vec()]);
+        assert!(clip_y(&pts, 10.0, 20.0).is_empty());
+    }
+}

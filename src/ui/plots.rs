@@ -189,6 +189,7 @@ fn add_series<'a>(
     p: &mut egui_plot::PlotUi<'a>,
     s: &Series,
     mid_x: f64,
+    y_range: (f64, f64),
     note_at: Option<[f64; 2]>,
 ) {
     if s.points.is_empty() {
@@ -200,18 +201,32 @@ fn add_series<'a>(
     } else {
         color(s.rgb)
     };
-    let mut line = Line::new(s.name.clone(), PlotPoints::new(s.points.clone()))
-        .color(c)
-        .width(if reference { 1.5 } else { 2.0 });
-    if s.dashed {
-        line = line.style(LineStyle::dashed_loose());
-    }
     if reference {
-        line = line.allow_hover(false);
+        // Cut at the view's edges: the learner's own curves set the height (Chart::view).
+        for part in crate::plot::clip_y(&s.points, y_range.0, y_range.1) {
+            let mut line = Line::new(s.name.clone(), PlotPoints::new(part))
+                .color(c)
+                .width(1.5)
+                .allow_hover(false);
+            if s.dashed {
+                line = line.style(LineStyle::dashed_loose());
+            }
+            p.line(line);
+        }
+    } else {
+        let mut line = Line::new(s.name.clone(), PlotPoints::new(s.points.clone()))
+            .color(c)
+            .width(2.0);
+        if s.dashed {
+            line = line.style(LineStyle::dashed_loose());
+        }
+        p.line(line);
     }
-    p.line(line);
     let (mut filled, mut hollow) = (Vec::new(), Vec::new());
     for (i, pt) in s.points.iter().enumerate() {
+        if reference && !(y_range.0..=y_range.1).contains(&pt[1]) {
+            continue;
+        }
         match s.marker_at(i) {
             Marker::Filled => filled.push(*pt),
             Marker::Hollow => hollow.push(*pt),
@@ -289,7 +304,7 @@ pub fn chart(ui: &mut Ui, chart: &Chart, height: f32) -> Option<Kind> {
     let notes = chart.note_positions(&view);
     plot.show(ui, |p| {
         for s in chart.draw_order() {
-            add_series(p, s, mid_x, chart.note_of(&notes, s));
+            add_series(p, s, mid_x, view.y, chart.note_of(&notes, s));
         }
     });
     if chart.is_empty() {
