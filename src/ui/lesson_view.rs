@@ -245,13 +245,32 @@ fn claims_ui(ui: &mut Ui, claims: &[(Claim, Verdict)]) {
     }
     ui.add_space(4.0);
     ui.label(RichText::new("What the lesson predicts, on your runs:").strong());
+    // Two lines backing the same words with the same figures (a lower and an upper bound) show
+    // once: the words hold when both do.
+    let mut shown: Vec<(String, String, Option<bool>, String)> = Vec::new();
     for (c, v) in claims {
-        let (icon, color) = match v.holds {
+        match shown
+            .iter_mut()
+            .find(|s| s.0 == c.quote && s.1 == v.figures)
+        {
+            Some(s) => {
+                s.2 = match (s.2, v.holds) {
+                    (Some(a), Some(b)) => Some(a && b),
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    _ => None,
+                };
+                s.3 = format!("{} and {}", s.3, c.text);
+            }
+            None => shown.push((c.quote.clone(), v.figures.clone(), v.holds, c.text.clone())),
+        }
+    }
+    for (quote, figures, holds, text) in shown {
+        let (icon, color) = match holds {
             Some(true) => ("✔", ui.visuals().text_color()),
-            Some(false) => ("✘", ui.visuals().warn_fg_color),
+            Some(false) => ("✖", ui.visuals().warn_fg_color),
             None => ("…", ui.visuals().weak_text_color()),
         };
-        ui.label(RichText::new(format!("{icon} “{}”: {}", c.quote, v.figures)).color(color))
-            .on_hover_text(format!("Checked as {}", c.text));
+        ui.label(RichText::new(format!("{icon} “{quote}”: {figures}")).color(color))
+            .on_hover_text(format!("Checked as {text}"));
     }
 }
