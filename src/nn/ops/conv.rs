@@ -606,7 +606,7 @@ impl Kernel for ColFwdK<'_> {
                 accumulate: false,
             };
             // SAFETY: np rows of kk patch values; wp is kk x cso; y rows p0..p0+np exist.
-            unsafe { s.gemm(&gm) };
+            unsafe { super::gemm::on(s, &gm) };
             if let Some(st) = acc.as_mut() {
                 stats_rows(s, self.y, cso, p0, np, st);
             }
@@ -668,7 +668,7 @@ impl Kernel for ColBwdK<'_> {
                 accumulate: true,
             };
             // SAFETY: A(r, p) = patch p, value r (np x kk buffer); dy rows exist; dwp is kk x cso.
-            unsafe { s.gemm(&gw) };
+            unsafe { super::gemm::on(s, &gw) };
             if let (Some(dx), Some(wt)) = (dx.as_deref_mut(), self.wt) {
                 let c = if direct {
                     dx[p0 * csi..].as_mut_ptr()
@@ -689,7 +689,7 @@ impl Kernel for ColBwdK<'_> {
                     accumulate: false,
                 };
                 // SAFETY: dy rows hold cout values; wt is cout x kk; C has np rows of kk.
-                unsafe { s.gemm(&gd) };
+                unsafe { super::gemm::on(s, &gd) };
                 if !direct {
                     // Scatter each patch back onto the input pixels it came from.
                     for pl in 0..np {

@@ -8,7 +8,7 @@
 //!
 //! Compiled once per SIMD path (`avx512`, `avx2`, `simd128`, `portable` below, reached through
 //! [`Simd::gemm`]) so the register-block shapes suit each register file.
-use super::simd::Simd;
+use super::simd::{Isa, Simd};
 
 /// `C (m x n) = [C +] A (m x k) * B (k x n)`.
 ///
@@ -221,6 +221,24 @@ pub(crate) unsafe fn portable(g: &Gemm) {
     drive!(s, g, 1; 1 => 4);
 }
 
+/// The product on `S`'s path, from inside a kernel: that path's own register-blocked
+/// function. `S::ISA` is a constant, so this compiles to one direct call.
+/// # Safety
+/// `S`'s instruction set is available (a kernel's token proves it), and `g` satisfies
+/// [`Gemm`]'s contract.
+#[inline(always)]
+pub(crate) unsafe fn on<S: Simd>(_s: S, g: &Gemm) {
+    match S::ISA {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512(g) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2(g) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Simd128 => unsafe { simd128(g) },
+        _ => unsafe { portable(g) },
+    }
+}
+
 /// Runs one product on `isa` (for callers outside a kernel, and tests).
 pub fn run(isa: super::simd::Isa, g: &Gemm) {
     struct K<'a>(&'a Gemm);
@@ -229,7 +247,7 @@ pub fn run(isa: super::simd::Isa, g: &Gemm) {
         #[inline(always)]
         fn run<S: Simd>(self, s: S) {
             // SAFETY: `run`'s caller upholds the contract (see `checked`).
-            unsafe { s.gemm(self.0) }
+            unsafe { on(s, self.0) }
         }
     }
     super::simd::dispatch(isa, K(g));

@@ -705,7 +705,7 @@ pub(crate) fn forward_chunk<S: Simd, T: Tile>(
                 accumulate: false,
             };
             // SAFETY: rows < nt <= tb tiles of csi (>= cin) values; U is cin x cso; M is tb x cso.
-            unsafe { s.gemm(&gm) };
+            unsafe { super::gemm::on(s, &gm) };
         }
         output_transform::<S, T>(s, g, &mbuf, tb, t0, nt, y, stats.as_deref_mut());
         t0 += nt;
@@ -758,7 +758,7 @@ pub(crate) fn grad_weights_chunk<S: Simd, T: Tile>(
                 accumulate: true,
             };
             // SAFETY: A(ci, t) = V[t][ci] for ci < cin <= csi, t < nt; B is nt x cso; C cin x cso.
-            unsafe { s.gemm(&gm) };
+            unsafe { super::gemm::on(s, &gm) };
         }
         t0 += nt;
     }

@@ -98,8 +98,4 @@ impl Simd for Avx2 {
     unsafe fn bcast(self, p: *const f32) -> __m256 {
         unsafe { _mm256_broadcast_ss(&*p) }
     }
-    #[inline(always)]
-    unsafe fn gemm(self, g: &crate::nn::ops::gemm::Gemm) {
-        unsafe { crate::nn::ops::gemm::avx2(g) }
-    }
 }

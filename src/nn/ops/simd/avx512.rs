@@ -96,8 +96,4 @@ impl Simd for Avx512 {
     unsafe fn bcast(self, p: *const f32) -> __m512 {
         unsafe { _mm512_set1_ps(*p) }
     }
-    #[inline(always)]
-    unsafe fn gemm(self, g: &crate::nn::ops::gemm::Gemm) {
-        unsafe { crate::nn::ops::gemm::avx512(g) }
-    }
 }

@@ -228,11 +228,6 @@ pub trait Simd: Copy + Send + Sync + 'static {
     /// `p` is valid for one read.
     unsafe fn bcast(self, p: *const f32) -> Self::V;
 
-    /// The register-blocked matrix product ([`super::gemm::Gemm`]), compiled once per path.
-    /// # Safety
-    /// See [`super::gemm::Gemm`].
-    unsafe fn gemm(self, g: &super::gemm::Gemm);
-
     /// Loads `n` lanes, full or partial.
     /// # Safety
     /// `p` is valid for `n` reads.

@@ -105,8 +105,4 @@ impl Simd for Portable {
     unsafe fn bcast(self, p: *const f32) -> V8 {
         [unsafe { *p }; 8]
     }
-    #[inline(always)]
-    unsafe fn gemm(self, g: &crate::nn::ops::gemm::Gemm) {
-        unsafe { crate::nn::ops::gemm::portable(g) }
-    }
 }

@@ -121,8 +121,4 @@ impl Simd for Simd128 {
     unsafe fn bcast(self, p: *const f32) -> v128 {
         unsafe { v128_load32_splat(p as *const u32) }
     }
-    #[inline(always)]
-    unsafe fn gemm(self, g: &crate::nn::ops::gemm::Gemm) {
-        unsafe { crate::nn::ops::gemm::simd128(g) }
-    }
 }
