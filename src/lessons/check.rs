@@ -15,6 +15,7 @@ use crate::identity::Preset;
 use crate::landscape::{Landscape, Status, bowl_check};
 use crate::nn::LayerSpec;
 use crate::train::{RunHistory, RunStatus};
+use std::borrow::Borrow;
 
 /// Fewest steps both nets need before their training errors are compared.
 pub const MIN_STEPS: usize = 40;
@@ -102,10 +103,10 @@ struct Run<'a> {
     h: &'a RunHistory,
 }
 
-fn usable(runs: &[RunHistory]) -> (Vec<(Preset, &RunHistory)>, Vec<String>) {
+fn usable<'a>(runs: &[&'a RunHistory]) -> (Vec<(Preset, &'a RunHistory)>, Vec<String>) {
     let mut ok = Vec::new();
     let mut left_out = Vec::new();
-    for h in runs {
+    for &h in runs {
         let Some(net) = net_of(h) else { continue };
         match &h.status {
             RunStatus::Diverged { step } => {
@@ -218,7 +219,7 @@ pub fn own_runs<'a>(
 
 /// The check's verdict on `runs`, or `None` when the lesson has nothing to check on runs.
 /// (The `bowl` check also needs the surfaces: see [`evaluate_with`].)
-pub fn evaluate(check: Check, runs: &[RunHistory]) -> Option<Outcome> {
+pub fn evaluate(check: Check, runs: &[impl Borrow<RunHistory>]) -> Option<Outcome> {
     evaluate_with(check, runs, None)
 }
 
@@ -226,10 +227,11 @@ pub fn evaluate(check: Check, runs: &[RunHistory]) -> Option<Outcome> {
 /// them (`None`: not computed).
 pub fn evaluate_with(
     check: Check,
-    runs: &[RunHistory],
+    runs: &[impl Borrow<RunHistory>],
     landscape: Option<&Landscape>,
 ) -> Option<Outcome> {
-    let (ok, left_out) = usable(runs);
+    let runs: Vec<&RunHistory> = runs.iter().map(|h| h.borrow()).collect();
+    let (ok, left_out) = usable(&runs);
     let runs = runs_of(&ok);
     let o = match check {
         Check::None => return None,

@@ -271,13 +271,18 @@ impl Claim {
     }
 
     /// The claim on `runs` (a Try it's own runs) and the surfaces computed after them.
-    pub fn judge(&self, runs: &[RunHistory], surfaces: Option<&Landscape>) -> Verdict {
+    pub fn judge(
+        &self,
+        runs: &[impl std::borrow::Borrow<RunHistory>],
+        surfaces: Option<&Landscape>,
+    ) -> Verdict {
+        let runs: Vec<&RunHistory> = runs.iter().map(|h| h.borrow()).collect();
         let missing = |why: String| Verdict {
             holds: None,
             figures: why,
         };
         let find = |p: &Preset| {
-            runs.iter().find(|h| {
+            runs.iter().copied().find(|h| {
                 h.identity
                     .as_ref()
                     .and_then(|i| i.preset())

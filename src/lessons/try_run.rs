@@ -268,11 +268,7 @@ impl TryRun {
     /// The lesson's check on this Try it's own runs and surfaces (`None`: the lesson has no
     /// check on runs).
     pub fn evaluate(&self, scheduler: &Scheduler) -> Option<Outcome> {
-        let runs: Vec<RunHistory> = self
-            .runs(scheduler)
-            .into_iter()
-            .map(|(_, h)| h.clone())
-            .collect();
+        let runs: Vec<&RunHistory> = self.runs(scheduler).into_iter().map(|(_, h)| h).collect();
         check::evaluate_with(self.lesson.check, &runs, self.landscape())
     }
 
@@ -281,11 +277,7 @@ impl TryRun {
         &self,
         scheduler: &Scheduler,
     ) -> Vec<(super::claims::Claim, super::claims::Verdict)> {
-        let runs: Vec<RunHistory> = self
-            .runs(scheduler)
-            .into_iter()
-            .map(|(_, h)| h.clone())
-            .collect();
+        let runs: Vec<&RunHistory> = self.runs(scheduler).into_iter().map(|(_, h)| h).collect();
         self.lesson
             .claims
             .iter()

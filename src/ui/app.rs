@@ -515,7 +515,6 @@ impl ResNetLabApp {
             .as_ref()
             .filter(|c| c.of.len() == ids.len() && c.of.iter().all(|id| ids.contains(id)))
             .map(|c| &c.result);
-        let runs: Vec<RunHistory> = runs.into_iter().cloned().collect();
         check::evaluate_with(lesson.check, &runs, surfaces)
     }
 
@@ -529,13 +528,10 @@ impl ResNetLabApp {
         {
             return t.claims(&self.state.scheduler);
         }
-        let runs: Vec<RunHistory> = check::own_runs(
+        let runs = check::own_runs(
             &lesson.id,
             self.state.scheduler.runs().iter().map(|r| &r.history),
-        )
-        .into_iter()
-        .cloned()
-        .collect();
+        );
         lesson
             .claims
             .iter()
