@@ -8,8 +8,8 @@
 //! would not start) the task ends with `Err(sentence)`, exactly once, and whoever polls it gets
 //! that sentence to show. One wake: [`Wake`], called whenever a task has something to report.
 //!
-//! Where the work runs is the [`spawn_body`] executor: a native thread here (a Web Worker in a
-//! browser build). Nothing else in the crate starts a thread (rayon pools inside compute aside).
+//! Where the work runs is the [`Executor`]: a native thread by default ([`thread_executor`]),
+//! another one installed with [`set_executor`] (a Web Worker in a browser build). Nothing else in the crate starts a thread (rayon pools inside compute aside).
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
@@ -75,13 +75,30 @@ pub fn catch<T>(what: &str, work: impl FnOnce() -> Result<T, String>) -> Result<
     })
 }
 
-/// The executor: runs `body` on a worker of its own. Native: a thread named after the task.
-fn spawn_body(what: &str, body: Box<dyn FnOnce() + Send>) -> Result<(), String> {
+/// Where a task's body runs: given the task's name and its body, start it on a worker of its
+/// own and return at once, or say in one sentence why it could not start. The body already
+/// catches its panics and reports its result; an executor only has to run it once.
+pub type Executor = fn(&str, Box<dyn FnOnce() + Send>) -> Result<(), String>;
+
+static EXECUTOR: std::sync::OnceLock<Executor> = std::sync::OnceLock::new();
+
+/// Installs the executor every later task runs on (a browser build: a Web Worker pool). Once
+/// per process, before the first task; `false` when one was already installed or used.
+pub fn set_executor(e: Executor) -> bool {
+    EXECUTOR.set(e).is_ok()
+}
+
+/// The default executor: a native thread named after the task.
+pub fn thread_executor(what: &str, body: Box<dyn FnOnce() + Send>) -> Result<(), String> {
     std::thread::Builder::new()
         .name(what.chars().take(15).collect())
         .spawn(body)
         .map(|_| ())
         .map_err(|e| format!("could not start {what}: {e}"))
+}
+
+fn spawn_body(what: &str, body: Box<dyn FnOnce() + Send>) -> Result<(), String> {
+    (EXECUTOR.get_or_init(|| thread_executor))(what, body)
 }
 
 /// What a running task holds: where its events go, its progress and cancel flag.
