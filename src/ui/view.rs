@@ -1,6 +1,6 @@
-//! The workspace tabs: each a [`View`] behind one trait, listed once in [`Tabs::builtin`] (the
+//! The workspace tabs: each a [`View`] behind one trait, listed once in `registry()` (`ui/app/mod.rs`) (the
 //! model is egui_demo_lib's `Demo` / `View` and its `DemoGroup`). A new tab is one file with a
-//! struct that implements `View`, plus one line in `Tabs::builtin`.
+//! struct that implements `View`, plus one line in `registry()` and its `mod` line.
 //!
 //! A view draws from the [`AppState`] it borrows (the runs, the data set, the lesson's Try it);
 //! it never writes into another view: what it wants done elsewhere goes on the state's
