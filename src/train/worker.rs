@@ -15,13 +15,12 @@ pub enum Command {
     ProbeEvery(usize),
 }
 
-use crate::task::{Task, Wake, panic_text};
+use crate::task::{self, Task, TaskCtx, Wake};
 
 pub struct RunHandle {
     pub label: String,
     commands: Sender<Command>,
-    events: Receiver<Event>,
-    job: Task<Option<Model>>,
+    job: Task<Option<Model>, Event>,
 }
 
 impl RunHandle {
@@ -32,12 +31,12 @@ impl RunHandle {
 
     /// Events that arrived since the last call, without blocking.
     pub fn drain(&self) -> Vec<Event> {
-        self.events.try_iter().collect()
+        self.job.drain()
     }
 
     /// Blocks until the next event, or `None` once the worker has gone.
     pub fn recv(&self) -> Option<Event> {
-        self.events.recv().ok()
+        self.job.recv()
     }
 
     /// Whether the worker has ended; every event it sent is then waiting in `drain`.
@@ -65,42 +64,37 @@ impl Drop for RunHandle {
 /// threads. Every failure, a panic included, arrives as `Event::Failed`.
 pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> RunHandle {
     let (ctx, crx) = channel::<Command>();
-    let (etx, erx) = channel::<Event>();
     let label = net.label.clone();
-    let report = {
-        let (etx, wake) = (etx.clone(), wake.clone());
-        move |e: Event| {
-            let _ = etx.send(e);
-            wake();
-        }
-    };
-    let failed = report.clone();
-    let job = Task::run(format!("train {label}"), wake, move || {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(hyper.threads)
-            .build()
-            .map_err(|e| format!("could not start worker threads: {e}"));
-        let result = pool.and_then(|pool| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                pool.install(move || {
-                    let mut poll = |h: &mut Hyper| poll_commands(&crx, h);
-                    let mut emit = |e: Event| report(e);
-                    trainer::run(&net, &hyper, &data, &mut poll, &mut emit)
+    let job = Task::spawn(
+        format!("train {label}"),
+        wake,
+        move |events: &TaskCtx<Event>| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(hyper.threads)
+                .build()
+                .map_err(|e| format!("could not start worker threads: {e}"));
+            // The task would catch a panic too, but the run's history must hear of it as an
+            // event, so it is caught here, inside the pool.
+            let result = pool.and_then(|pool| {
+                task::catch("the training worker", || {
+                    Ok(pool.install(move || {
+                        let mut poll = |h: &mut Hyper| poll_commands(&crx, h);
+                        let mut emit = |e: Event| events.emit(e);
+                        trainer::run(&net, &hyper, &data, &mut poll, &mut emit)
+                    }))
                 })
-            }))
-            .map_err(|p| format!("internal error in the training worker: {}", panic_text(&*p)))
-        });
-        if let Err(reason) = &result {
-            failed(Event::Failed {
-                reason: reason.clone(),
             });
-        }
-        result
-    });
+            if let Err(reason) = &result {
+                events.emit(Event::Failed {
+                    reason: reason.clone(),
+                });
+            }
+            result
+        },
+    );
     RunHandle {
         label,
         commands: ctx,
-        events: erx,
         job,
     }
 }
