@@ -68,11 +68,6 @@ fn pct(v: f32) -> String {
 
 pub use crate::train::history::window;
 
-/// Mean mini-batch training error over the trailing window ending at step `s` (1-based).
-pub fn err_at(h: &RunHistory, s: usize) -> Option<f32> {
-    h.train_err_at(s)
-}
-
 /// The lesson net a run trained: one of the paper's presets, read from its typed identity
 /// (a built net, or a history saved before runs recorded one, is no lesson net).
 fn net_of(h: &RunHistory) -> Option<Preset> {
@@ -165,7 +160,7 @@ fn at_equal_step(a: &RunHistory, b: &RunHistory) -> AtStep {
         };
         return AtStep::TooEarly(why);
     }
-    match (err_at(a, s), err_at(b, s)) {
+    match (a.train_err_at(s), b.train_err_at(s)) {
         (Some(x), Some(y)) => AtStep::Ready {
             step: s,
             a: x,
