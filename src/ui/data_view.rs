@@ -108,12 +108,10 @@ impl DataView {
             l.progress.cancel();
         }
         let progress = Arc::new(Progress::default());
-        let (p, s, o, c) = (progress.clone(), source.clone(), opts.clone(), ctx.clone());
-        let job = Task::run(
-            "load data",
-            Arc::new(move || c.request_repaint()),
-            move || Ok(data::load(&s, &o, &p)),
-        );
+        let (p, s, o) = (progress.clone(), source.clone(), opts.clone());
+        let job = Task::run("load data", super::repaint_wake(ctx), move || {
+            Ok(data::load(&s, &o, &p))
+        });
         self.message = None;
         self.loading = Some(Loading {
             source,
@@ -177,12 +175,10 @@ impl DataView {
     }
 
     fn browse(&mut self, ctx: &egui::Context) {
-        let c = ctx.clone();
-        self.browsing.start(
-            "folder dialog",
-            Arc::new(move || c.request_repaint()),
-            || Ok(super::dialog::pick_folder("Choose a data set folder")),
-        );
+        self.browsing
+            .start("folder dialog", super::repaint_wake(ctx), || {
+                Ok(super::dialog::pick_folder("Choose a data set folder"))
+            });
     }
 
     fn frame(&mut self, ui: &mut Ui) {

@@ -22,6 +22,12 @@ pub mod view;
 
 pub use app::ResNetLabApp;
 
+/// The app's one wake: a task that has something to report asks egui for a repaint of `ctx`.
+pub fn repaint_wake(ctx: &egui::Context) -> crate::task::Wake {
+    let c = ctx.clone();
+    std::sync::Arc::new(move || c.request_repaint())
+}
+
 /// A line that is always there, with or without a notice in it: a transient notice ("Saved
 /// ...", a builder hint) must never push what is below it down under the pointer. Long text is
 /// cut to the line, whole on hover.

@@ -76,10 +76,7 @@ impl AppState {
     /// The one wake of the app: a repaint.
     pub fn wake(&mut self, ctx: &egui::Context) -> Wake {
         self.wake
-            .get_or_insert_with(|| {
-                let c = ctx.clone();
-                Arc::new(move || c.request_repaint())
-            })
+            .get_or_insert_with(|| super::repaint_wake(ctx))
             .clone()
     }
 

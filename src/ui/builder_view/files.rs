@@ -2,10 +2,9 @@
 use super::{BuilderPage, BuilderView, FileJob, Message};
 use crate::builder::BlockDraft;
 use crate::nn::{LayerSpec, NetSpec, Shape};
-use crate::task::{Task, Wake};
+use crate::task::Task;
 use egui::Ui;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// The block inside an opened network, with the shape it receives and whether a ReLU follows it.
 fn block_from_net(net: &NetSpec, input: Shape) -> Result<BlockDraft, String> {
@@ -74,8 +73,7 @@ impl BuilderView {
             BuilderPage::Network => self.shown_net(),
         };
         let path = PathBuf::from(self.state.path.trim());
-        let ctx = ctx.clone();
-        let wake: Wake = Arc::new(move || ctx.request_repaint());
+        let wake = crate::ui::repaint_wake(ctx);
         self.file_job = Some(Task::run("save the network", wake, move || {
             let r = if path.as_os_str().is_empty() {
                 Err("Type a file name to save to.".to_string())
@@ -91,8 +89,7 @@ impl BuilderView {
     fn start_open(&mut self, ctx: &egui::Context) {
         let path = PathBuf::from(self.state.path.trim());
         let page = self.state.page;
-        let ctx = ctx.clone();
-        let wake: Wake = Arc::new(move || ctx.request_repaint());
+        let wake = crate::ui::repaint_wake(ctx);
         self.file_job = Some(Task::run("open the network", wake, move || {
             let result = crate::util::read_regular_text(&path, 16 << 20, "a network file")
                 .map_err(|e| format!("Could not open {}: {e}", path.display()))

@@ -245,10 +245,7 @@ impl InspectView {
 
     fn wake(&mut self, ctx: &egui::Context) -> Wake {
         self.wake
-            .get_or_insert_with(|| {
-                let c = ctx.clone();
-                Arc::new(move || c.request_repaint())
-            })
+            .get_or_insert_with(|| crate::ui::repaint_wake(ctx))
             .clone()
     }
 

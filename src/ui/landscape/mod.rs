@@ -16,7 +16,6 @@ use crate::ui::state::{AppState, Command};
 use crate::ui::view::View;
 use egui::{RichText, TextureHandle, Ui};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Page {
@@ -179,12 +178,10 @@ impl LandscapeView {
             self.message = Some("Type the path of a run folder (saved with its weights).".into());
             return;
         }
-        let (d, ctx) = (dir.clone(), ctx.clone());
-        let task = Task::run(
-            "open the run",
-            Arc::new(move || ctx.request_repaint()),
-            move || sources::open_folder(&d),
-        );
+        let d = dir.clone();
+        let task = Task::run("open the run", crate::ui::repaint_wake(ctx), move || {
+            sources::open_folder(&d)
+        });
         self.opening = Some((dir, task));
         self.message = None;
     }
