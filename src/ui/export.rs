@@ -1,8 +1,7 @@
 //! Writes charts and experiments to disk as background tasks and reports where they went.
 use crate::plot::{self, Chart, Grid};
-use crate::task::Task;
+use crate::task::{Task, Wake};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long "Saved ..." stays on screen; a failure stays longer, it needs reading.
@@ -40,7 +39,7 @@ impl Exporter {
     }
 
     /// Draws and writes `chart` off the UI thread; `wake` redraws when it is done.
-    pub fn export(&mut self, chart: Chart, kind: Kind, wake: impl Fn() + Send + Sync + 'static) {
+    pub fn export(&mut self, chart: Chart, kind: Kind, wake: Wake) {
         let ext = match kind {
             Kind::Png => "png",
             Kind::Csv => "csv",
@@ -53,7 +52,7 @@ impl Exporter {
     }
 
     /// Draws and writes a heatmap off the UI thread.
-    pub fn export_grid(&mut self, grid: Grid, kind: Kind, wake: impl Fn() + Send + Sync + 'static) {
+    pub fn export_grid(&mut self, grid: Grid, kind: Kind, wake: Wake) {
         let ext = match kind {
             Kind::Png => "png",
             Kind::Csv => "csv",
@@ -69,13 +68,12 @@ impl Exporter {
     pub fn spawn(
         &mut self,
         path: PathBuf,
-        wake: impl Fn() + Send + Sync + 'static,
+        wake: Wake,
         make: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
     ) {
-        self.writing
-            .push(Task::run("export", Arc::new(wake), move || {
-                make().and_then(|bytes| write(&path, &bytes))
-            }));
+        self.writing.push(Task::run("export", wake, move || {
+            make().and_then(|bytes| write(&path, &bytes))
+        }));
     }
 
     pub fn poll(&mut self) {

@@ -552,9 +552,9 @@ impl InspectView {
         make: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
         ctx: &egui::Context,
     ) {
-        let c = ctx.clone();
         let path = self.exporter.folder().join(path_name);
-        self.exporter.spawn(path, move || c.request_repaint(), make);
+        self.exporter
+            .spawn(path, crate::ui::repaint_wake(ctx), make);
     }
 }
 

@@ -450,7 +450,7 @@ impl LandscapeView {
         let l = l.clone();
         let size = (self.png_size[0], self.png_size[1]);
         let view = self.view3;
-        let wake = waker(ctx);
+        let wake = crate::ui::repaint_wake(ctx);
         let (name, make): (&str, Drawing) = match self.page {
             Page::Contours => (
                 "landscape-contours.png",
@@ -486,14 +486,16 @@ impl LandscapeView {
         let l = l.clone();
         let path = self.exporter.folder().join("landscape-surface.csv");
         let l2 = l.clone();
-        self.exporter.spawn(path, waker(ctx), move || {
-            Ok(pictures::surface_csv(&l2).into_bytes())
-        });
+        self.exporter
+            .spawn(path, crate::ui::repaint_wake(ctx), move || {
+                Ok(pictures::surface_csv(&l2).into_bytes())
+            });
         if l.nets.iter().any(|n| n.line.is_some()) {
             let path = self.exporter.folder().join("landscape-line.csv");
-            self.exporter.spawn(path, waker(ctx), move || {
-                Ok(pictures::line_csv(&l).into_bytes())
-            });
+            self.exporter
+                .spawn(path, crate::ui::repaint_wake(ctx), move || {
+                    Ok(pictures::line_csv(&l).into_bytes())
+                });
         }
     }
 
@@ -537,11 +539,6 @@ type Drawing = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
 fn setting(ui: &mut Ui, name: &str, w: egui::DragValue<'_>) -> egui::Response {
     let l = ui.label(name);
     ui.add(w).labelled_by(l.id)
-}
-
-fn waker(ctx: &egui::Context) -> impl Fn() + Send + 'static {
-    let ctx = ctx.clone();
-    move || ctx.request_repaint()
 }
 
 impl View for LandscapeView {

@@ -1,6 +1,6 @@
 //! The three pages of the Landscape tab (contours, 3-D surfaces, curves) and the figures line:
 //! where each panel goes; `paint` draws them.
-use super::{LandscapeView, paint, waker};
+use super::{LandscapeView, paint};
 use crate::landscape::Landscape;
 use crate::plot::landscape as pictures;
 use crate::ui::plots;
@@ -82,7 +82,7 @@ impl LandscapeView {
             }
         });
         for (c, k) in asked {
-            self.exporter.export(c, k, waker(&ctx));
+            self.exporter.export(c, k, crate::ui::repaint_wake(&ctx));
         }
     }
 

@@ -149,9 +149,7 @@ impl TrainView {
                 .show(ui, |ui| {
                     let asked = self.plots_ui(ui, state);
                     if let Some((chart, kind)) = asked {
-                        let c = ctx.clone();
-                        self.exporter
-                            .export(chart, kind, move || c.request_repaint());
+                        self.exporter.export(chart, kind, super::repaint_wake(&ctx));
                     }
                 });
         });
@@ -290,9 +288,8 @@ impl TrainView {
                 crate::plot::Grid::share_scale(&mut grids);
                 for grid in grids {
                     if let Some(k) = plots::heatmap(ui, &grid, 120.0) {
-                        let c = ui.ctx().clone();
                         self.exporter
-                            .export_grid(grid, k, move || c.request_repaint());
+                            .export_grid(grid, k, super::repaint_wake(ui.ctx()));
                     }
                     ui.add_space(6.0);
                 }

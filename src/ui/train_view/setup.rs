@@ -347,15 +347,11 @@ impl TrainView {
             sweep: state.scheduler.sweep_points.clone(),
         };
         let path = PathBuf::from(self.experiment_path.trim());
-        let c = ctx.clone();
-        self.exporter.spawn(
-            path,
-            move || c.request_repaint(),
-            move || {
+        self.exporter
+            .spawn(path, crate::ui::repaint_wake(ctx), move || {
                 serde_json::to_vec_pretty(&saved)
                     .map_err(|e| format!("could not encode the experiment: {e}"))
-            },
-        );
+            });
     }
 
     fn open_experiment(&mut self, ctx: &egui::Context, state: &mut AppState) {
