@@ -20,7 +20,9 @@ pub mod rng;
 /// The one kind of background work (training, probes, landscapes, loads, files).
 pub mod task;
 pub mod train;
-/// The egui desktop app.
-#[cfg(not(target_arch = "wasm32"))]
+/// The egui app: a desktop window natively, a canvas in a browser (wasm32).
 pub mod ui;
 pub mod util;
+/// The browser build's edges: the page's entry point, training in Web Workers, downloads.
+#[cfg(target_arch = "wasm32")]
+pub mod web;

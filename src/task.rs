@@ -186,6 +186,84 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     }
 }
 
+impl<T, E> Task<T, E> {
+    /// A task whose work runs somewhere this process cannot hand a closure to (a browser's Web
+    /// Worker, which gets its job as bytes): the [`Remote`] is the work's end, fed by whoever
+    /// hears from it. Dropping the `Remote` without [`Remote::finish`] ends the task with
+    /// "stopped without a result".
+    pub fn external(what: impl Into<String>, wake: Wake) -> (Self, Remote<T, E>) {
+        let what = what.into();
+        let (tx, rx) = channel();
+        let (etx, erx) = channel();
+        let progress = Arc::new(Progress::default());
+        let ended = Arc::new(AtomicBool::new(false));
+        let remote = Remote {
+            ctx: TaskCtx {
+                events: etx,
+                wake,
+                progress: progress.clone(),
+            },
+            result: tx,
+            ended: ended.clone(),
+        };
+        let task = Self {
+            what,
+            result: Some(rx),
+            events: erx,
+            progress,
+            ended,
+            failed_to_start: None,
+        };
+        (task, remote)
+    }
+}
+
+/// The work's end of an [`Task::external`] task.
+pub struct Remote<T, E> {
+    ctx: TaskCtx<E>,
+    result: Sender<Result<T, String>>,
+    ended: Arc<AtomicBool>,
+}
+
+impl<T, E> Remote<T, E> {
+    /// The work's context: `emit`, progress, the holder's cancel.
+    pub fn ctx(&self) -> &TaskCtx<E> {
+        &self.ctx
+    }
+
+    /// Ends the task with `result` (after every event emitted so far).
+    pub fn finish(self, result: Result<T, String>) {
+        let Remote {
+            ctx,
+            result: tx,
+            ended,
+        } = self;
+        let wake = ctx.wake.clone();
+        drop(ctx);
+        let _ = tx.send(result);
+        ended.store(true, Ordering::Release);
+        wake();
+    }
+}
+
+/// Runs `f` inside a compute pool of `threads` threads (0: one per core). A browser's wasm has
+/// no threads: there `f` runs on the calling worker, which is already off the page's thread.
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R, String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = threads;
+        Ok(f())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| format!("could not start worker threads: {e}"))?;
+        Ok(pool.install(f))
+    }
+}
+
 impl<T: Send + 'static> Task<T> {
     /// Runs `work`, which reports nothing on the way, in the background.
     pub fn run(

@@ -9,7 +9,7 @@ use crate::nn::{Model, ModelOptions, NetSpec, Shape};
 use crate::task::{Task, TaskCtx, Wake, catch};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use web_time::Instant;
 
 /// What to compute. The defaults are the paper's picture at a lesson's budget.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -485,23 +485,19 @@ pub fn spawn_prepared(
                 return Ok(None);
             }
         };
-        let pool = match rayon::ThreadPoolBuilder::new()
-            .num_threads(settings.threads)
-            .build()
-        {
-            Ok(p) => p,
-            Err(e) => {
-                report(Event::Failed {
-                    reason: format!("could not start worker threads: {e}"),
-                });
-                return Ok(Some(subjects));
-            }
-        };
         let flag = ctx.cancel_flag();
+        let mut started = true;
         match catch("the landscape worker", || {
-            pool.install(|| run(&settings, &mut subjects, &data, flag, &mut |e| report(e)));
+            let r = crate::task::in_pool(settings.threads, || {
+                run(&settings, &mut subjects, &data, flag, &mut |e| report(e))
+            });
+            if let Err(reason) = r {
+                report(Event::Failed { reason });
+                started = false;
+            }
             Ok(())
         }) {
+            Ok(()) if !started => Ok(Some(subjects)),
             Ok(()) => Ok(Some(subjects)),
             Err(reason) => {
                 report(Event::Failed { reason });

@@ -272,7 +272,7 @@ pub struct Computation {
     pub result: landscape::Landscape,
     /// The nets it looks at.
     pub of: Vec<NetRef>,
-    pub started: std::time::Instant,
+    pub started: web_time::Instant,
     /// Seconds from start to end, once it ended.
     pub secs: Option<f64>,
 }
@@ -292,7 +292,7 @@ impl Computation {
             job: Some(job),
             result: landscape::Landscape::new(),
             of: ids.to_vec(),
-            started: std::time::Instant::now(),
+            started: web_time::Instant::now(),
             secs: None,
         })
     }

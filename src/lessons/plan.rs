@@ -14,7 +14,7 @@ use crate::train::scheduler::TrainConfig;
 use crate::train::{Control, DataInfo, Event, Hyper, NetEntry, RunInputs, trainer};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::Instant;
+use web_time::Instant;
 
 /// Quick (sized for a minute) or the paper's settings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,15 +287,11 @@ pub fn probe(plan: &Plan, data: &Arc<Dataset>) -> Result<Speed, String> {
 
 /// Mean seconds per step over [`PROBE_STEPS`] steps after a first, untimed one.
 fn time_steps(entry: &NetEntry, hyper: &Hyper, data: &Dataset) -> Result<f64, String> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(hyper.threads.max(1))
-        .build()
-        .map_err(|e| format!("could not start the speed probe: {e}"))?;
     let mut h = hyper.clone();
     h.max_steps = Some(PROBE_STEPS + 1);
     let mut stamps: Vec<Instant> = Vec::new();
     let mut failed = None;
-    pool.install(|| {
+    task::in_pool(hyper.threads.max(1), || {
         // `poll` runs before every step; stopping there skips the end-of-run test pass.
         let mut poll = |_: &mut Hyper| {
             stamps.push(Instant::now());
@@ -311,7 +307,8 @@ fn time_steps(entry: &NetEntry, hyper: &Hyper, data: &Dataset) -> Result<f64, St
             }
         };
         trainer::run(entry, &h, data, &mut poll, &mut emit);
-    });
+    })
+    .map_err(|e| format!("could not start the speed probe: {e}"))?;
     if let Some(r) = failed {
         return Err(r);
     }

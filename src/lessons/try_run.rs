@@ -19,7 +19,7 @@ use crate::task::{Task, Wake};
 use crate::train::scheduler::Scheduler;
 use crate::train::{DataInfo, RunHistory, RunId, RunStatus};
 use std::sync::Arc;
-use std::time::Instant;
+use web_time::Instant;
 
 /// What changed in a [`TryRun::poll`], for a UI to act on (switch tabs, say what started).
 #[derive(Clone, Debug, PartialEq)]
@@ -75,8 +75,8 @@ impl TryRun {
         let task = Task::run("lesson try-it", wake, move || {
             plan::prepare(&l, size, seed, sizing)
         });
-        let attempt = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+        let attempt = web_time::SystemTime::now()
+            .duration_since(web_time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         Self {

@@ -12,6 +12,7 @@ pub mod scheduler;
 pub mod store;
 pub mod torch_export;
 pub mod trainer;
+pub mod wire;
 pub mod worker;
 
 pub use experiment::{DataConfig, DataInfo, Experiment, Hyper, NetEntry, OptimizerChoice};

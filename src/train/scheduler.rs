@@ -11,7 +11,7 @@ use crate::task::Wake;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use web_time::Instant;
 
 /// The depths of the paper's CIFAR family (6n+2) offered in the pickers.
 pub const DEPTHS: [usize; 7] = [8, 14, 20, 32, 44, 56, 110];

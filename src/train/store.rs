@@ -14,7 +14,7 @@ use crate::task::Wake;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use web_time::Instant;
 
 /// Everything a run is started from, frozen: later changes to the widgets, the data set or the
 /// sweep settings cannot reach a run that has been set up.

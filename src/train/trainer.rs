@@ -5,7 +5,7 @@ use crate::nn::ops::loss::cross_entropy;
 use crate::nn::{Model, Optimizer, Shape};
 use crate::rng::Rng64;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
+use web_time::Instant;
 
 /// What the loop reports, in order: `Started`, then steps, probes and epochs, then exactly one of
 /// `Finished`, `Diverged` or `Failed`.

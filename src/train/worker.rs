@@ -1,9 +1,12 @@
 //! One thread per run: it owns the model and optimiser, takes commands, and reports events.
 use super::experiment::{Hyper, NetEntry};
-use super::trainer::{self, Control, Event};
+use super::trainer::Event;
+#[cfg(not(target_arch = "wasm32"))]
+use super::trainer::{self, Control};
 use crate::data::Dataset;
 use crate::nn::Model;
 use std::sync::Arc;
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,13 +18,21 @@ pub enum Command {
     ProbeEvery(usize),
 }
 
-use crate::task::{self, Task, TaskCtx, Wake};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::task::{self, TaskCtx};
+use crate::task::{Task, Wake};
 
 pub struct RunHandle {
     pub label: String,
-    commands: Sender<Command>,
+    commands: Port,
     job: Task<Option<Model>, Event>,
 }
+
+/// Where a run's commands go: its thread's channel, or in a browser its Web Worker.
+#[cfg(not(target_arch = "wasm32"))]
+type Port = Sender<Command>;
+#[cfg(target_arch = "wasm32")]
+type Port = crate::web::worker::Port;
 
 impl RunHandle {
     pub fn send(&self, c: Command) {
@@ -60,8 +71,23 @@ impl Drop for RunHandle {
     }
 }
 
+/// Starts training `net` in a Web Worker of its own (a browser has no threads to share the
+/// page's memory): the job and the data set travel as bytes (`super::wire`), the events and
+/// the trained weights come back the same way. Every failure arrives as `Event::Failed`.
+#[cfg(target_arch = "wasm32")]
+pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> RunHandle {
+    let label = net.label.clone();
+    let (commands, job) = crate::web::worker::spawn_train(net, hyper, data, wake);
+    RunHandle {
+        label,
+        commands,
+        job,
+    }
+}
+
 /// Starts training `net` as a background [`Task`] with its own pool of `hyper.threads` compute
 /// threads. Every failure, a panic included, arrives as `Event::Failed`.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> RunHandle {
     let (ctx, crx) = channel::<Command>();
     let label = net.label.clone();
@@ -99,6 +125,7 @@ pub fn spawn(net: NetEntry, hyper: Hyper, data: Arc<Dataset>, wake: Wake) -> Run
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn poll_commands(rx: &Receiver<Command>, hyper: &mut Hyper) -> Control {
     let mut paused = false;
     loop {

@@ -3,12 +3,21 @@
 //! not the button that asked.
 
 /// Asks for a folder; `None` covers both "cancelled" and "no dialog available here".
+#[cfg(target_arch = "wasm32")]
+pub fn pick_folder(_title: &str) -> Option<std::path::PathBuf> {
+    // A page sees no folders: files come by the picker or by drag-and-drop (`crate::web`).
+    None
+}
+
+/// Asks for a folder; `None` covers both "cancelled" and "no dialog available here".
+#[cfg(not(target_arch = "wasm32"))]
 pub fn pick_folder(title: &str) -> Option<std::path::PathBuf> {
     block_on(rfd::AsyncFileDialog::new().set_title(title).pick_folder())
         .map(|h| h.path().to_path_buf())
 }
 
 /// Polls a future to completion on this thread; rfd's portal futures need no runtime.
+#[cfg(not(target_arch = "wasm32"))]
 fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     use std::sync::Arc;
     use std::task::{Context, Poll, Wake, Waker};

@@ -2,7 +2,7 @@
 use crate::plot::{self, Chart, Grid};
 use crate::task::{Task, Wake};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use web_time::{Duration, Instant};
 
 /// How long "Saved ..." stays on screen; a failure stays longer, it needs reading.
 pub const NOTICE_SECS: u64 = 8;

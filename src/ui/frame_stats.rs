@@ -1,6 +1,6 @@
 //! Frame timing, to check that training never stalls the window. Enabled with the environment
 //! variable `RESNET_LAB_FRAME_STATS=1`; the summary goes to stderr when the app closes.
-use std::time::{Duration, Instant};
+use web_time::{Duration, Instant};
 
 #[derive(Default)]
 pub struct FrameStats {

@@ -41,6 +41,7 @@ pub fn notice_line(ui: &mut egui::Ui, text: Option<egui::RichText>) {
 }
 
 /// Opens the app window; `quit_after` closes it after that many seconds (smoke tests).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run_native(quit_after: Option<f64>) -> Result<(), String> {
     // RESNET_LAB_WINDOW=1024x700 opens the window at that size (screenshots of small screens).
     let size = std::env::var("RESNET_LAB_WINDOW")

@@ -197,8 +197,8 @@ impl RunFiles {
         let Some(snap) = snapshot(store, id) else {
             return;
         };
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+        let stamp = web_time::SystemTime::now()
+            .duration_since(web_time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
         let dir = root.join(format!("{stamp}-{id}-{}", slug(&snap.history.label)));

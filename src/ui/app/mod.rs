@@ -22,7 +22,7 @@ use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use web_time::{Duration, Instant};
 
 /// The workspace tabs, in the order the tab bar shows them: the one place a tab is listed.
 /// A new tab is a file with a [`View`] and one line here.
@@ -169,7 +169,11 @@ impl ResNetLabApp {
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
         setup_fonts(&cc.egui_ctx);
+        // A page has no folders: its runs are kept by `crate::web::store` instead.
+        #[cfg(not(target_arch = "wasm32"))]
         let data_dir = eframe::storage_dir("ResNet Lab").map(|d| d.join("runs"));
+        #[cfg(target_arch = "wasm32")]
+        let data_dir = None;
         let data = p.data_source.clone();
         let mut app = Self::from_persisted(p, data_dir);
         app.pending_data = Some(data.unwrap_or_else(|| (Source::Builtin, LoadOptions::default())));

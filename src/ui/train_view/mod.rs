@@ -15,7 +15,7 @@ use crate::train::scheduler::{DEPTHS, DataRef, SavedExperiment, TrainConfig};
 use crate::train::{OptimizerChoice, RunStatus};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use web_time::{Duration, Instant};
 
 /// How long an informational message stays above the plots, and one that says something failed.
 const MESSAGE_SECS: u64 = 15;

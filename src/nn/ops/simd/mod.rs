@@ -307,7 +307,7 @@ pub fn fma_peak(isa: Isa) -> f64 {
     let flops = (iters * 10 * isa.lanes() as u64 * 2) as f64;
     let mut best = f64::MAX;
     for _ in 0..6 {
-        let t = std::time::Instant::now();
+        let t = web_time::Instant::now();
         std::hint::black_box(dispatch(isa, K(std::hint::black_box(iters))));
         best = best.min(t.elapsed().as_secs_f64());
     }
