@@ -4,6 +4,7 @@
 //! The page (web/index.html) compiles the wasm module once, keeps it on `globalThis` as
 //! `resnetLabModule` and calls [`start`]; each training run gets a module worker
 //! (web/worker.js) that instantiates the same module and calls [`worker_main`].
+pub mod bench;
 pub mod files;
 pub mod worker;
 
