@@ -4,6 +4,8 @@
 //! catches) and forgiving about the body, which the app renders with its own small Markdown subset.
 pub mod check;
 pub mod claims;
+/// A Try it run as the app runs it and judged by its check; the `lessons --check` table.
+pub mod harness;
 pub mod markdown;
 pub mod plan;
 pub mod reference;

@@ -375,6 +375,9 @@ pub enum Sizing {
     Probe,
     /// A fixed step count (tests, reference runs).
     Steps(usize),
+    /// The smallest step count of the lesson's range: what a slow machine gets, with no probe
+    /// (a browser, where the probe would run on the page's own thread).
+    Least,
 }
 
 /// A Try it ready to start: its plan with the step budget chosen, and its data set.
@@ -419,6 +422,8 @@ pub fn prepare(lesson: &Lesson, size: Size, seed: u64, sizing: Sizing) -> Result
     let quick = lesson.quick.clone().unwrap_or_default();
     let (plan, estimate_secs, speed) = match (size, sizing) {
         (_, Sizing::Steps(n)) => (plan.with_steps(n), None, None),
+        (Size::Quick, Sizing::Least) => (plan.with_steps(quick.min_steps), None, None),
+        (Size::Full, Sizing::Least) => (plan, None, None),
         (Size::Full, Sizing::Probe) => (plan, None, None),
         (Size::Quick, Sizing::Probe) => {
             let speed = probe(&plan, &data)?;

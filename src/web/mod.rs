@@ -5,6 +5,7 @@
 //! `resnetLabModule` and calls [`start`]; each training run gets a module worker
 //! (web/worker.js) that instantiates the same module and calls [`worker_main`].
 pub mod bench;
+pub mod check;
 pub mod files;
 pub mod worker;
 

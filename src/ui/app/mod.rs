@@ -152,7 +152,12 @@ impl ResNetLabApp {
             },
             lesson_panel_open: p.lesson_panel_open,
             undo: None,
-            sizing: Sizing::Probe,
+            // A page would time the probe on its own thread: the smallest budget instead.
+            sizing: if cfg!(target_arch = "wasm32") {
+                Sizing::Least
+            } else {
+                Sizing::Probe
+            },
             landscape_override: None,
             pending_data: None,
             pending_runs: Some(p.runs),
