@@ -64,7 +64,7 @@ impl Snapshot {
 
     /// Writes the snapshot to `dir` (see [`save`]).
     pub fn write(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
+        crate::util::create_dir_all(dir)
             .map_err(|e| format!("could not create the folder {}: {e}", dir.display()))?;
         let write = |name: &str, bytes: &[u8]| {
             let p = dir.join(name);

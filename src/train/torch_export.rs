@@ -243,7 +243,7 @@ pub fn export(run: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
         history.data.as_ref(),
         &history.hyper,
     )?;
-    std::fs::create_dir_all(out)
+    crate::util::create_dir_all(out)
         .map_err(|e| format!("could not create the folder {}: {e}", out.display()))?;
     let files = [
         ("model.py", py.into_bytes()),

@@ -125,7 +125,7 @@ impl Exporter {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<PathBuf, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        crate::util::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     crate::util::write_atomic(path, bytes)

@@ -5,16 +5,16 @@ mod mem;
 mod read;
 #[cfg(not(target_arch = "wasm32"))]
 mod write;
-// wasm32 in a browser has no file system: the same API, refusing every write with a sentence.
+// wasm32 in a browser has no file system: the same API, every write a download.
 #[cfg(target_arch = "wasm32")]
-#[path = "write_none.rs"]
+#[path = "write_web.rs"]
 mod write;
 
 pub use mem::{MEM_LIMIT_ENV, MemLimit, mem_limit, parse_mem_limit, set_mem_limit};
 pub use read::{bytes_text, open_regular, read_regular, read_regular_text};
 pub use write::{
-    TEMP_SUFFIX, check_writable, install_signal_cleanup, is_temp_name, kind_of, temp_files_in,
-    write_atomic, write_atomic_with,
+    TEMP_SUFFIX, check_writable, create_dir_all, install_signal_cleanup, is_temp_name, kind_of,
+    temp_files_in, write_atomic, write_atomic_with,
 };
 
 /// Quotes a CSV field when it holds a comma, quote or newline.

@@ -108,6 +108,11 @@ fn write_with(
     Ok(())
 }
 
+/// Creates `dir` and its parents (the folder a write goes into).
+pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
 /// Whether [`write_atomic`] could write `path` now: it names a file, its folder exists, and
 /// nothing but a regular file is there. Lets a command refuse a bad output path before it
 /// spends minutes on work it could not save.
