@@ -17,7 +17,7 @@ use super::{DataError, Progress, Raw};
 
 pub const SIDE: usize = 32;
 pub const PIXELS: usize = 3 * SIDE * SIDE;
-const MAX_FILE: u64 = 1 << 30;
+pub(crate) const MAX_FILE: u64 = 1 << 30;
 
 /// Parses the records of one CIFAR binary file. `label_bytes` is 1 (CIFAR-10) or 2
 /// (CIFAR-100, fine label second). `path` only names the file in error messages.
@@ -65,7 +65,7 @@ pub struct CifarFiles {
     pub names: Option<PathBuf>,
 }
 
-fn batch_number(name: &str) -> Option<u32> {
+pub(crate) fn batch_number(name: &str) -> Option<u32> {
     name.strip_prefix("data_batch_")?
         .strip_suffix(".bin")?
         .parse()
@@ -294,7 +294,7 @@ pub(crate) fn load(path: &Path, progress: &Progress) -> Result<Raw, DataError> {
     })
 }
 
-fn numbers(k: usize) -> Vec<String> {
+pub(crate) fn numbers(k: usize) -> Vec<String> {
     (0..k).map(|i| i.to_string()).collect()
 }
 

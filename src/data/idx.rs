@@ -19,7 +19,7 @@ use super::{DataError, LoadOptions, Progress, Raw, choose_size, data_limit, too_
 
 /// Largest data block we accept from one file (2 GiB, well above EMNIST's 700 MB), and the
 /// largest file we open.
-const MAX_BYTES: u64 = 2 << 30;
+pub(crate) const MAX_BYTES: u64 = 2 << 30;
 /// Largest image side we accept.
 pub const MAX_SIDE: usize = 8192;
 /// Images read (and resized) at a time when streaming...
@@ -81,10 +81,10 @@ impl IdxFile {
     }
 }
 
-struct Header {
-    dims: Vec<usize>,
+pub(crate) struct Header {
+    pub(crate) dims: Vec<usize>,
     /// Bytes of data the dimensions promise (at most [`MAX_BYTES`]).
-    expected: u64,
+    pub(crate) expected: u64,
 }
 
 fn early(path: &Path, gz: bool) -> impl Fn(std::io::Error) -> DataError + '_ {
@@ -102,7 +102,11 @@ fn early(path: &Path, gz: bool) -> impl Fn(std::io::Error) -> DataError + '_ {
 
 /// Reads and checks the header; for an uncompressed file (`len` known) also checks that the
 /// file holds exactly the bytes the header promises, before anything is allocated.
-fn read_header(path: &Path, r: &mut dyn Read, len: Option<u64>) -> Result<Header, DataError> {
+pub(crate) fn read_header(
+    path: &Path,
+    r: &mut dyn Read,
+    len: Option<u64>,
+) -> Result<Header, DataError> {
     let early = early(path, len.is_none());
     let mut magic = [0u8; 4];
     r.read_exact(&mut magic).map_err(&early)?;
@@ -274,19 +278,19 @@ pub struct IdxFiles {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Role {
+pub(crate) enum Role {
     Images,
     Labels,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Part {
+pub(crate) enum Part {
     Train,
     Test,
 }
 
 /// Reads an IDX-looking file name: what it holds, which split, and the set it belongs to
 /// (the text before the split word, e.g. "emnist-letters-" or "").
-fn classify(name: &str) -> Option<(Role, Part, String)> {
+pub(crate) fn classify(name: &str) -> Option<(Role, Part, String)> {
     let n = name.to_ascii_lowercase();
     if !(n.contains("idx") || n.contains("ubyte")) {
         return None;
@@ -516,7 +520,7 @@ pub(crate) fn load(path: &Path, opts: &LoadOptions, progress: &Progress) -> Resu
 /// Classes "0", "1", ... up to the largest label when no file names them. Labels are the
 /// only evidence of the class set, so gaps are reported with counts, and a set that is mostly
 /// gaps (one stray 255 among labels 0-9) is refused rather than trained with 246 empty classes.
-fn number_classes(
+pub(crate) fn number_classes(
     splits: &[(&PathBuf, &Split)],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>, DataError> {
@@ -651,14 +655,14 @@ fn load_pair(
 }
 
 /// Most bytes a class-names file may have.
-const MAX_NAMES_FILE: u64 = 1 << 20;
+pub(crate) const MAX_NAMES_FILE: u64 = 1 << 20;
 
 /// Class names from a names file beside the data (`classes.txt`, `batches.meta.txt`, one per
 /// line), or `None` (with a warning when the file exists but cannot be used).
 pub(crate) fn read_names(file: Option<&Path>, warnings: &mut Vec<String>) -> Option<Vec<String>> {
     let file = file?;
-    let text = match crate::util::read_regular(file, MAX_NAMES_FILE, "a class-names file") {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+    let bytes = match crate::util::read_regular(file, MAX_NAMES_FILE, "a class-names file") {
+        Ok(b) => b,
         Err(e) => {
             warnings.push(format!(
                 "could not read class names from {} ({e}); using numbers",
@@ -667,6 +671,16 @@ pub(crate) fn read_names(file: Option<&Path>, warnings: &mut Vec<String>) -> Opt
             return None;
         }
     };
+    names_from_bytes(file, &bytes, warnings)
+}
+
+/// [`read_names`] for a names file already read (`file` only names it in warnings).
+pub(crate) fn names_from_bytes(
+    file: &Path,
+    bytes: &[u8],
+    warnings: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let text = String::from_utf8_lossy(bytes);
     let names: Vec<String> = text
         .lines()
         .map(str::trim)

@@ -37,7 +37,7 @@ struct Probe {
     color: bool,
 }
 
-fn limits() -> Limits {
+pub(crate) fn limits() -> Limits {
     // Sides are checked by `check_size` for a message that names them; this bounds memory.
     let mut l = Limits::default();
     l.max_alloc = Some(MAX_ALLOC);
@@ -63,7 +63,7 @@ fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<fs::File>>, Stri
     Ok(r)
 }
 
-fn describe(e: image::ImageError) -> String {
+pub(crate) fn describe(e: image::ImageError) -> String {
     let text = match e {
         image::ImageError::Limits(_) => {
             format!("too large to decode (over {} MiB)", MAX_ALLOC >> 20)
@@ -76,7 +76,7 @@ fn describe(e: image::ImageError) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn check_size(w: u32, h: u32) -> Result<(), String> {
+pub(crate) fn check_size(w: u32, h: u32) -> Result<(), String> {
     if w == 0 || h == 0 {
         return Err(format!("its header says {w}x{h} pixels, which is empty"));
     }
@@ -90,7 +90,7 @@ fn check_size(w: u32, h: u32) -> Result<(), String> {
 
 /// Decoders are third-party code fed untrusted bytes; a panic inside one becomes a skipped
 /// file rather than a crashed app.
-fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(f))
         .unwrap_or_else(|_| Err("the image decoder failed on this file".into()))
 }
@@ -296,7 +296,7 @@ fn sizes_skipped(progress: &Progress, kept: usize) -> usize {
 }
 
 /// "skipped 3 unreadable files: cat/a.png (the file ends early), ..."
-fn skipped_warning(root: &Path, skipped: &[(PathBuf, String)]) -> String {
+pub(crate) fn skipped_warning(root: &Path, skipped: &[(PathBuf, String)]) -> String {
     let n = skipped.len();
     let mut s = format!(
         "skipped {n} unreadable file{}: ",

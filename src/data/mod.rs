@@ -17,6 +17,8 @@ mod detect;
 mod error;
 mod idx;
 mod image_folder;
+/// Loading from files' bytes (a browser's drop or file picker): zips, IDX and CIFAR files.
+pub mod memory;
 mod summary;
 mod walk;
 

@@ -15,8 +15,8 @@ use super::DataError;
 /// Extensions we try to decode; anything else in a class folder is ignored without comment.
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tiff", "tif"];
 /// Nesting below a class folder that we still search (class/sub/sub/...).
-const MAX_DEPTH: usize = 8;
-const TEST_NAMES: [&str; 4] = ["test", "val", "valid", "validation"];
+pub(crate) const MAX_DEPTH: usize = 8;
+pub(crate) const TEST_NAMES: [&str; 4] = ["test", "val", "valid", "validation"];
 
 /// The images of one class, sorted by path so every run sees the same order.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -88,6 +88,9 @@ pub struct DataView {
     pub fall_back_to_builtin: bool,
     /// That fallback is due.
     reload_builtin: bool,
+    /// A browser reading dropped files' bytes (asynchronously) before they can load.
+    #[cfg(target_arch = "wasm32")]
+    reading: Option<std::sync::mpsc::Receiver<crate::web::files::Dropped>>,
 }
 
 impl DataView {
@@ -112,6 +115,86 @@ impl DataView {
         let job = Task::run("load data", super::repaint_wake(ctx), move || {
             Ok(data::load(&s, &o, &p))
         });
+        self.message = None;
+        self.loading = Some(Loading {
+            source,
+            options: opts,
+            progress,
+            job,
+        });
+    }
+
+    /// Starts loading a data set from files dropped on the window or the page. On the
+    /// desktop a dropped folder or data file loads as if its path were typed, and a .zip
+    /// through `data::memory`; in a browser every file's bytes are read first (`crate::web`).
+    pub fn start_drop(&mut self, files: Vec<egui::DroppedFileHandle>, ctx: &egui::Context) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            self.message = Some("Reading the dropped files…".into());
+            self.reading = Some(crate::web::files::read_dropped(
+                files,
+                super::repaint_wake(ctx),
+            ));
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let Some(first) = files.first() else { return };
+            let path = first.path().to_path_buf();
+            let zip = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+            if !zip {
+                self.form.path = path.display().to_string();
+                let opts = self.form.options();
+                return self.start_load(Source::Path(path), opts, ctx);
+            }
+            let named: Result<Vec<(String, Vec<u8>)>, String> = files
+                .iter()
+                .map(|f| {
+                    let name = f
+                        .path()
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned());
+                    Ok((name.unwrap_or_default(), f.bytes()?))
+                })
+                .collect();
+            self.start_bytes(named, ctx);
+        }
+    }
+
+    /// Loads a data set from files' names and bytes (a drop), or says why they could not be
+    /// read.
+    pub fn start_bytes(
+        &mut self,
+        files: Result<Vec<(String, Vec<u8>)>, String>,
+        ctx: &egui::Context,
+    ) {
+        let named = match files {
+            Ok(n) if !n.is_empty() => n,
+            Ok(_) => {
+                self.message = Some(
+                    "The drop held no files: drop a .zip of the folder instead of the folder."
+                        .into(),
+                );
+                return;
+            }
+            Err(e) => {
+                self.message = Some(format!("Could not read the dropped files: {e}"));
+                return;
+            }
+        };
+        if let Some(l) = &self.loading {
+            l.progress.cancel();
+        }
+        let opts = self.form.options();
+        let source = Source::Path(PathBuf::from(&named[0].0));
+        let progress = Arc::new(Progress::default());
+        let (p, o) = (progress.clone(), opts.clone());
+        let job = Task::run(
+            "load the dropped files",
+            super::repaint_wake(ctx),
+            move || Ok(data::memory::load_files(named, &o, &p)),
+        );
         self.message = None;
         self.loading = Some(Loading {
             source,
@@ -185,6 +268,7 @@ impl DataView {
         let ctx = ui.ctx().clone();
         ui.heading("Data");
         ui.label("The data set both nets train on. The built-in shapes load at start; load your own below.");
+        ui.label("Or drop files anywhere on the window: a .zip of an image folder (one folder per class), MNIST-style IDX files, or CIFAR .bin batches.");
         ui.add_space(4.0);
         egui::Grid::new("data-form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
             let label = ui.label("Path");
@@ -367,6 +451,15 @@ impl View for DataView {
     /// A data set that finished loading becomes the one runs train on; once the learner loads
     /// one, a lesson's data set gives way to it.
     fn poll(&mut self, state: &mut AppState, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        if !dropped.is_empty() {
+            self.start_drop(dropped, ctx);
+        }
+        #[cfg(target_arch = "wasm32")]
+        if let Some(files) = self.reading.as_ref().and_then(|r| r.try_recv().ok()) {
+            self.reading = None;
+            self.start_bytes(files, ctx);
+        }
         let loaded = DataView::poll(self);
         if std::mem::take(&mut self.reload_builtin) {
             let why = self.message.take();
