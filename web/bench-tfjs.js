@@ -75,7 +75,7 @@ self.onmessage = async ({ data: job }) => {
     for (let step = 0; step < job.warmup + job.steps; step++) {
       const t0 = performance.now();
       await model.trainOnBatch(x, y);
-      if (step >= job.warmup) elapsed += performance.now() - t0; console.log("step", step, performance.now() - t0);
+      if (step >= job.warmup) elapsed += performance.now() - t0;
     }
     self.postMessage({ imgs: (job.steps * job.batch) / (elapsed / 1000), version: tf.version.tfjs });
   } catch (e) {
