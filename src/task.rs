@@ -155,34 +155,19 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
         wake: Wake,
         work: impl FnOnce(&TaskCtx<E>) -> Result<T, String> + Send + 'static,
     ) -> Self {
-        let what = what.into();
-        let (tx, rx) = channel();
-        let (etx, erx) = channel();
-        let progress = Arc::new(Progress::default());
-        let ended = Arc::new(AtomicBool::new(false));
-        let ctx = TaskCtx {
-            events: etx,
-            wake: wake.clone(),
-            progress: progress.clone(),
-        };
-        let (name, done) = (what.clone(), ended.clone());
+        // The work's end is the same `Remote` an external task has, run here by the executor.
+        let (mut task, remote) = Task::external(what, wake);
+        let name = task.what.clone();
         let body = Box::new(move || {
-            let result = catch(&name, || work(&ctx));
+            let result = catch(&name, || work(remote.ctx()));
             // Every event is sent before the result: whoever sees the end has them all.
-            drop(ctx);
-            let _ = tx.send(result);
-            done.store(true, Ordering::Release);
-            wake();
+            remote.finish(result);
         });
-        let failed_to_start = spawn_body(&what, body).err();
-        Self {
-            what,
-            result: failed_to_start.is_none().then_some(rx),
-            events: erx,
-            progress,
-            ended,
-            failed_to_start,
+        if let Err(e) = spawn_body(&task.what, body) {
+            task.result = None;
+            task.failed_to_start = Some(e);
         }
+        task
     }
 }
 

@@ -107,14 +107,28 @@ impl DataView {
 
     /// Starts loading `source` on a worker thread.
     pub fn start_load(&mut self, source: Source, opts: LoadOptions, ctx: &egui::Context) {
+        let s = source.clone();
+        self.begin_loading("load data", source, opts, ctx, move |o, p| {
+            data::load(&s, o, p)
+        });
+    }
+
+    /// Cancels the load under way and starts `load` (given the options and the progress) as
+    /// the one that fills the Data tab.
+    fn begin_loading(
+        &mut self,
+        what: &str,
+        source: Source,
+        opts: LoadOptions,
+        ctx: &egui::Context,
+        load: impl FnOnce(&LoadOptions, &Progress) -> Result<Dataset, DataError> + Send + 'static,
+    ) {
         if let Some(l) = &self.loading {
             l.progress.cancel();
         }
         let progress = Arc::new(Progress::default());
-        let (p, s, o) = (progress.clone(), source.clone(), opts.clone());
-        let job = Task::run("load data", super::repaint_wake(ctx), move || {
-            Ok(data::load(&s, &o, &p))
-        });
+        let (p, o) = (progress.clone(), opts.clone());
+        let job = Task::run(what, super::repaint_wake(ctx), move || Ok(load(&o, &p)));
         self.message = None;
         self.loading = Some(Loading {
             source,
@@ -183,24 +197,10 @@ impl DataView {
                 return;
             }
         };
-        if let Some(l) = &self.loading {
-            l.progress.cancel();
-        }
         let opts = self.form.options();
         let source = Source::Path(PathBuf::from(&named[0].0));
-        let progress = Arc::new(Progress::default());
-        let (p, o) = (progress.clone(), opts.clone());
-        let job = Task::run(
-            "load the dropped files",
-            super::repaint_wake(ctx),
-            move || Ok(data::memory::load_files(named, &o, &p)),
-        );
-        self.message = None;
-        self.loading = Some(Loading {
-            source,
-            options: opts,
-            progress,
-            job,
+        self.begin_loading("load the dropped files", source, opts, ctx, move |o, p| {
+            data::memory::load_files(named, o, p)
         });
     }
 
